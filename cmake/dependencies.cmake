@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: MIT
+# Dependencies come from the system (Debian packages), never from the network.
+# Required: OpenMP, a CBLAS (OpenBLAS preferred, its OpenMP build first so that BLAS and our
+# loops share one thread pool), stb, libpng, nlohmann-json, CLI11. Optional: doctest, Google
+# Benchmark, CUDA Toolkit + cuDNN. A missing optional one switches its feature off.
+
+find_package(OpenMP REQUIRED)
+find_package(PNG REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+
+# ---- BLAS ---------------------------------------------------------------------------------------
+set(NST_BLAS_HINTS /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/aarch64-linux-gnu/openblas-openmp)
+set(NST_CBLAS_HINTS /usr/include/x86_64-linux-gnu/openblas-openmp /usr/include/aarch64-linux-gnu/openblas-openmp)
+find_library(NST_OPENBLAS_LIB NAMES openblas HINTS ${NST_BLAS_HINTS})
+find_path(NST_CBLAS_INCLUDE NAMES cblas.h HINTS ${NST_CBLAS_HINTS} PATH_SUFFIXES openblas x86_64-linux-gnu)
+if(NOT NST_OPENBLAS_LIB OR NOT NST_CBLAS_INCLUDE)
+  message(FATAL_ERROR "nst: OpenBLAS not found (Debian: apt-get install libopenblas-openmp-dev)")
+endif()
+add_library(nst::blas INTERFACE IMPORTED)
+set_target_properties(nst::blas PROPERTIES INTERFACE_LINK_LIBRARIES "${NST_OPENBLAS_LIB}"
+                                           INTERFACE_INCLUDE_DIRECTORIES "${NST_CBLAS_INCLUDE}")
+message(STATUS "nst: BLAS ${NST_OPENBLAS_LIB}")
+
+# ---- stb (Debian's libstb-dev: headers in stb/, implementations in libstb) --------------------
+find_path(NST_STB_INCLUDE NAMES stb_image.h PATH_SUFFIXES stb HINTS ${STB_ROOT}/include ${STB_ROOT})
+find_library(NST_STB_LIB NAMES stb HINTS ${STB_ROOT}/lib ${STB_ROOT})
+if(NOT NST_STB_INCLUDE OR NOT NST_STB_LIB)
+  message(FATAL_ERROR "nst: stb not found (Debian: apt-get install libstb-dev)")
+endif()
+add_library(nst::stb INTERFACE IMPORTED)
+set_target_properties(nst::stb PROPERTIES INTERFACE_LINK_LIBRARIES "${NST_STB_LIB}"
+                                          INTERFACE_INCLUDE_DIRECTORIES "${NST_STB_INCLUDE}")
+
+# ---- optional: tests, benchmarks ----------------------------------------------------------------
+find_package(doctest QUIET)
+if(NOT doctest_FOUND)
+  message(STATUS "nst: doctest not found, tests disabled (Debian: doctest-dev)")
+endif()
+find_package(benchmark QUIET)
+if(NOT benchmark_FOUND)
+  message(STATUS "nst: Google Benchmark not found, benchmarks disabled (Debian: libbenchmark-dev)")
+endif()
+
+# ---- optional: CUDA -----------------------------------------------------------------------------
+set(NST_HAVE_CUDA OFF)
+if(NOT NST_WITH_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    find_package(CUDAToolkit QUIET)
+    find_path(NST_CUDNN_INCLUDE cudnn.h HINTS ${CUDNN_ROOT}/include ${CUDAToolkit_INCLUDE_DIRS})
+    find_library(NST_CUDNN_LIB cudnn HINTS ${CUDNN_ROOT}/lib ${CUDNN_ROOT}/lib64 ${CUDAToolkit_LIBRARY_DIR})
+    if(CUDAToolkit_FOUND AND NST_CUDNN_INCLUDE AND NST_CUDNN_LIB AND EXISTS ${PROJECT_SOURCE_DIR}/src/cuda/CMakeLists.txt)
+      set(NST_HAVE_CUDA ON)
+    endif()
+  endif()
+  if(NST_WITH_CUDA STREQUAL "ON" AND NOT NST_HAVE_CUDA)
+    message(FATAL_ERROR "nst: NST_WITH_CUDA=ON but the CUDA toolkit, cuDNN or the CUDA sources were not found")
+  endif()
+endif()
+message(STATUS "nst: CUDA backend ${NST_HAVE_CUDA}")

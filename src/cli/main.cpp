@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+// placeholder until the CLI lands
+int main() { return 0; }

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// The loss terms of style transfer on the CPU. Each returns its value and accumulates its
+// gradient in one pass (value and gradient always agree). Values are returned in double;
+// the sums are accumulated in double whatever T is.
+#pragma once
+#include "core/tensor.h"
+
+namespace nst::cpu {
+
+// value = scale * sum (f - p)^2;  df += 2 * scale * (f - p).  df may be empty (no gradient).
+template <typename T>
+double content_loss(ConstView<T> f,   // (1, C, H, W)
+                    ConstView<T> p,   // (1, C, H, W) target
+                    double scale, TensorView<T> df);
+
+// g = scale * F F^T with F = f viewed as (C, H*W). Assigns g.
+template <typename T>
+void gram_matrix(TensorView<T> g,   // (1, 1, C, C)
+                 ConstView<T> f,    // (1, C, H, W)
+                 double scale);
+
+// G = gram_scale * F F^T; value = loss_scale * sum (G - A)^2;
+// df += 4 * loss_scale * gram_scale * (G - A) F   (G and A symmetric). df may be empty.
+// g is caller-provided scratch of shape (1, 1, C, C) that receives G.
+template <typename T>
+double style_loss(ConstView<T> f,      // (1, C, H, W)
+                  ConstView<T> a,      // (1, 1, C, C) target Gram
+                  double gram_scale, double loss_scale,
+                  TensorView<T> g,     // (1, 1, C, C) scratch
+                  TensorView<T> df);   // (1, C, H, W) or empty
+
+// value = scale * 1/2 * sum_{c, i<H-1, j<W-1} [(x_{i,j} - x_{i,j+1})^2 + (x_{i,j} - x_{i+1,j})^2]
+// (jcjohnson's total variation, spec §5); dx += its gradient. dx may be empty.
+template <typename T>
+double tv_loss(ConstView<T> x,     // (1, C, H, W)
+               double scale, TensorView<T> dx);
+
+}  // namespace nst::cpu

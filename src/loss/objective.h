@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// The style-transfer objective on the CPU: content, style and TV terms over a Vgg19Net,
+// evaluated together with the gradient w.r.t. the image.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "loss/conventions.h"
+#include "nn/vgg19.h"
+
+namespace nst {
+
+struct LossSpec {
+    Preset preset = Preset::JcJohnson;
+    std::vector<int> content_layers;           // layer indices (nn/vgg19_layers.h)
+    std::vector<int> style_layers;
+    std::vector<double> style_layer_weights;   // user weights, one per style layer (default all 1)
+    double content_weight = 5;
+    double style_weight = 100;
+    double tv_weight = 1e-3;
+};
+
+// Weighted terms as they enter the total (what `nst eval` prints and --trace records).
+struct LossTerms {
+    std::vector<double> content;   // one per content layer, in LossSpec order
+    std::vector<double> style;     // one per style layer
+    double tv = 0;
+    double total = 0;
+    double content_sum() const;
+    double style_sum() const;
+};
+
+namespace cpu {
+
+template <typename T>
+class Objective {
+public:
+    Objective(Vgg19Net<T>& net, const LossSpec& spec);
+
+    // Content targets P from the (preprocessed) content image (1, 3, H, W).
+    void set_content(ConstView<T> content);
+    // Style targets: blend-weighted Gram matrices of the style images (each its own size);
+    // blend weights are normalised to sum 1 here.
+    void set_styles(const std::vector<ConstView<T>>& styles, const std::vector<double>& blend);
+
+    // Terms at x (1, 3, H, W); assigns dx = d total / dx unless dx is empty.
+    LossTerms evaluate(ConstView<T> x, TensorView<T> dx);
+
+    const LossSpec& spec() const { return m_spec; }
+
+private:
+    Vgg19Net<T>& m_net;
+    LossSpec m_spec;
+    std::vector<Tensor<T>> m_content_targets;  // per content layer (1, C, h, w)
+    std::vector<Tensor<T>> m_style_targets;    // per style layer (1, 1, C, C)
+    std::vector<Tensor<T>> m_gram_scratch;     // per style layer (1, 1, C, C)
+};
+
+}  // namespace cpu
+}  // namespace nst

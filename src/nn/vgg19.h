@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// The VGG19 feature extractor on the CPU: forward to the deepest tapped layer, and backward
+// from gradients injected at the taps to the input image. Buffers are allocated on the first
+// forward for a shape and reused while the shape stays the same.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "core/tensor.h"
+#include "nn/conv2d.h"
+#include "nn/vgg19_layers.h"
+#include "nn/weights.h"
+
+namespace nst::cpu {
+
+template <typename T>
+class Vgg19Net {
+public:
+    Vgg19Net(const Vgg19Weights& weights, Pooling pooling, ConvAlgo algo = ConvAlgo::Auto);
+    ~Vgg19Net();
+    Vgg19Net(Vgg19Net&&) noexcept;
+    Vgg19Net& operator=(Vgg19Net&&) noexcept;
+
+    // Layers whose outputs are read (losses, features). Forward stops at the deepest one.
+    void set_taps(const std::vector<int>& layers);
+    int deepest() const;
+    Pooling pooling() const;
+
+    // x: (1, 3, H, W) in the network's input space. Tap outputs stay valid until the next forward.
+    void forward(ConstView<T> x);
+    ConstView<T> output(int layer) const;  // (1, C, h, w); `layer` must be a tap
+
+    // Gradient w.r.t. a tap's output. zero_grads() clears them; losses accumulate (+=) into them.
+    void zero_grads();
+    TensorView<T> grad(int layer);  // (1, C, h, w); `layer` must be a tap
+
+    // Backpropagates the tap gradients of the last forward to the input. Assigns dx (1, 3, H, W).
+    void backward(TensorView<T> dx);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m;
+};
+
+}  // namespace nst::cpu

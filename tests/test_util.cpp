@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/rng.h"
+
+namespace nst::test {
+
+template <typename T>
+Tensor<T> random_tensor(Shape shape, std::uint64_t seed, double lo, double hi) {
+    Tensor<T> t(shape);
+    for (std::size_t i = 0; i < t.numel(); ++i) t[i] = T(lo + (hi - lo) * rng::uniform(seed, 7777, i));
+    return t;
+}
+template Tensor<float> random_tensor<float>(Shape, std::uint64_t, double, double);
+template Tensor<double> random_tensor<double>(Shape, std::uint64_t, double, double);
+
+double central_difference(const std::function<double()>& f, double& xi, double eps) {
+    const double x0 = xi;
+    xi = x0 + eps;
+    const double fp = f();
+    xi = x0 - eps;
+    const double fm = f();
+    xi = x0;
+    return (fp - fm) / (2 * eps);
+}
+
+double directional_difference(const std::function<double(const std::vector<double>&)>& f,
+                              const std::vector<double>& x, const std::vector<double>& v, double eps) {
+    std::vector<double> xp(x), xm(x);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        xp[i] += eps * v[i];
+        xm[i] -= eps * v[i];
+    }
+    return (f(xp) - f(xm)) / (2 * eps);
+}
+
+std::string temp_dir(const std::string& name) {
+    std::filesystem::path p = std::filesystem::path(NST_TEST_TMP) / name;
+    std::filesystem::remove_all(p);
+    std::filesystem::create_directories(p);
+    return p.string();
+}
+
+static std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'')
+            out += "'\\''";
+        else
+            out += c;
+    }
+    return out + "'";
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out << bytes;
+}
+
+bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+RunResult run_nst(const std::vector<std::string>& args) {
+    const std::string dir = std::filesystem::path(NST_TEST_TMP).string();
+    std::filesystem::create_directories(dir);
+    static int counter = 0;
+    const std::string base = dir + "/run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    std::string cmd = shell_quote(NST_EXE);
+    for (const auto& a : args) cmd += " " + shell_quote(a);
+    cmd += " >" + shell_quote(base + ".out") + " 2>" + shell_quote(base + ".err") + " </dev/null";
+    const int status = std::system(cmd.c_str());
+    RunResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = read_file(base + ".out");
+    r.err = read_file(base + ".err");
+    std::filesystem::remove(base + ".out");
+    std::filesystem::remove(base + ".err");
+    return r;
+}
+
+std::string shared_image(const std::string& name) { return std::string(NST_SHARED_IMAGES) + "/" + name; }
+
+}  // namespace nst::test

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+// Shared test helpers: metrics, finite differences in double, temporary files, running the CLI.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace nst::test {
+
+// ||a - b||_2 / max(||b||_2, 1e-30), accumulated in double.
+template <typename A, typename B>
+double rel_l2(const A* a, const B* b, std::size_t n) {
+    long double num = 0, den = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        long double d = (long double)a[i] - (long double)b[i];
+        num += d * d;
+        den += (long double)b[i] * (long double)b[i];
+    }
+    return double(std::sqrt(num) / std::max(std::sqrt(den), 1e-30L));
+}
+
+// Deterministic test data: uniform in [lo, hi) from a counter-based stream.
+template <typename T>
+Tensor<T> random_tensor(Shape shape, std::uint64_t seed, double lo = -1, double hi = 1);
+
+// Central difference in double: (f(x + eps*e_i) - f(x - eps*e_i)) / (2 eps) for coordinate i.
+double central_difference(const std::function<double()>& f, double& xi, double eps);
+
+// Directional derivative of f at x along v by central differences: (f(x+eps v) - f(x-eps v)) / 2eps.
+double directional_difference(const std::function<double(const std::vector<double>&)>& f,
+                              const std::vector<double>& x, const std::vector<double>& v, double eps);
+
+// A fresh directory under the build tree for one test (removed first if it exists).
+std::string temp_dir(const std::string& name);
+
+struct RunResult {
+    int exit_code = -1;
+    std::string out, err;
+};
+// Runs the built nst binary with arguments (shell-quoted here), capturing stdout and stderr.
+RunResult run_nst(const std::vector<std::string>& args);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+bool file_exists(const std::string& path);
+std::string shared_image(const std::string& name);  // path into ../shared/images
+
+}  // namespace nst::test
