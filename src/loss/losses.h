@@ -29,6 +29,16 @@ double style_loss(ConstView<T> f,      // (1, C, H, W)
                   TensorView<T> g,     // (1, 1, C, C) scratch
                   TensorView<T> df);   // (1, C, H, W) or empty
 
+// As above, with the scratch for G - A supplied by the caller (1, 1, C, C), so that repeated
+// evaluations allocate nothing; the overload without it allocates that scratch when df is given.
+template <typename T>
+double style_loss(ConstView<T> f,      // (1, C, H, W)
+                  ConstView<T> a,      // (1, 1, C, C) target Gram
+                  double gram_scale, double loss_scale,
+                  TensorView<T> g,     // (1, 1, C, C) scratch, receives G
+                  TensorView<T> diff,  // (1, 1, C, C) scratch, receives G - A when df is given
+                  TensorView<T> df);   // (1, C, H, W) or empty
+
 // value = scale * 1/2 * sum_{c, i<H-1, j<W-1} [(x_{i,j} - x_{i,j+1})^2 + (x_{i,j} - x_{i+1,j})^2]
 // (jcjohnson's total variation, spec §5); dx += its gradient. dx may be empty.
 template <typename T>

@@ -15,7 +15,8 @@ struct LossSpec {
     Preset preset = Preset::JcJohnson;
     std::vector<int> content_layers;           // layer indices (nn/vgg19_layers.h)
     std::vector<int> style_layers;
-    std::vector<double> style_layer_weights;   // user weights, one per style layer (default all 1)
+    std::vector<double> style_layer_weights;   // user weights, one per style layer (empty = all 1;
+                                               // another length is a usage error)
     double content_weight = 5;
     double style_weight = 100;
     double tv_weight = 1e-3;
@@ -40,8 +41,11 @@ public:
 
     // Content targets P from the (preprocessed) content image (1, 3, H, W).
     void set_content(ConstView<T> content);
-    // Style targets: blend-weighted Gram matrices of the style images (each its own size);
-    // blend weights are normalised to sum 1 here.
+    // Style targets: blend-weighted Gram matrices of the style images (each its own size, each
+    // Gram divided by its own number of positions M_k, paper.md §1.2: for gatys the target at an
+    // image with M positions is M * sum_k b_k F_k F_k^T / M_k, which is F F^T of the style image
+    // when sizes agree); blend weights are normalised to sum 1 here (empty = equal weights;
+    // negative weights or weights summing to 0 are usage errors).
     void set_styles(const std::vector<ConstView<T>>& styles, const std::vector<double>& blend);
 
     // Terms at x (1, 3, H, W); assigns dx = d total / dx unless dx is empty.
@@ -50,11 +54,19 @@ public:
     const LossSpec& spec() const { return m_spec; }
 
 private:
+    // Scales the blended, position-normalised target N_j to the preset's Gram target for an
+    // image with `positions` positions at style layer j (cached until the size changes).
+    void refresh_style_target(std::size_t j, long long positions, double gram_scale);
+
     Vgg19Net<T>& m_net;
-    LossSpec m_spec;
+    LossSpec m_spec;                           // style_layer_weights filled in (all 1 when empty)
     std::vector<Tensor<T>> m_content_targets;  // per content layer (1, C, h, w)
     std::vector<Tensor<T>> m_style_targets;    // per style layer (1, 1, C, C)
     std::vector<Tensor<T>> m_gram_scratch;     // per style layer (1, 1, C, C)
+    std::vector<Tensor<T>> m_diff_scratch;     // per style layer (1, 1, C, C): G - A
+    std::vector<Tensor<double>> m_style_norm;  // per style layer (1, 1, C, C): sum_k b_k F_k F_k^T / M_k
+    std::vector<long long> m_style_target_positions;  // M that m_style_targets[j] was scaled for
+    bool m_content_set = false, m_styles_set = false;
 };
 
 }  // namespace cpu

@@ -38,6 +38,22 @@ Vgg19Weights load_weights(const std::string& spec);
 Vgg19Weights random_weights(std::uint64_t seed);
 
 // Reads a safetensors file with canonical (conv1_1.weight) or torchvision (features.N.weight) names.
+// Canonical names win when a file has both; other tensors (classifier.*, pre_logits.*, fc*) are
+// ignored and not read. F16, BF16 and F64 tensors are converted to float32.
 Vgg19Weights load_safetensors_weights(const std::string& path);
+
+// Writes canonical names, F32, with metadata nst.preprocess, nst.normalized and nst.source, so that
+// load_safetensors_weights gives the same weights back. Atomic.
+void save_weights_safetensors(const std::string& path, const Vgg19Weights& weights);
+
+// "caffe" / "torchvision", the nst.preprocess metadata values.
+const char* preprocess_name(PreprocessKind kind);
+
+// Identifies the loaded weights in run records: "fnv1a64:<16 hex digits>", FNV-1a 64 over the
+// float32 little-endian bytes of conv1_1.weight, conv1_1.bias, conv1_2.weight, ..., conv5_4.bias
+// in that order. It hashes values, not the file, so the same weights give the same checksum
+// whatever their names, tensor order, metadata or source dtype were (an F16 file hashes its
+// float32 conversion). Host tensors only.
+std::string weights_checksum(const Vgg19Weights& weights);
 
 }  // namespace nst

@@ -27,7 +27,8 @@ public:
     Lbfgs(std::size_t n, LbfgsOptions options);
 
     // g: gradient at the current x. Updates x in place. Returns false when torch would stop
-    // (g.d > 1), in which case x is unchanged.
+    // (g.d > 1), in which case x is unchanged; the history, g_prev and d have then been updated
+    // as torch updates its state before breaking out of its loop, and the caller stops.
     bool step(T* x, const T* g);
 
     int iterations() const { return m_iter; }

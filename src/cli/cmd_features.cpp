@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+// `nst features`: activations and Gram matrices at named layers, as .npy files (spec §1).
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "cli/problem_options.h"
+#include "core/error.h"
+#include "io/npy.h"
+#include "loss/losses.h"
+#include "nn/vgg19.h"
+
+namespace nst::cli {
+
+namespace {
+
+struct FeaturesOptions {
+    std::string image;
+    std::string layers;
+    std::string out_dir;
+    bool gram = false;
+    std::string pooling;
+    std::string weights = "weights/vgg19.safetensors";
+    std::string preset = "jcjohnson";
+    int image_size = 0;
+    std::string size_rule = "max";
+};
+
+void features(const FeaturesOptions& o) {
+    const PresetDefaults preset = preset_defaults(parse_preset(o.preset));
+    const std::vector<int> layers = parse_layer_list(o.layers, "--layers");
+    Pooling pooling = preset.pooling;
+    if (!o.pooling.empty()) {
+        if (o.pooling != "max" && o.pooling != "avg") throw_usage("--pooling: choose max or avg");
+        pooling = o.pooling == "max" ? Pooling::Max : Pooling::Avg;
+    }
+    if (o.image_size < 0 || o.image_size > 16384) throw_usage("--image-size: must be in 0..16384 (0 = native size)");
+    const SizeRule rule = parse_size_rule(o.size_rule);
+    if (o.out_dir.empty()) throw_usage("--out-dir: must not be empty");
+
+    const Vgg19Weights weights = load_weights(o.weights);
+    if (weights.random) warn_random_weights(weights.source);
+    const Preprocessor pre{weights.preprocess, preset.caffe_scale};
+    Tensor<float> x;
+    if (o.image.size() >= 4 && o.image.compare(o.image.size() - 4, 4, ".npy") == 0) {
+        x = load_network_image(o.image, pre, 0, 0, "--image");
+    } else {
+        Tensor<float> rgb = load_image(o.image);
+        int h = rgb.shape().h, w = rgb.shape().w;
+        if (o.image_size > 0) target_size(rgb.shape().h, rgb.shape().w, o.image_size, rule, h, w);
+        x = to_network(std::move(rgb), pre, h, w);
+    }
+    int deepest = 0;
+    for (int l : layers) deepest = std::max(deepest, l);
+    const int min_side = min_input_side(deepest);
+    if (x.shape().h < min_side || x.shape().w < min_side)
+        throw_input("--image: too small for layer " + vgg19_layers()[deepest].name + " (needs at least " +
+                    std::to_string(min_side) + " pixels a side)");
+
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_dir, ec);
+    if (ec) throw_input("--out-dir '" + o.out_dir + "': cannot create directory (" + ec.message() + ")");
+
+    cpu::Vgg19Net<float> net(weights, pooling);
+    net.set_taps(layers);
+    net.forward(x.cview());
+    for (int l : layers) {
+        const ConstView<float> f = net.output(l);
+        const Shape s = f.shape;
+        const std::string base = o.out_dir + "/" + vgg19_layers()[l].name;
+        save_npy(base + ".npy", f.data, {s.n, s.c, s.h, s.w});
+        if (o.gram) {
+            Tensor<float> g(Shape{1, 1, s.c, s.c});
+            cpu::gram_matrix(g.view(), f, loss_scales(preset.preset, s.c, (long long)s.h * s.w).gram);
+            save_npy(base + ".gram.npy", g.data(), {s.c, s.c});
+        }
+    }
+}
+
+}  // namespace
+
+Command add_features_command(CLI::App& app) {
+    auto o = std::make_shared<FeaturesOptions>();
+    CLI::App* sub = app.add_subcommand("features", "write activations (and Gram matrices) at named layers as .npy");
+    sub->add_option("--image", o->image, "input image, or preprocessed .npy")->required();
+    sub->add_option("--layers", o->layers, "comma list of layer names, e.g. relu1_1,relu4_2")->required();
+    sub->add_option("--out-dir", o->out_dir, "directory for <layer>.npy and <layer>.gram.npy")->required();
+    sub->add_flag("--gram", o->gram, "also write the Gram matrix (C, C) of each layer, as the preset defines it");
+    sub->add_option("--pooling", o->pooling, "max or avg (default: the preset's)");
+    sub->add_option("--weights", o->weights, "VGG19 safetensors file, or random[:SEED]")->capture_default_str();
+    sub->add_option("--preset", o->preset, "jcjohnson or gatys: Gram normalisation, caffe scale, pooling")
+        ->capture_default_str();
+    sub->add_option("--image-size", o->image_size, "resize by --size-rule first (0 = native size)")->capture_default_str();
+    sub->add_option("--size-rule", o->size_rule, "max, short or area")->capture_default_str();
+    return [o] { features(*o); };
+}
+
+}  // namespace nst::cli

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+#include "cli/problem_options.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "io/npy.h"
+
+namespace nst::cli {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && std::equal(suffix.rbegin(), suffix.rend(), s.rbegin());
+}
+
+void require_finite(double v, const std::string& option, bool allow_negative = false) {
+    if (!std::isfinite(v) || (!allow_negative && v < 0))
+        throw_usage(option + ": expected a finite non-negative number, got " + std::to_string(v));
+}
+
+Pooling parse_pooling(const std::string& s) {
+    if (s == "max") return Pooling::Max;
+    if (s == "avg") return Pooling::Avg;
+    throw_usage("--pooling: unknown pooling '" + s + "' (choose max or avg)");
+}
+
+std::vector<std::string> split_styles(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (const auto& a : args) {
+        std::size_t start = 0;
+        while (start <= a.size()) {
+            std::size_t end = a.find(',', start);
+            if (end == std::string::npos) end = a.size();
+            std::string p = a.substr(start, end - start);
+            if (p.empty()) throw_usage("--style: empty path in '" + a + "'");
+            out.push_back(p);
+            start = end + 1;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+void ProblemOptions::add_to(CLI::App& app) {
+    app.add_option("--content", content, "content image (PNG/JPEG/BMP/TGA, or preprocessed .npy)")->required();
+    app.add_option("--style", styles, "style image(s); repeat the option or give a comma list")
+        ->required()
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app.add_option("--style-blend-weights", style_blend, "one weight per style image, normalised to sum 1 (default: equal)");
+    app.add_option("--image-size", image_size, "target size of the content image, by --size-rule")->capture_default_str();
+    app.add_option("--size-rule", size_rule, "max (longest side), short (shorter side) or area (sqrt(H*W))")
+        ->capture_default_str();
+    app.add_option("--style-scale", style_scale, "style image sized to this factor x the content's size")
+        ->capture_default_str();
+    o_content_weight = app.add_option("--content-weight", content_weight, "content weight (preset default)")
+                           ->capture_default_str();
+    o_style_weight =
+        app.add_option("--style-weight", style_weight, "style weight (preset default)")->capture_default_str();
+    o_tv_weight = app.add_option("--tv-weight", tv_weight, "total-variation weight, 0 disables (preset default)")
+                      ->capture_default_str();
+    o_content_layers =
+        app.add_option("--content-layers", content_layers, "content layers, comma list")->capture_default_str();
+    o_style_layers = app.add_option("--style-layers", style_layers, "style layers, comma list")->capture_default_str();
+    app.add_option("--style-layer-weights", style_layer_weights, "one weight per style layer (default: all 1)");
+    o_pooling = app.add_option("--pooling", pooling, "max or avg (preset default)")->capture_default_str();
+    app.add_option("--weights", weights, "VGG19 safetensors file, or random[:SEED]")->capture_default_str();
+    app.add_option("--preset", preset, "loss conventions and defaults: jcjohnson or gatys")->capture_default_str();
+    app.add_option("--backend", backend, "auto, cpu or cuda")->capture_default_str();
+    app.add_option("--gpu", gpu, "CUDA device index")->capture_default_str();
+}
+
+std::vector<double> parse_weight_list(const std::string& list, const std::string& option) {
+    std::vector<double> out;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t end = list.find(',', start);
+        if (end == std::string::npos) end = list.size();
+        const std::string item = list.substr(start, end - start);
+        std::size_t used = 0;
+        double v = 0;
+        try {
+            v = std::stod(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (item.empty() || used != item.size()) throw_usage(option + ": '" + item + "' is not a number");
+        require_finite(v, option);
+        out.push_back(v);
+        start = end + 1;
+    }
+    return out;
+}
+
+int min_input_side(int layer) {
+    int side = 1;
+    for (int k = 0; k <= layer; ++k)
+        if (vgg19_layers()[k].kind == LayerKind::Pool) side *= 2;
+    return side;
+}
+
+Tensor<float> to_network(Tensor<float> rgb, const Preprocessor& pre, int h, int w) {
+    if (h > 0 && (rgb.shape().h != h || rgb.shape().w != w)) rgb = resize_image(rgb.cview(), h, w);
+    pre.to_network(rgb.view(), rgb.cview());
+    return rgb;
+}
+
+Tensor<float> load_network_image(const std::string& path, const Preprocessor& pre, int h, int w,
+                                 const std::string& option) {
+    if (ends_with(path, ".npy")) {
+        Tensor<float> x = load_npy_image(path);
+        if (h > 0 && (x.shape().h != h || x.shape().w != w))
+            throw_input(option + " '" + path + "': shape " + x.shape().str() + " does not match the content size (1, 3, " +
+                        std::to_string(h) + ", " + std::to_string(w) + ")");
+        return x;
+    }
+    return to_network(load_image(path), pre, h, w);
+}
+
+// An image sized by the size rule to n, or a .npy as it is.
+Tensor<float> load_sized(const std::string& path, const Preprocessor& pre, int n, SizeRule rule) {
+    if (ends_with(path, ".npy")) return load_npy_image(path);
+    Tensor<float> rgb = load_image(path);
+    int h, w;
+    target_size(rgb.shape().h, rgb.shape().w, n, rule, h, w);
+    return to_network(std::move(rgb), pre, h, w);
+}
+
+Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
+    Problem p;
+    // --- option values (exit 2), before touching any file
+    p.preset = preset_defaults(parse_preset(o.preset));
+    p.size_rule = parse_size_rule(o.size_rule);
+    if (o.image_size < 1 || o.image_size > 16384) throw_usage("--image-size: must be in 1..16384");
+    if (!(o.style_scale > 0) || !std::isfinite(o.style_scale) || o.style_scale > 16)
+        throw_usage("--style-scale: must be in (0, 16]");
+    LossSpec& loss = p.spec.loss;
+    loss.preset = p.preset.preset;
+    loss.content_weight = o.o_content_weight->count() ? o.content_weight : p.preset.content_weight;
+    loss.style_weight = o.o_style_weight->count() ? o.style_weight : p.preset.style_weight;
+    loss.tv_weight = o.o_tv_weight->count() ? o.tv_weight : p.preset.tv_weight;
+    require_finite(loss.content_weight, "--content-weight");
+    require_finite(loss.style_weight, "--style-weight");
+    require_finite(loss.tv_weight, "--tv-weight");
+    loss.content_layers = parse_layer_list(o.o_content_layers->count() ? o.content_layers : p.preset.content_layers,
+                                           "--content-layers");
+    loss.style_layers =
+        parse_layer_list(o.o_style_layers->count() ? o.style_layers : p.preset.style_layers, "--style-layers");
+    loss.style_layer_weights = o.style_layer_weights.empty()
+                                   ? std::vector<double>(loss.style_layers.size(), 1.0)
+                                   : parse_weight_list(o.style_layer_weights, "--style-layer-weights");
+    if (loss.style_layer_weights.size() != loss.style_layers.size())
+        throw_usage("--style-layer-weights: " + std::to_string(loss.style_layer_weights.size()) + " weights for " +
+                    std::to_string(loss.style_layers.size()) + " style layers");
+    p.spec.pooling = o.o_pooling->count() ? parse_pooling(o.pooling) : p.preset.pooling;
+    const std::vector<std::string> style_paths = split_styles(o.styles);
+    p.spec.style_blend = o.style_blend.empty() ? std::vector<double>(style_paths.size(), 1.0)
+                                               : parse_weight_list(o.style_blend, "--style-blend-weights");
+    if (p.spec.style_blend.size() != style_paths.size())
+        throw_usage("--style-blend-weights: " + std::to_string(p.spec.style_blend.size()) + " weights for " +
+                    std::to_string(style_paths.size()) + " style images");
+    double blend_sum = 0;
+    for (double b : p.spec.style_blend) blend_sum += b;
+    if (!(blend_sum > 0)) throw_usage("--style-blend-weights: the weights must not all be zero");
+    const Backend requested = parse_backend(o.backend);
+    if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
+
+    // --- files (exit 3)
+    p.weights = load_weights(o.weights);
+    p.pre.kind = p.weights.preprocess;
+    p.pre.caffe_scale = p.preset.caffe_scale;
+
+    int deepest = 0;
+    for (int l : loss.content_layers) deepest = std::max(deepest, l);
+    for (int l : loss.style_layers) deepest = std::max(deepest, l);
+    const int min_side = min_input_side(deepest);
+
+    p.spec.content = load_sized(o.content, p.pre, o.image_size, p.size_rule);
+    const Shape cs = p.spec.content.shape();
+    if (cs.h < min_side || cs.w < min_side)
+        throw_input("--content: " + std::to_string(cs.w) + "x" + std::to_string(cs.h) + " is too small for layer " +
+                    vgg19_layers()[deepest].name + " (needs at least " + std::to_string(min_side) + " pixels a side)");
+
+    const int style_n = std::max(1, int(std::lround(o.style_scale * o.image_size)));
+    for (const auto& path : style_paths) {
+        Tensor<float> s = load_sized(path, p.pre, style_n, p.size_rule);
+        if (s.shape().h < min_side || s.shape().w < min_side)
+            throw_input("--style '" + path + "': too small for layer " + vgg19_layers()[deepest].name +
+                        " (needs at least " + std::to_string(min_side) + " pixels a side)");
+        p.spec.styles.push_back(std::move(s));
+    }
+
+    // --- device (exit 4)
+    p.backend = resolve_backend(requested, o.gpu, backend_note);
+    return p;
+}
+
+}  // namespace nst::cli

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+// The problem options shared by `nst run` and `nst eval` (spec §1), their registration with
+// CLI11, and their resolution (preset defaults, images loaded, resized and preprocessed).
+#pragma once
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "engine/engine.h"
+#include "engine/presets.h"
+#include "io/image.h"
+#include "io/preprocess.h"
+#include "nn/weights.h"
+
+namespace nst::cli {
+
+struct ProblemOptions {
+    std::string content;
+    std::vector<std::string> styles;
+    std::string style_blend;
+    int image_size = 512;
+    std::string size_rule = "max";
+    double style_scale = 1.0;
+    double content_weight = 5, style_weight = 100, tv_weight = 1e-3;
+    std::string content_layers = "relu4_2";
+    std::string style_layers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1";
+    std::string style_layer_weights;
+    std::string pooling = "max";
+    std::string weights = "weights/vgg19.safetensors";
+    std::string preset = "jcjohnson";
+    std::string backend = "auto";
+    int gpu = 0;
+
+    // Options whose presence decides whether the preset's default applies.
+    CLI::Option* o_content_weight = nullptr;
+    CLI::Option* o_style_weight = nullptr;
+    CLI::Option* o_tv_weight = nullptr;
+    CLI::Option* o_content_layers = nullptr;
+    CLI::Option* o_style_layers = nullptr;
+    CLI::Option* o_pooling = nullptr;
+
+    void add_to(CLI::App& app);
+};
+
+// Everything a backend needs, resolved from the options.
+struct Problem {
+    Vgg19Weights weights;
+    PresetDefaults preset;
+    Preprocessor pre;
+    SizeRule size_rule = SizeRule::Max;
+    Backend backend = Backend::Cpu;
+    ProblemSpec spec;  // content, styles, blend, loss, pooling (init left empty)
+};
+
+// Validates option values (usage errors, exit 2) before any file is touched, then loads weights
+// and images (input errors, exit 3). `backend_note` receives what `auto` chose.
+Problem resolve_problem(const ProblemOptions& o, std::string& backend_note);
+
+// Loads an image file or a preprocessed .npy as network-space x. Images are resized to
+// (h, w) when h > 0; a .npy must already be (1, 3, h, w) when h > 0.
+Tensor<float> load_network_image(const std::string& path, const Preprocessor& pre, int h, int w,
+                                 const std::string& option);
+
+// Resizes an RGB image to (h, w) when h > 0 and maps it into network space.
+Tensor<float> to_network(Tensor<float> rgb, const Preprocessor& pre, int h, int w);
+
+// Splits a comma list of numbers, each finite and >= 0 (usage error naming the option).
+std::vector<double> parse_weight_list(const std::string& list, const std::string& option);
+
+// Smallest input side that gives a non-empty output at `layer`.
+int min_input_side(int layer);
+
+}  // namespace nst::cli

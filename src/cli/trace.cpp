@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+#include "cli/trace.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "io/atomic_file.h"
+
+namespace nst::cli {
+
+std::string json_number(double v) {
+    if (!std::isfinite(v)) return "null";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+void Trace::add(int iter, const LossTerms& t, double seconds) {
+    m_text += "{\"iter\": " + std::to_string(iter) + ", \"total\": " + json_number(t.total) +
+              ", \"content\": " + json_number(t.content_sum()) + ", \"style\": " + json_number(t.style_sum()) +
+              ", \"tv\": " + json_number(t.tv) + ", \"seconds\": " + json_number(seconds) + "}\n";
+}
+
+void Trace::write(const std::string& path) const { write_file_atomic(path, m_text.data(), m_text.size()); }
+
+}  // namespace nst::cli

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// The CPU backend's Engine: Vgg19Net<float> + Objective<float> + L-BFGS or Adam on host vectors.
+#include <cmath>
+#include <sys/resource.h>
+
+#include "core/error.h"
+#include "engine/engine.h"
+#include "optim/adam.h"
+#include "optim/lbfgs.h"
+
+namespace nst {
+
+namespace {
+
+class CpuEngine final : public Engine {
+public:
+    CpuEngine(const Vgg19Weights& weights, ProblemSpec spec)
+        : m_spec(std::move(spec)), m_net(weights, m_spec.pooling), m_objective(m_net, m_spec.loss) {
+        m_objective.set_content(m_spec.content.cview());
+        std::vector<ConstView<float>> styles;
+        for (const auto& s : m_spec.styles) styles.push_back(s.cview());
+        m_objective.set_styles(styles, m_spec.style_blend);
+        m_x = m_spec.init.clone();
+        m_g = Tensor<float>(m_x.shape());
+        if (m_spec.optimizer == OptimizerKind::Lbfgs)
+            m_lbfgs = std::make_unique<cpu::Lbfgs<float>>(m_x.numel(),
+                                                          cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history});
+        else
+            m_adam = std::make_unique<cpu::Adam<float>>(m_x.numel(), cpu::AdamOptions{m_spec.learning_rate});
+    }
+
+    std::string device_description() const override { return "cpu"; }
+
+    LossTerms iterate() override {
+        LossTerms terms = m_objective.evaluate(m_x.cview(), m_g.view());
+        ++m_iter;
+        if (!std::isfinite(terms.total))
+            throw_runtime("non-finite loss at iteration " + std::to_string(m_iter) +
+                          "; lower --learning-rate or the loss weights");
+        if (m_converged) return terms;
+        if (m_lbfgs)
+            m_converged = !m_lbfgs->step(m_x.data(), m_g.data());
+        else
+            m_adam->step(m_x.data(), m_g.data());
+        return terms;
+    }
+
+    bool converged() const override { return m_converged; }
+
+    Tensor<float> current() const override { return m_x.clone(); }
+
+    LossTerms evaluate(ConstView<float> x, TensorView<float> grad) override { return m_objective.evaluate(x, grad); }
+
+    std::size_t peak_memory_bytes() const override {
+        struct rusage usage {};
+        getrusage(RUSAGE_SELF, &usage);
+        return std::size_t(usage.ru_maxrss) * 1024;  // Linux reports KiB
+    }
+
+private:
+    ProblemSpec m_spec;
+    cpu::Vgg19Net<float> m_net;
+    cpu::Objective<float> m_objective;
+    Tensor<float> m_x, m_g;
+    std::unique_ptr<cpu::Lbfgs<float>> m_lbfgs;
+    std::unique_ptr<cpu::Adam<float>> m_adam;
+    int m_iter = 0;
+    bool m_converged = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_cpu_engine(const Vgg19Weights& weights, ProblemSpec spec) {
+    return std::make_unique<CpuEngine>(weights, std::move(spec));
+}
+
+}  // namespace nst

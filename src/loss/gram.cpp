@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// Gram matrix G = scale * F F^T with one BLAS syrk (half the flops of a gemm), then mirrored.
+#include "core/error.h"
+#include "loss/blas.h"
+#include "loss/losses.h"
+
+namespace nst::cpu {
+
+template <typename T>
+void gram_matrix(TensorView<T> g,  // (1, 1, C, C)
+                 ConstView<T> f,   // (1, C, H, W)
+                 double scale) {
+    NST_REQUIRE(f.device == Device::Host && g.device == Device::Host, "gram_matrix: host tensors only");
+    NST_REQUIRE(f.shape.n == 1, "gram_matrix: batch size must be 1, got " + f.shape.str());
+    const int c = f.shape.c;
+    const Shape gs{1, 1, c, c};
+    NST_REQUIRE(g.shape == gs, "gram_matrix: output " + g.shape.str() + ", expected " + gs.str());
+    const int m = detail::blas_int(f.shape.plane());
+    if (m == 0) {
+        for (auto& v : g) v = T(0);
+        return;
+    }
+    detail::syrk_upper(c, m, scale, f.data, g.data);
+    // syrk writes only the upper triangle; the loss and the gradient gemm read all of G.
+    T* gd = g.data;
+#pragma omp parallel for schedule(static) if (c >= 128)
+    for (int i = 1; i < c; ++i)
+        for (int j = 0; j < i; ++j) gd[std::size_t(i) * c + j] = gd[std::size_t(j) * c + i];
+}
+
+template void gram_matrix<float>(TensorView<float>, ConstView<float>, double);
+template void gram_matrix<double>(TensorView<double>, ConstView<double>, double);
+
+}  // namespace nst::cpu

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// Internals of the CPU 3x3 convolution shared by conv2d.cpp, vgg19.cpp, the tests and the
+// benchmarks: the two algorithms with pre-transformed filters, and Conv3x3Layer, which owns one
+// layer's weights in every form the algorithms need so that nothing is re-derived per call.
+#pragma once
+#include <cstddef>
+#include <memory>
+
+#include "core/tensor.h"
+#include "nn/conv2d.h"
+
+namespace nst::cpu::detail {
+
+// What happens to the convolution's result before it is stored. Applied in the last pass over
+// the output (Winograd's output transform), so that fusing costs no extra trip through memory.
+template <typename T>
+struct ConvEpilogue {
+    const T* bias = nullptr;  // (O): added per output channel; nullptr = no bias
+    bool relu = false;        // max(., 0) after the bias
+    // (1, O, H, W): multiply by (mask > 0). The backward pass uses it to apply the ReLU of the
+    // previous layer (mask = that ReLU's output) while the data gradient is being written.
+    const T* mask = nullptr;
+};
+
+// ---- Direct: im2col + BLAS GEMM -------------------------------------------------------------
+template <typename T>
+void direct_forward(TensorView<T> y,     // (1, O, H, W)
+                    ConstView<T> x,      // (1, I, H, W)
+                    ConstView<T> w,      // (O, I, 3, 3)
+                    const ConvEpilogue<T>& ep);
+
+// GEMM with the transposed weights, then col2im. Exact for any O, including conv1_1's I = 3.
+template <typename T>
+void direct_backward_data(TensorView<T> dx,  // (1, I, H, W)
+                          ConstView<T> dy,   // (1, O, H, W)
+                          ConstView<T> w,    // (O, I, 3, 3)
+                          const ConvEpilogue<T>& ep);  // bias and relu must be off
+
+// The backward-data kernel of a stride-1 pad-1 3x3 convolution as a forward kernel:
+// wf[i][o][ky][kx] = w[o][i][2 - ky][2 - kx]. conv(dy, wf) = conv3x3_backward_data(dy, w).
+template <typename T>
+Tensor<T> flip_weights(ConstView<T> w);  // (O, I, 3, 3) -> (I, O, 3, 3)
+
+// ---- Winograd F(2x2, 3x3) ---------------------------------------------------------------------
+// Filters transformed once (U = G g G^T, 16 values per (o, i)) and packed in the order the GEMM
+// micro-kernel reads them.
+template <typename T>
+class WinogradFilter {
+public:
+    WinogradFilter() = default;
+    explicit WinogradFilter(ConstView<T> w);  // (O, I, 3, 3)
+    int out_channels() const { return m_out; }
+    int in_channels() const { return m_in; }
+    bool empty() const { return m_packed.empty(); }
+    const T* packed() const { return m_packed.data(); }
+    std::size_t xi_stride() const { return m_xi_stride; }  // elements between transform positions
+
+private:
+    Tensor<T> m_packed;  // [16][O / MR][I][MR], O padded to a multiple of MR with zeros
+    int m_out = 0, m_in = 0;
+    std::size_t m_xi_stride = 0;
+};
+
+template <typename T>
+void winograd_forward(TensorView<T> y,                // (1, O, H, W)
+                      ConstView<T> x,                 // (1, I, H, W)
+                      const WinogradFilter<T>& filter,
+                      const ConvEpilogue<T>& ep);
+
+// Whether Winograd is faster than Direct for these channel counts (it needs enough channels for
+// its GEMMs to amortise the transforms: conv1_1 with 3 inputs stays Direct).
+bool winograd_wins(int in_channels, int out_channels);
+
+// ---- One convolution layer ----------------------------------------------------------------------
+// Owns the weights converted to T and, made on first use, the Winograd filters of both
+// directions (backward: of the flipped weights). Layers a run never reaches cost no transform.
+template <typename T>
+class Conv3x3Layer {
+public:
+    Conv3x3Layer() = default;
+    Conv3x3Layer(ConstView<float> w,  // (O, I, 3, 3)
+                 ConstView<float> b,  // (1, O, 1, 1)
+                 ConvAlgo algo);
+    int out_channels() const { return m_out; }
+    int in_channels() const { return m_in; }
+    ConvAlgo forward_algo() const { return m_fwd_algo; }
+    ConvAlgo backward_algo() const { return m_bwd_algo; }
+
+    // y = conv(x) + b, relu if asked. Assigns y.
+    void forward(TensorView<T> y,  // (1, O, H, W)
+                 ConstView<T> x,   // (1, I, H, W)
+                 bool relu);
+    // dx = conv^T(dy), then multiplied by (mask > 0) when mask is given. Assigns dx.
+    void backward(TensorView<T> dx,  // (1, I, H, W)
+                  ConstView<T> dy,   // (1, O, H, W)
+                  const T* mask);    // (1, I, H, W) or nullptr
+
+private:
+    Tensor<T> m_w, m_b;  // (O, I, 3, 3), (1, O, 1, 1)
+    WinogradFilter<T> m_wino_fwd, m_wino_bwd;
+    int m_out = 0, m_in = 0;
+    ConvAlgo m_fwd_algo = ConvAlgo::Direct, m_bwd_algo = ConvAlgo::Direct;
+};
+
+// Resolves Auto for one direction: `in`, `out` are the channels of the convolution as run
+// (for backward, the flipped one: in = O, out = I).
+inline ConvAlgo resolve_algo(ConvAlgo algo, int in, int out) {
+    if (algo != ConvAlgo::Auto) return algo;
+    return winograd_wins(in, out) ? ConvAlgo::Winograd : ConvAlgo::Direct;
+}
+
+}  // namespace nst::cpu::detail
