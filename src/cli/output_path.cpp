@@ -1,26 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "cli/output_path.h"
 
-#include <algorithm>
-#include <cctype>
-
 #include "core/error.h"
+#include "io/path.h"
 
 namespace nst::cli {
 
-namespace {
-std::string extension(const std::string& path) {
-    const std::size_t slash = path.find_last_of('/');
-    const std::size_t dot = path.find_last_of('.');
-    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
-    std::string ext = path.substr(dot);
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return ext;
-}
-}  // namespace
-
 OutputKind output_kind(const std::string& path) {
-    const std::string ext = extension(path);
+    const std::string ext = lower_extension(path);
     if (ext == ".png") return OutputKind::Png;
     if (ext == ".jpg" || ext == ".jpeg") return OutputKind::Jpeg;
     if (ext == ".npy") return OutputKind::Npy;
@@ -34,7 +21,7 @@ void validate_output_path(const std::string& path, int depth) {
 }
 
 std::string iteration_path(const std::string& path, int iter) {
-    const std::string ext = extension(path);
+    const std::string ext = lower_extension(path);
     const std::string stem = path.substr(0, path.size() - ext.size());
     return stem + "_" + std::to_string(iter) + path.substr(path.size() - ext.size());
 }

@@ -7,6 +7,7 @@
 #include "io/atomic_file.h"
 #include "io/image.h"
 #include "io/image_encode.h"
+#include "io/path.h"
 
 namespace nst {
 
@@ -14,15 +15,6 @@ namespace {
 
 constexpr int kJpegQuality = 95;
 
-// Lower-case extension including the dot ("" when the file name has none).
-std::string extension_of(const std::string& path) {
-    const std::size_t slash = path.find_last_of('/');
-    const std::size_t dot = path.find_last_of('.');
-    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
-    std::string ext = path.substr(dot);
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return ext;
-}
 
 }  // namespace
 
@@ -30,7 +22,7 @@ void save_image(const std::string& path, ConstView<float> rgb, int depth) {
     NST_REQUIRE(rgb.device == Device::Host, "save_image needs a host tensor");
     NST_REQUIRE(rgb.shape.n == 1 && rgb.shape.c == 3 && rgb.shape.h > 0 && rgb.shape.w > 0,
                 "save_image needs (1, 3, H, W), got " + rgb.shape.str());
-    const std::string ext = extension_of(path);
+    const std::string ext = lower_extension(path);
     const std::string prefix = "cannot write image '" + path + "': ";
     if (depth != 8 && depth != 16)
         throw_usage(prefix + "unsupported bit depth " + std::to_string(depth) + " (supported: 8, 16)");
