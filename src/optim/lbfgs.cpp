@@ -33,8 +33,10 @@ Lbfgs<T>::Lbfgs(std::size_t n, LbfgsOptions options) : m_n(n), m_opt(options) {
         throw_usage("--learning-rate: must be a positive number");
     NST_REQUIRE(n > 0, "L-BFGS needs a non-empty variable");
     const std::size_t m = std::size_t(options.history);
-    m_s.assign(m * n, T(0));
-    m_y.assign(m * n, T(0));
+    // Pair slots are allocated when first filled, so memory grows with the pairs actually kept
+    // (as torch's lists do) instead of 2*M*n values up front.
+    m_s.resize(m);
+    m_y.resize(m);
     m_rho.assign(m, 0.0);
     m_alpha.assign(m, 0.0);
     m_d.assign(n, T(0));
@@ -44,13 +46,13 @@ Lbfgs<T>::Lbfgs(std::size_t n, LbfgsOptions options) : m_n(n), m_opt(options) {
 template <typename T>
 const T* Lbfgs<T>::s(int i) const {
     NST_REQUIRE(i >= 0 && i < m_count, "L-BFGS pair index out of range");
-    return m_s.data() + std::size_t((m_head + i) % m_opt.history) * m_n;
+    return m_s[std::size_t((m_head + i) % m_opt.history)].data();
 }
 
 template <typename T>
 const T* Lbfgs<T>::y(int i) const {
     NST_REQUIRE(i >= 0 && i < m_count, "L-BFGS pair index out of range");
-    return m_y.data() + std::size_t((m_head + i) % m_opt.history) * m_n;
+    return m_y[std::size_t((m_head + i) % m_opt.history)].data();
 }
 
 template <typename T>
@@ -99,8 +101,12 @@ bool Lbfgs<T>::step(T* x, const T* g) {
                 slot = m_head;
                 m_head = (m_head + 1) % hist;
             }
-            T* ys_slot = m_s.data() + std::size_t(slot) * n;
-            T* yy_slot = m_y.data() + std::size_t(slot) * n;
+            if (m_s[slot].empty()) {
+                m_s[slot].resize(n);
+                m_y[slot].resize(n);
+            }
+            T* ys_slot = m_s[slot].data();
+            T* yy_slot = m_y[slot].data();
 #pragma omp parallel for schedule(static) if (n >= detail::kMinSumChunk)
             for (std::size_t i = 0; i < n; ++i) {
                 yy_slot[i] = T(g[i] - gp[i]);
@@ -114,7 +120,7 @@ bool Lbfgs<T>::step(T* x, const T* g) {
         // 3. g_prev = g is fused into the first pass (the pair above has consumed g_prev).
         const int k = m_count;
         auto slot_of = [&](int i) { return std::size_t((m_head + i) % m_opt.history); };
-        const T* s_new = k > 0 ? m_s.data() + slot_of(k - 1) * n : nullptr;
+        const T* s_new = k > 0 ? m_s[slot_of(k - 1)].data() : nullptr;
         double dot = detail::fixed_order_sum(n, [&](std::size_t i) {
             const T gi = g[i];
             d[i] = -gi;
@@ -128,15 +134,15 @@ bool Lbfgs<T>::step(T* x, const T* g) {
             const double al = dot * m_rho[slot_of(i)];
             m_alpha[i] = al;
             const T a = T(al);
-            const T* yi = m_y.data() + slot_of(i) * n;
+            const T* yi = m_y[slot_of(i)].data();
             if (i > 0) {
-                const T* s_next = m_s.data() + slot_of(i - 1) * n;
+                const T* s_next = m_s[slot_of(i - 1)].data();
                 dot = detail::fixed_order_sum(n, [&](std::size_t e) {
                     d[e] = d[e] - a * yi[e];
                     return double(s_next[e]) * double(d[e]);
                 });
             } else {
-                const T* y0 = m_y.data() + slot_of(0) * n;
+                const T* y0 = m_y[slot_of(0)].data();
                 dot = detail::fixed_order_sum(n, [&](std::size_t e) {
                     d[e] = (d[e] - a * yi[e]) * h;
                     return double(y0[e]) * double(d[e]);
@@ -152,8 +158,8 @@ bool Lbfgs<T>::step(T* x, const T* g) {
             // update g.d for the stop test.
             const double be = dot * m_rho[slot_of(i)];
             const T c = T(m_alpha[i] - be);
-            const T* si = m_s.data() + slot_of(i) * n;
-            const T* next = i + 1 < k ? m_y.data() + slot_of(i + 1) * n : g;
+            const T* si = m_s[slot_of(i)].data();
+            const T* next = i + 1 < k ? m_y[slot_of(i + 1)].data() : g;
             dot = detail::fixed_order_sum(n, [&](std::size_t e) {
                 d[e] = d[e] + c * si[e];
                 return double(next[e]) * double(d[e]);

@@ -48,7 +48,7 @@ private:
     int m_count = 0;  // pairs stored
     int m_head = 0;   // ring slot of the oldest pair
     double m_t = 0, m_h_diag = 1;
-    std::vector<T> m_s, m_y;          // ring of M pairs, (M, n) each
+    std::vector<std::vector<T>> m_s, m_y;  // ring of M pair slots, each (n) once filled
     std::vector<double> m_rho;        // 1 / y.s per slot
     std::vector<T> m_d, m_g_prev;     // (n)
     std::vector<double> m_alpha;      // two-loop scratch (M)
