@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# CTest smoke test of the reproduction harness: one figure (arXiv Fig. 2, five panels) in quick
+# mode at 32 px with 3 iterations and random weights on the CPU, then check_outputs on what it
+# wrote. Exit 77 (CTest: skipped) when the paper's images cannot be had.
+# Usage: smoke.sh NST_BINARY OUT_DIR [IMAGES_DIR]
+set -u
+here="$(cd "$(dirname "$0")/.." && pwd)"
+nst="$1"
+out="$2"
+images="${3:-}"
+rm -rf "$out"
+set -- --quick --only gatys2015-fig2 --size 32 --iterations 3 --weights random --backend cpu \
+  --out "$out" --cache "$out/images" --nst "$nst" --force
+[ -n "$images" ] && [ -d "$images" ] && set -- "$@" --images "$images"
+"$here/run" "$@"
+rc=$?
+if [ "$rc" -eq 3 ] && grep -q "download failed" "$out/REPORT.md" 2>/dev/null; then
+  echo "smoke.sh: the paper's images are not available here (offline, no ../shared/images): skipped" >&2
+  exit 77
+fi
+[ "$rc" -eq 0 ] || { echo "smoke.sh: paper_repro/run exited $rc" >&2; exit 1; }
+exec "$here/tests/check_outputs" --out "$out" --figures gatys2015-fig2 --iterations 3 --expect-random
