@@ -62,13 +62,32 @@ void run(benchmark::State& state, bool backward) {
         benchmark::DoNotOptimize(s.y.data());
     };
     once();
+    // Validate once before timing: the algorithm under test against Direct.
+    {
+        cpu::detail::Conv3x3Layer<float> ref_layer(s.weight.cview(), s.bias.cview(), cpu::ConvAlgo::Direct);
+        Tensor<float> ref(s.y.shape());
+        if (backward)
+            ref_layer.backward(ref.view(), s.x.cview(), s.mask.data());
+        else
+            ref_layer.forward(ref.view(), s.x.cview(), true);
+        double num = 0, den = 0;
+        for (std::size_t j = 0; j < ref.numel(); ++j) {
+            num += double(s.y[j] - ref[j]) * double(s.y[j] - ref[j]);
+            den += double(ref[j]) * double(ref[j]);
+        }
+        if (!(std::sqrt(num) <= 1e-5 * std::sqrt(den))) {
+            state.SkipWithError("result differs from Direct");
+            return;
+        }
+    }
     for (auto _ : state) {
         const auto t0 = std::chrono::steady_clock::now();
         once();
         state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     const double flops = 2.0 * s.out * s.in * 9.0 * s.h * s.w;
-    state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9 * double(state.iterations()), benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(flops * 1e-9 * double(state.iterations()), benchmark::Counter::kIsRate);
     state.SetLabel(conv_name(conv) + (backward ? " bwd " : " fwd ") + std::to_string(s.h) + "x" + std::to_string(s.w));
 }
 

@@ -69,7 +69,8 @@ void BM_vgg19_step_style(benchmark::State& state) {
 
 void sizes(benchmark::internal::Benchmark* b) {
     for (int algo : {0, 1})
-        for (auto hw : {std::pair{128, 96}, std::pair{128, 128}, std::pair{256, 256}}) b->Args({algo, hw.first, hw.second});
+        for (auto hw : {std::pair{128, 96}, std::pair{128, 128}, std::pair{256, 256}})
+            b->Args({algo, hw.first, hw.second});
     b->ArgNames({"algo", "h", "w"})->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(2.0);
 }
 

@@ -32,6 +32,37 @@ add_library(nst::stb INTERFACE IMPORTED)
 set_target_properties(nst::stb PROPERTIES INTERFACE_LINK_LIBRARIES "${NST_STB_LIB}"
                                           INTERFACE_INCLUDE_DIRECTORIES "${NST_STB_INCLUDE}")
 
+# ---- optional: weight converters (nst weights convert) ------------------------------------------
+# libzip reads PyTorch's zip checkpoints, HDF5 (C API) Keras .h5 files. A missing one turns off
+# only its reader, which then says which Debian package to install.
+# (Debian 12's libzip-config.cmake fails without the zipcmp tools installed, so look for the
+# header and library directly.)
+find_path(NST_LIBZIP_INCLUDE NAMES zip.h)
+find_library(NST_LIBZIP_LIB NAMES zip)
+if(NST_LIBZIP_INCLUDE AND NST_LIBZIP_LIB)
+  set(NST_HAVE_LIBZIP ON)
+  add_library(nst::libzip INTERFACE IMPORTED)
+  set_target_properties(nst::libzip PROPERTIES INTERFACE_LINK_LIBRARIES "${NST_LIBZIP_LIB}"
+                                               INTERFACE_INCLUDE_DIRECTORIES "${NST_LIBZIP_INCLUDE}")
+else()
+  set(NST_HAVE_LIBZIP OFF)
+  message(STATUS "nst: libzip not found, PyTorch zip checkpoints cannot be converted (Debian: libzip-dev)")
+endif()
+# (CMake's FindHDF5 needs the C language enabled; Debian's serial HDF5 lives in hdf5/serial.)
+find_path(NST_HDF5_INCLUDE NAMES hdf5.h PATH_SUFFIXES hdf5/serial)
+find_library(NST_HDF5_LIB NAMES hdf5_serial hdf5 HINTS /usr/lib/x86_64-linux-gnu/hdf5/serial
+             /usr/lib/aarch64-linux-gnu/hdf5/serial)
+if(NST_HDF5_INCLUDE AND NST_HDF5_LIB)
+  set(NST_HAVE_HDF5 ON)
+  add_library(nst::hdf5 INTERFACE IMPORTED)
+  set_target_properties(nst::hdf5 PROPERTIES INTERFACE_LINK_LIBRARIES "${NST_HDF5_LIB}"
+                                             INTERFACE_INCLUDE_DIRECTORIES "${NST_HDF5_INCLUDE}")
+else()
+  set(NST_HAVE_HDF5 OFF)
+  message(STATUS "nst: HDF5 not found, Keras .h5 files cannot be converted (Debian: libhdf5-dev)")
+endif()
+message(STATUS "nst: converters: libzip ${NST_HAVE_LIBZIP}, HDF5 ${NST_HAVE_HDF5}")
+
 # ---- optional: tests, benchmarks ----------------------------------------------------------------
 find_package(doctest QUIET)
 if(NOT doctest_FOUND)

@@ -128,10 +128,10 @@ TEST_CASE("conv: backward-data matches central differences (double)") {
 
 TEST_CASE("conv: winograd matches direct in double") {
     // Sizes that leave partial tiles at the right and bottom edges, tile rows that split across
-    // chunks, groups of 16 tiles away from the left and right borders (read in place, w >= 66),
-    // and output channels that are not a multiple of the micro-kernel block.
-    const ConvCase cases[] = {{16, 16, 5, 7},   {16, 20, 1, 1},    {32, 64, 33, 18},
-                              {64, 24, 64, 64}, {128, 128, 9, 9}, {16, 16, 7, 131}};
+    // chunks, groups of 16 tiles away from the left and right borders (w >= 66), output
+    // channels that are not a multiple of the micro-kernel block, and conv1_1's 3 channels.
+    const ConvCase cases[] = {{16, 16, 5, 7},   {16, 20, 1, 1},   {32, 64, 33, 18}, {64, 24, 64, 64},
+                              {128, 128, 9, 9}, {16, 16, 7, 131}, {3, 64, 17, 21}};  // conv1_1-like
     for (const auto& cc : cases) {
         CAPTURE(cc.in);
         CAPTURE(cc.out);

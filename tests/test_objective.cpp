@@ -65,7 +65,7 @@ std::vector<double> copy_of(ConstView<double> v) { return std::vector<double>(v.
 
 }  // namespace
 
-TEST_CASE("objective: d total / dx against directional differences (both presets, max and avg pooling)") {
+TEST_CASE("objective: d total / dx against directional differences (both presets; max and avg pooling)") {
     // Content 32x40 and a style image of another size (36x44); relu5_1 is 2x2 for both.
     const Tensor<double> content = test::random_tensor<double>(Shape{1, 3, 32, 40}, 1, -1, 1);
     const Tensor<double> style = test::random_tensor<double>(Shape{1, 3, 36, 44}, 2, -1, 1);
@@ -244,7 +244,7 @@ TEST_CASE("objective: gatys with a same-size style image is Eq. 4 exactly") {
     CHECK(t.content.empty());
 }
 
-TEST_CASE("objective: blend weights (1, 3) target 0.25 A1 + 0.75 A2") {
+TEST_CASE("objective: blend weights (1; 3) target 0.25 A1 + 0.75 A2") {
     const Tensor<double> content = test::random_tensor<double>(Shape{1, 3, 32, 32}, 31, -1, 1);
     const Tensor<double> s1 = test::random_tensor<double>(Shape{1, 3, 32, 48}, 32, -1, 1);
     const Tensor<double> s2 = test::random_tensor<double>(Shape{1, 3, 40, 24}, 33, -1, 1);

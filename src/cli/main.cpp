@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
     // GNU style: a repeated scalar option takes its last value (--style accumulates instead).
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     std::map<const CLI::App*, nst::cli::Command> commands;
-    for (auto add : {nst::cli::add_run_command, nst::cli::add_eval_command, nst::cli::add_features_command}) {
+    for (auto add : {nst::cli::add_run_command, nst::cli::add_eval_command, nst::cli::add_features_command,
+                     nst::cli::add_weights_command}) {
         const std::size_t before = app.get_subcommands({}).size();
         nst::cli::Command cmd = add(app);
         commands[app.get_subcommands({})[before]] = std::move(cmd);

@@ -13,8 +13,8 @@ template <typename T>
 void check_conv_shapes(const Shape& x, const Shape& y, const Shape& w, const char* what) {
     NST_REQUIRE(x.n == 1 && y.n == 1, std::string(what) + ": batch size must be 1");
     NST_REQUIRE(w.h == 3 && w.w == 3, std::string(what) + ": weights must be (O, I, 3, 3), got " + w.str());
-    NST_REQUIRE(x.c == w.c && y.c == w.n,
-                std::string(what) + ": channels of x " + x.str() + ", y " + y.str() + " and w " + w.str() + " disagree");
+    NST_REQUIRE(x.c == w.c && y.c == w.n, std::string(what) + ": channels of x " + x.str() + ", y " + y.str() +
+                                              " and w " + w.str() + " disagree");
     NST_REQUIRE(x.h == y.h && x.w == y.w && x.h > 0 && x.w > 0,
                 std::string(what) + ": x " + x.str() + " and y " + y.str() + " must have one non-empty size");
 }
@@ -30,7 +30,7 @@ void conv3x3_forward(TensorView<T> y, ConstView<T> x, ConstView<T> w, ConstView<
     detail::ConvEpilogue<T> ep;
     ep.bias = b.empty() ? nullptr : b.data;
     ep.relu = fuse_relu;
-    if (detail::resolve_algo(algo, x.shape.c, y.shape.c) == ConvAlgo::Winograd) {
+    if (detail::resolve_algo<T>(algo) == ConvAlgo::Winograd) {
         detail::winograd_forward(y, x, detail::WinogradFilter<T>(w), ep);
     } else {
         detail::direct_forward(y, x, w, ep);
@@ -43,7 +43,7 @@ void conv3x3_backward_data(TensorView<T> dx, ConstView<T> dy, ConstView<T> w, Co
     NST_REQUIRE(dx.device == Device::Host && dy.device == Device::Host && w.device == Device::Host,
                 "conv3x3_backward_data (cpu) needs host tensors");
     // The backward of the conv is a forward conv of dy (O channels in, I out).
-    if (detail::resolve_algo(algo, dy.shape.c, dx.shape.c) == ConvAlgo::Winograd) {
+    if (detail::resolve_algo<T>(algo) == ConvAlgo::Winograd) {
         Tensor<T> flipped = detail::flip_weights(w);
         detail::winograd_forward(dx, dy, detail::WinogradFilter<T>(flipped.cview()), detail::ConvEpilogue<T>{});
     } else {
@@ -53,8 +53,8 @@ void conv3x3_backward_data(TensorView<T> dx, ConstView<T> dy, ConstView<T> w, Co
 
 template void conv3x3_forward<float>(TensorView<float>, ConstView<float>, ConstView<float>, ConstView<float>, bool,
                                      ConvAlgo);
-template void conv3x3_forward<double>(TensorView<double>, ConstView<double>, ConstView<double>, ConstView<double>,
-                                      bool, ConvAlgo);
+template void conv3x3_forward<double>(TensorView<double>, ConstView<double>, ConstView<double>, ConstView<double>, bool,
+                                      ConvAlgo);
 template void conv3x3_backward_data<float>(TensorView<float>, ConstView<float>, ConstView<float>, ConvAlgo);
 template void conv3x3_backward_data<double>(TensorView<double>, ConstView<double>, ConstView<double>, ConvAlgo);
 
@@ -65,8 +65,7 @@ Conv3x3Layer<T>::Conv3x3Layer(ConstView<float> w, ConstView<float> b, ConvAlgo a
     : m_w(cast<T, float>(w)), m_b(cast<T, float>(b)), m_out(w.shape.n), m_in(w.shape.c) {
     NST_REQUIRE(w.shape.h == 3 && w.shape.w == 3, "conv weights must be (O, I, 3, 3), got " + w.shape.str());
     NST_REQUIRE(b.numel() == std::size_t(m_out), "conv bias must be (1, O, 1, 1), got " + b.shape.str());
-    m_fwd_algo = resolve_algo(algo, m_in, m_out);
-    m_bwd_algo = resolve_algo(algo, m_out, m_in);
+    m_fwd_algo = m_bwd_algo = resolve_algo<T>(algo);
 }
 
 template <typename T>

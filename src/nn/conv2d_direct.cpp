@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Direct 3x3 convolution: im2col + BLAS GEMM. It is the exact reference of the CPU backend and
-// the production path where Winograd does not pay (conv1_1: 3 input channels, and its backward
-// with 3 output channels). The image is processed in row bands so that the column matrix stays
-// small (a full im2col of conv1_2 at 512 px would take 600 MB).
+// Direct 3x3 convolution: im2col + BLAS GEMM, the exact reference of the CPU backend (and the
+// double-precision path that finite-difference tests run). The image is processed in row bands
+// so that the column matrix stays small (a full im2col of conv1_2 at 512 px would take 600 MB).
 #include <cblas.h>
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "nn/conv2d_impl.h"
 
@@ -21,10 +19,10 @@ void gemm(bool trans_a, int m, int n, int k, const float* a, int lda, const floa
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta,
                 c, ldc);
 }
-void gemm(bool trans_a, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double beta,
-          double* c, int ldc) {
-    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta,
-                c, ldc);
+void gemm(bool trans_a, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double beta, double* c,
+          int ldc) {
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta, c,
+                ldc);
 }
 
 // Rows per band so that the (9 I) x (rows W) column matrix stays near 8 MB.
@@ -36,7 +34,9 @@ int band_rows(int channels, int h, int w, std::size_t elem) {
 
 // col[(i*9 + ky*3 + kx)][(y - y0) * W + x] = x[i][y + ky - 1][x + kx - 1] (0 outside).
 template <typename T>
-void im2col_band(T* col, const T* x, int channels, int h, int w, int y0, int y1) {
+void im2col_band(T* col,      // (9 I, (y1 - y0) W)
+                 const T* x,  // (1, I, H, W)
+                 int channels, int h, int w, int y0, int y1) {
     const int rows = y1 - y0;
     const std::size_t band = std::size_t(rows) * w;
 #pragma omp parallel for schedule(static)
@@ -66,7 +66,9 @@ void im2col_band(T* col, const T* x, int channels, int h, int w, int y0, int y1)
 // dx[i][y + ky - 1][x + kx - 1] += col[(i*9 + ky*3 + kx)][(y - y0) * W + x]. Channels are
 // disjoint, so the loop over i parallelises without races.
 template <typename T>
-void col2im_band_add(T* dx, const T* col, int channels, int h, int w, int y0, int y1) {
+void col2im_band_add(T* dx,         // (1, I, H, W)
+                     const T* col,  // (9 I, (y1 - y0) W)
+                     int channels, int h, int w, int y0, int y1) {
     const int rows = y1 - y0;
     const std::size_t band = std::size_t(rows) * w;
 #pragma omp parallel for schedule(static)
@@ -88,7 +90,8 @@ void col2im_band_add(T* dx, const T* col, int channels, int h, int w, int y0, in
 }
 
 template <typename T>
-void apply_epilogue(T* y, int channels, std::size_t plane, const ConvEpilogue<T>& ep) {
+void apply_epilogue(T* y,  // (1, C, H, W), plane = H W
+                    int channels, std::size_t plane, const ConvEpilogue<T>& ep) {
     if (!ep.bias && !ep.relu && !ep.mask) return;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < channels; ++c) {
@@ -110,14 +113,14 @@ template <typename T>
 void direct_forward(TensorView<T> y, ConstView<T> x, ConstView<T> w, const ConvEpilogue<T>& ep) {
     const int in = x.shape.c, out = y.shape.c, h = x.shape.h, wd = x.shape.w;
     const int rows = band_rows(in, h, wd, sizeof(T));
-    std::vector<T> col(std::size_t(9) * in * rows * wd);
+    T* col = conv_scratch<T>(ScratchSlot::Im2col, std::size_t(9) * in * rows * wd);
     const std::size_t plane = std::size_t(h) * wd;
     for (int y0 = 0; y0 < h; y0 += rows) {
         const int y1 = std::min(h, y0 + rows);
         const int n = (y1 - y0) * wd;
-        im2col_band(col.data(), x.data, in, h, wd, y0, y1);
+        im2col_band(col, x.data, in, h, wd, y0, y1);
         // y[:, band] (O x n, row stride H*W) = w (O x 9I) * col (9I x n).
-        gemm(false, out, n, 9 * in, w.data, 9 * in, col.data(), n, T(0), y.data + std::size_t(y0) * wd, int(plane));
+        gemm(false, out, n, 9 * in, w.data, 9 * in, col, n, T(0), y.data + std::size_t(y0) * wd, int(plane));
     }
     apply_epilogue(y.data, out, plane, ep);
 }
@@ -127,15 +130,15 @@ void direct_backward_data(TensorView<T> dx, ConstView<T> dy, ConstView<T> w, con
     NST_REQUIRE(!ep.bias && !ep.relu, "backward-data takes no bias or relu");
     const int in = dx.shape.c, out = dy.shape.c, h = dx.shape.h, wd = dx.shape.w;
     const int rows = band_rows(in, h, wd, sizeof(T));
-    std::vector<T> col(std::size_t(9) * in * rows * wd);
+    T* col = conv_scratch<T>(ScratchSlot::Im2col, std::size_t(9) * in * rows * wd);
     const std::size_t plane = std::size_t(h) * wd;
     std::fill(dx.data, dx.data + dx.numel(), T(0));
     for (int y0 = 0; y0 < h; y0 += rows) {
         const int y1 = std::min(h, y0 + rows);
         const int n = (y1 - y0) * wd;
         // col (9I x n) = w^T (9I x O) * dy[:, band] (O x n, row stride H*W).
-        gemm(true, 9 * in, n, out, w.data, 9 * in, dy.data + std::size_t(y0) * wd, int(plane), T(0), col.data(), n);
-        col2im_band_add(dx.data, col.data(), in, h, wd, y0, y1);
+        gemm(true, 9 * in, n, out, w.data, 9 * in, dy.data + std::size_t(y0) * wd, int(plane), T(0), col, n);
+        col2im_band_add(dx.data, col, in, h, wd, y0, y1);
     }
     apply_epilogue(dx.data, in, plane, ep);
 }

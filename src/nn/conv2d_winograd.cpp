@@ -5,16 +5,21 @@
 // so one tile costs 16 multiplications per (o, i) instead of 36: summed over the input channels,
 // the 16 element positions xi of the transformed tiles become 16 independent GEMMs
 //     M[xi] (O x tiles) = U[xi] (O x I) * V[xi] (I x tiles),
-// 2.25x fewer FLOPs than the direct convolution. F(4x4, 3x3) would save 4x but loses about one
-// decimal digit in float, which the float pipeline cannot afford (see tests/test_conv.cpp).
+// 2.25x fewer FLOPs than the direct convolution.
 //
-// Schedule. The tiles are cut into chunks whose transformed input (16 x I x nt values) fits in
-// the L2 cache; a thread transforms a chunk, runs the 16 GEMMs for a block of output channels
-// into a small buffer M, and applies the output transform (+ bias, ReLU or ReLU-backward mask)
-// straight into y, so transformed data never travels to main memory. When a layer has fewer
-// chunks than threads (deep layers of small images), the threads split the output channels of
-// a chunk instead. The filters are transformed once (WinogradFilter) in double and packed in
-// the order the GEMM micro-kernel reads them.
+// Why not F(4x4, 3x3) (4x fewer FLOPs): its transforms have coefficients up to 8 and 1/24, and
+// in float one VGG-like layer (256 -> 256 channels, He weights, ReLU-like inputs) came out at
+// 2.1e-6 relative L2 from double, against 3.9e-7 for F(2x2, 3x3) in the same harness. Through
+// the 13 convolutions to relu5_1 that would use up the whole accuracy budget of the float
+// pipeline (3e-6 at relu5_1, for 1e-5 against PyTorch float64); F(2x2, 3x3) ends at ~1e-6.
+//
+// Schedule. The tiles are cut into chunks of kTilesPerChunk; a thread transforms a chunk's
+// input into V (kept in L2), runs the 16 GEMMs for a block of output channels into a small
+// buffer M, and applies the output transform (+ bias, ReLU or ReLU-backward mask) straight into
+// y, so transformed data never travels to main memory. When a layer has fewer chunks than
+// threads (deep layers of small images), the threads split the output channels of a chunk
+// instead, each reading only its part of the filters. The filters are transformed once
+// (WinogradFilter) in double and packed in the order the GEMM micro-kernel reads them.
 //
 // The micro-kernel computes an MR x (16 NV) block of M: MR output channels (broadcast from U)
 // by 16 NV tiles (vector lanes, loaded from V); with AVX-512 it keeps MR * NV accumulators in
@@ -22,7 +27,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstring>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -35,38 +39,39 @@ namespace nst::cpu::detail {
 
 namespace {
 
-constexpr int kM = 2;               // output tile size
-constexpr int kA = kM + 2;          // input tile size
-constexpr int kXi = kA * kA;        // transform positions = GEMMs per chunk
-constexpr int kMR = 8;              // output channels per micro-kernel block (divides 64..512)
+constexpr int kM = 2;         // output tile size
+constexpr int kA = kM + 2;    // input tile size
+constexpr int kXi = kA * kA;  // transform positions = GEMMs per chunk
+constexpr int kMR = 8;        // output channels per micro-kernel block (divides 64..512)
 
 // Points 0, 1, -1, infinity: every coefficient is 0, +-1 or 1/2, so the data transforms
 // (B^T, A^T, written out in input_transform and output_transform) are additions and only the
 // filter transform G (done once, in double) rounds.
 constexpr double kG[kA][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 
-// Cache budgets (bytes) per thread: the transformed input chunk and the GEMM output block.
-// The L2 of the target machine is 2 MiB per core; the rest holds the streamed filter panels.
-constexpr std::size_t kVBudget = 1 << 20;
-constexpr std::size_t kMBudget = 256 << 10;
+// Tiles per chunk. The transformed input of a chunk is 16 x I x 64 values (256 KiB for 64
+// channels, 2 MiB for 512) and every chunk streams the layer's transformed filters once (16 MiB
+// for 512 x 512): fewer tiles make deep layers wait on memory for filters, more tiles push the
+// early layers' V out of the 2 MiB L2. 64 measured best or equal on every VGG shape.
+constexpr int kTilesPerChunk = 64;
+// Input channels per GEMM pass: a 128 x 32 panel of V is 16 KiB, which stays in L1.
+constexpr int kKBlock = 128;
+// GEMM output block per thread (bytes): M = 16 x ob x nt values, applied and dropped per block.
+constexpr std::size_t kMBudget = 1 << 20;
 
 std::size_t round_up(std::size_t v, std::size_t m) { return (v + m - 1) / m * m; }
 
-// Per-thread scratch that grows and is kept: the OpenMP pool threads live for the whole
-// process, so after the first layer no allocation (or page fault) happens in the hot loop.
-template <typename T>
-T* scratch(int slot, std::size_t n) {
-    thread_local Buffer bufs[2];
-    if (bufs[slot].bytes() < n * sizeof(T)) bufs[slot] = Buffer(n * sizeof(T), Device::Host);
-    return static_cast<T*>(bufs[slot].data());
-}
-
 // ---- GEMM micro-kernels: c[r][j] = sum_k a[k][r] * b[k][j], r < kMR, j < 16 NV ---------------
+// a: [k_len][kMR] (a packed filter panel), b: [k_len] rows of ldb (V), c: [kMR] rows of ldc (M).
 
 template <typename T, int NV>
-void micro_kernel_portable(int k_len, const T* a, const T* b, std::size_t ldb, T* c, std::size_t ldc) {
+void micro_kernel_portable(int k_len, const T* a, const T* b, std::size_t ldb, T* c, std::size_t ldc,
+                           bool accumulate) {
     constexpr int nr = 16 * NV;
     T acc[kMR][nr] = {};
+    if (accumulate)
+        for (int r = 0; r < kMR; ++r)
+            for (int j = 0; j < nr; ++j) acc[r][j] = c[r * ldc + j];
     for (int k = 0; k < k_len; ++k) {
         const T* bk = b + std::size_t(k) * ldb;
         const T* ak = a + std::size_t(k) * kMR;
@@ -80,21 +85,26 @@ void micro_kernel_portable(int k_len, const T* a, const T* b, std::size_t ldb, T
 
 template <typename T, int NV>
 struct MicroKernel {
-    static void run(int k_len, const T* a, const T* b, std::size_t ldb, T* c, std::size_t ldc) {
-        micro_kernel_portable<T, NV>(k_len, a, b, ldb, c, ldc);
+    static void run(int k_len, const T* a, const T* b, std::size_t ldb, T* c, std::size_t ldc, bool accumulate) {
+        micro_kernel_portable<T, NV>(k_len, a, b, ldb, c, ldc, accumulate);
     }
 };
 
 #if defined(__AVX512F__)
 template <int NV>
 struct MicroKernel<float, NV> {
-    static void run(int k_len, const float* a, const float* b, std::size_t ldb, float* c, std::size_t ldc) {
+    static void run(int k_len, const float* a, const float* b, std::size_t ldb, float* c, std::size_t ldc,
+                    bool accumulate) {
         __m512 acc[kMR][NV];
 #pragma GCC unroll 16
         for (int r = 0; r < kMR; ++r)
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+            for (int v = 0; v < NV; ++v)
+                acc[r][v] = accumulate ? _mm512_loadu_ps(c + r * ldc + v * 16) : _mm512_setzero_ps();
         for (int k = 0; k < k_len; ++k) {
+            // The filter panel streams from memory once per chunk (deep layers hold 16 MiB of
+            // transformed filters): fetch it 1 KiB ahead of use.
+            _mm_prefetch(reinterpret_cast<const char*>(a + 32 * kMR), _MM_HINT_T0);
             __m512 bv[NV];
 #pragma GCC unroll 4
             for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + v * 16);
@@ -120,10 +130,12 @@ struct MicroKernel<float, NV> {
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] and A^T = [1 1 1 0; 0 1 -1 -1], applied to
 // rows and then columns, written out so that only the additions remain.
 
-// V[xi][i][col + l] for the tiles t0..t1 of one chunk, all channels.
+// V[xi][i][col + l] for the tiles t0..t1 of one chunk (tile t = ty * tw + tx), all channels.
 template <typename T>
-void input_transform(T* v, std::size_t nt_pad, std::size_t xi_stride, const T* x, int channels, int h, int w, int tw,
-                     int t0, int t1) {
+void input_transform(T* v,  // [16][I][nt_pad], xi stride xi_stride
+                     std::size_t nt_pad, std::size_t xi_stride,
+                     const T* x,  // (1, I, H, W)
+                     int channels, int h, int w, int tw, int t0, int t1) {
     using L = Lanes<T>;
     const int n_cols = t1 - t0;
     const std::size_t plane = std::size_t(h) * w;
@@ -178,8 +190,10 @@ void input_transform(T* v, std::size_t nt_pad, std::size_t xi_stride, const T* x
 
 // y[o][2 ty + a][2 tx + b] from M[xi][o - o0][col], for o in o0..o1, with the epilogue.
 template <typename T>
-void output_transform(T* y, const T* mbuf, std::size_t nt_pad, std::size_t xi_stride, int o0, int o1, int h, int w,
-                      int tw, int t0, int t1, const ConvEpilogue<T>& ep) {
+void output_transform(T* y,           // (1, O, H, W)
+                      const T* mbuf,  // [16][o1 - o0 (padded)][nt_pad], xi stride xi_stride
+                      std::size_t nt_pad, std::size_t xi_stride, int o0, int o1, int h, int w, int tw, int t0, int t1,
+                      const ConvEpilogue<T>& ep) {
     using L = Lanes<T>;
     const std::size_t plane = std::size_t(h) * w;
     for (int o = o0; o < o1; ++o) {
@@ -221,6 +235,15 @@ void output_transform(T* y, const T* mbuf, std::size_t nt_pad, std::size_t xi_st
                 T* yrow = yo + std::size_t(yy) * w + xs;
                 lo.store(yrow, count);
                 hi.store(yrow + kLanes, count - kLanes);
+                // As in the input transform, a chunk writes short row segments of each
+                // channel; fetch the next channel's ones (for writing, and its mask) ahead.
+                if (o + 1 < o1) {
+                    const T* next_mask = masko ? masko + plane + std::size_t(yy) * w + xs : nullptr;
+                    for (int j = 0; j < count; j += kLanes) {
+                        __builtin_prefetch(yrow + plane + j, 1, 3);
+                        if (next_mask) __builtin_prefetch(next_mask + j, 0, 3);
+                    }
+                }
             }
             t += n;
             col += n;
@@ -229,8 +252,6 @@ void output_transform(T* y, const T* mbuf, std::size_t nt_pad, std::size_t xi_st
 }
 
 }  // namespace
-
-bool winograd_wins(int in_channels, int out_channels) { return in_channels >= 16 && out_channels >= 16; }
 
 template <typename T>
 WinogradFilter<T>::WinogradFilter(ConstView<T> w) : m_out(w.shape.n), m_in(w.shape.c) {
@@ -271,10 +292,8 @@ void winograd_forward(TensorView<T> y, ConstView<T> x, const WinogradFilter<T>& 
     const int tiles = th * tw;
     const int threads = omp_get_max_threads();
 
-    // Chunks of about nt_target tiles; a multiple of the thread count while there are few.
-    const std::size_t per_tile = std::size_t(kXi) * in * sizeof(T);
-    const int nt_target = int(std::clamp<std::size_t>(kVBudget / per_tile / kLanes * kLanes, kLanes, 1024));
-    int chunks = (tiles + nt_target - 1) / nt_target;
+    // Chunks of about kTilesPerChunk tiles; a multiple of the thread count while there are few.
+    int chunks = (tiles + kTilesPerChunk - 1) / kTilesPerChunk;
     if (chunks >= threads && chunks < 8 * threads) chunks = int(round_up(chunks, threads));
     chunks = std::min(chunks, tiles);
     const int nt = (tiles + chunks - 1) / chunks;
@@ -297,8 +316,8 @@ void winograd_forward(TensorView<T> y, ConstView<T> x, const WinogradFilter<T>& 
 
 #pragma omp parallel
     {
-        T* v = scratch<T>(0, kXi * v_stride);
-        T* mbuf = scratch<T>(1, kXi * m_stride);
+        T* v = conv_scratch<T>(ScratchSlot::WinogradV, kXi * v_stride);
+        T* mbuf = conv_scratch<T>(ScratchSlot::WinogradM, kXi * m_stride);
         int have_chunk = -1;
 #pragma omp for schedule(static)
         for (int item = 0; item < items; ++item) {
@@ -312,18 +331,28 @@ void winograd_forward(TensorView<T> y, ConstView<T> x, const WinogradFilter<T>& 
             const int blk_end = std::min(out_blocks, blk_begin + blocks_per_part);
             for (int b0 = blk_begin; b0 < blk_end; b0 += ob_blocks) {
                 const int b1 = std::min(blk_end, b0 + ob_blocks);
+                // M[xi] = U[xi] V[xi], blocked over the input channels (k) so that the V panel a
+                // micro-kernel call reads (kKBlock x 32 values) stays in L1 while it is reused by
+                // every output-channel block; the U slices (ob x kKBlock) come from L2.
                 for (int xi = 0; xi < kXi; ++xi) {
                     const T* u = filter.packed() + xi * filter.xi_stride();
                     const T* vx = v + xi * v_stride;
                     T* mx = mbuf + xi * m_stride;
-                    for (int b = b0; b < b1; ++b) {
-                        const T* ub = u + std::size_t(b) * in * kMR;
-                        T* mb = mx + std::size_t(b - b0) * kMR * nt_pad;
-                        std::size_t col = 0;
-                        for (; col + 32 <= nt_pad; col += 32)
-                            MicroKernel<T, 2>::run(in, ub, vx + col, nt_pad, mb + col, nt_pad);
-                        for (; col < nt_pad; col += 16)
-                            MicroKernel<T, 1>::run(in, ub, vx + col, nt_pad, mb + col, nt_pad);
+                    for (int k0 = 0; k0 < in; k0 += kKBlock) {
+                        const int k_len = std::min(kKBlock, in - k0);
+                        for (std::size_t col = 0; col < nt_pad;) {
+                            const bool wide = col + 32 <= nt_pad;
+                            for (int b = b0; b < b1; ++b) {
+                                const T* ub = u + (std::size_t(b) * in + k0) * kMR;
+                                const T* vb = vx + std::size_t(k0) * nt_pad + col;
+                                T* mb = mx + std::size_t(b - b0) * kMR * nt_pad + col;
+                                if (wide)
+                                    MicroKernel<T, 2>::run(k_len, ub, vb, nt_pad, mb, nt_pad, k0 > 0);
+                                else
+                                    MicroKernel<T, 1>::run(k_len, ub, vb, nt_pad, mb, nt_pad, k0 > 0);
+                            }
+                            col += wide ? 32 : 16;
+                        }
                     }
                 }
                 output_transform(y.data, mbuf, nt_pad, m_stride, b0 * kMR, std::min(out, b1 * kMR), h, w, tw, t0, t1,

@@ -47,7 +47,8 @@ void pool2x2_backward(TensorView<T> dx, ConstView<T> dy, ConstView<T> x, Pooling
             T* d0 = dx.data + row0;
             T* d1 = d0 + w;
             if (kind == Pooling::Avg) {
-                for (int ox = 0; ox < ow; ++ox) d0[2 * ox] = d0[2 * ox + 1] = d1[2 * ox] = d1[2 * ox + 1] = T(0.25) * g[ox];
+                for (int ox = 0; ox < ow; ++ox)
+                    d0[2 * ox] = d0[2 * ox + 1] = d1[2 * ox] = d1[2 * ox + 1] = T(0.25) * g[ox];
             } else {
                 // The first maximum in row-major order (a, b / c, d) takes the gradient, as
                 // PyTorch's sequential `if (v > best)` scan: a wins ties with everything,

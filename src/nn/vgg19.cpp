@@ -36,9 +36,7 @@ struct Vgg19Net<T>::Impl {
     Tensor<T> work[2];
     bool have_forward = false;
 
-    bool keeps_output(int k) const {
-        return vgg19_layers()[k].kind != LayerKind::Conv || tapped[k];
-    }
+    bool keeps_output(int k) const { return vgg19_layers()[k].kind != LayerKind::Conv || tapped[k]; }
 
     // Allocates what layers 0..deepest need for an (h, w) input; keeps what already fits.
     void prepare(int h, int w) {
@@ -47,19 +45,24 @@ struct Vgg19Net<T>::Impl {
             for (int k = 0; k <= deepest; ++k) ensure_layer(k);
             return;
         }
-        in_h = h;
-        in_w = w;
+        // Validate before touching any state, so that a rejected size leaves the net usable.
+        std::vector<Shape> s(kNumLayers);
         std::size_t max_numel = 0;
         for (int k = 0; k <= deepest; ++k) {
             int oh, ow;
             layer_output_size(k, h, w, oh, ow);
-            NST_REQUIRE(oh > 0 && ow > 0, "Vgg19Net: a " + std::to_string(h) + "x" + std::to_string(w) +
-                                              " input is too small for layer " + vgg19_layers()[k].name);
-            shapes[k] = Shape{1, vgg19_layers()[k].channels, oh, ow};
-            max_numel = std::max(max_numel, shapes[k].numel());
-            ensure_layer(k);
+            if (oh <= 0 || ow <= 0)
+                throw_input("a " + std::to_string(h) + "x" + std::to_string(w) +
+                            " image is too small for VGG19 layer " + vgg19_layers()[k].name +
+                            " (each pooling halves the size)");
+            s[k] = Shape{1, vgg19_layers()[k].channels, oh, ow};
+            max_numel = std::max(max_numel, s[k].numel());
         }
-        // The work buffers also hold the gradient of the input image's conv1_1 output side.
+        in_h = h;
+        in_w = w;
+        shapes = s;
+        for (int k = 0; k <= deepest; ++k) ensure_layer(k);
+        // The backward pass keeps the gradient of the current layer's output in one of these.
         for (auto& wb : work) wb.ensure(Shape{1, 1, 1, int(max_numel)});
         built_to = deepest;
     }

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+#include "convert/convert.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "convert/detect.h"
+#include "core/error.h"
+#include "nn/safetensors.h"
+
+namespace nst::convert {
+
+namespace {
+
+std::string lower(std::string s) {
+    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+// Hashes in the file names of Caffe weights re-saved with torchvision's names.
+constexpr const char* kCaffePorts[] = {"d01eb7cb", "74e45263"};
+
+}  // namespace
+
+Converted convert_weights(const std::string& path, const ConvertOptions& o) {
+    Format from = Format::Safetensors;
+    const bool detect = !parse_format(o.from, from);
+    if (!o.preprocess.empty() && o.preprocess != "caffe" && o.preprocess != "torchvision")
+        throw_usage("--preprocess '" + o.preprocess + "': choose caffe or torchvision");
+    if (!o.normalized.empty() && o.normalized != "true" && o.normalized != "false")
+        throw_usage("--normalized '" + o.normalized + "': choose true or false");
+
+    const Checkpoint ck = read_checkpoint(path, detect, from);
+    Mapped m = map_vgg19(ck);
+    Converted c;
+    c.format = ck.format;
+    c.naming = m.naming;
+    c.prefix = m.prefix;
+    c.weights = std::move(m.weights);
+    Vgg19Weights& w = c.weights;
+    const std::string name = lower(base_name(path));
+    auto meta = [&](const char* key) -> const std::string* {
+        auto it = ck.metadata.find(key);
+        return it == ck.metadata.end() ? nullptr : &it->second;
+    };
+
+    if (!o.preprocess.empty()) {
+        w.preprocess = o.preprocess == "caffe" ? PreprocessKind::Caffe : PreprocessKind::Torchvision;
+        c.preprocess_reason = "--preprocess";
+    } else if (const std::string* v = meta("nst.preprocess"); v && (*v == "caffe" || *v == "torchvision")) {
+        w.preprocess = *v == "caffe" ? PreprocessKind::Caffe : PreprocessKind::Torchvision;
+        c.preprocess_reason = "the input's nst.preprocess";
+    } else if (ck.format == Format::Caffe) {
+        w.preprocess = PreprocessKind::Caffe;
+        c.preprocess_reason = "Caffe model";
+    } else if (ck.format == Format::KerasH5) {
+        w.preprocess = PreprocessKind::Caffe;
+        c.preprocess_reason = "Keras's VGG19 weights are converted Caffe weights";
+    } else if (m.naming == Naming::Canonical) {
+        w.preprocess = PreprocessKind::Caffe;
+        c.preprocess_reason = "conv1_1-style names: Gatys's vgg_conv.pth, a Caffe port";
+    } else {
+        w.preprocess = PreprocessKind::Torchvision;
+        c.preprocess_reason = "torchvision names; pass --preprocess caffe for a Caffe port such as jcjohnson's "
+                              "vgg19-d01eb7cb.pth";
+        for (const char* h : kCaffePorts)
+            if (name.find(h) != std::string::npos) {
+                w.preprocess = PreprocessKind::Caffe;
+                c.preprocess_reason = std::string("file name of a known Caffe port (") + h + ")";
+            }
+    }
+
+    if (!o.normalized.empty()) {
+        w.normalized = o.normalized == "true";
+        c.normalized_reason = "--normalized";
+    } else if (const std::string* v = meta("nst.normalized"); v && (*v == "true" || *v == "false")) {
+        w.normalized = *v == "true";
+        c.normalized_reason = "the input's nst.normalized";
+    } else if (name.find("normalised") != std::string::npos || name.find("normalized") != std::string::npos) {
+        w.normalized = true;
+        c.normalized_reason = "the file name says normalised; pass --normalized false if it is not";
+    } else {
+        w.normalized = false;
+        c.normalized_reason = "default";
+    }
+
+    if (!o.source.empty()) {
+        w.source = o.source;
+    } else if (const std::string* v = meta("nst.source"); v && !v->empty()) {
+        w.source = *v;
+    } else {
+        const char* naming = ck.format == Format::KerasH5 ? "Keras"
+                             : ck.format == Format::Caffe ? "Caffe layer"
+                             : m.naming == Naming::Canonical ? "canonical" : "torchvision";
+        w.source = base_name(path) + " (" + format_name(ck.format) + ", " + naming + " names" +
+                   (m.prefix.empty() ? std::string() : ", under '" + m.prefix + "'") + ")";
+    }
+    for (const auto& [k, v] : ck.metadata)
+        if (k.rfind("nst.", 0) == 0 && k != "nst.preprocess" && k != "nst.normalized" && k != "nst.source")
+            c.extra_metadata[k] = v;
+    w.path = path;
+    return c;
+}
+
+Vgg19Weights load_any_weights(const std::string& path) {
+    std::error_code ec;
+    const bool random = path == "random" || path.rfind("random:", 0) == 0;
+    if ((random && !std::filesystem::exists(path, ec)) || detect_format(path) == Format::Safetensors)
+        return load_weights(path);
+    return convert_weights(path, ConvertOptions{}).weights;
+}
+
+std::map<std::string, std::string> weights_metadata(const Vgg19Weights& w, const std::map<std::string, std::string>& extra) {
+    std::map<std::string, std::string> meta = extra;
+    meta["nst.preprocess"] = preprocess_name(w.preprocess);
+    meta["nst.normalized"] = w.normalized ? "true" : "false";
+    if (!w.source.empty()) meta["nst.source"] = w.source;
+    return meta;
+}
+
+void save_weights(const std::string& path, const Vgg19Weights& w, const std::map<std::string, std::string>& extra) {
+    std::vector<SafetensorsView> views;
+    for (int k = 0; k < kNumConvs; ++k) {
+        const ConvParams& p = w.conv[std::size_t(k)];
+        const Shape& s = p.weight.shape();
+        views.push_back({conv_name(k) + ".weight", {s.n, s.c, s.h, s.w}, p.weight.data()});
+        views.push_back({conv_name(k) + ".bias", {std::int64_t(p.bias.numel())}, p.bias.data()});
+    }
+    save_safetensors(path, views, weights_metadata(w, extra));
+}
+
+}  // namespace nst::convert

@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Writes the PyTorch reference fixtures that tests/test_reference.cpp holds the engine to.
+
+    python3 tools/make_reference.py [--out-dir tests/data]
+
+Needs PyTorch and numpy (Debian: apt-get install python3-torch; then run it with Debian's
+/usr/bin/python3 if another python3 comes first on PATH). CPU only; takes about half a minute.
+
+This is an independent implementation of the engine's mathematics, written from
+../shared/docs/spec.md (sections 2, 5 and 6), not from the C++ code: VGG19 by F.conv2d/F.relu/
+F.max_pool2d/F.avg_pool2d, the loss terms of both presets by their formulas, the gradient by
+autograd, and the optimiser is torch.optim.LBFGS itself. Everything runs in float64, so the
+fixtures hold the exact answer up to float64 rounding, stored as float32 tensors (a relative
+rounding of 6e-8, far below the tolerances) and float64 scalars (JSON, shortest round-trip
+decimal).
+
+Only outputs are stored. The inputs (VGG19 weights of `--weights random:SEED` and three images)
+come from nst's counter-based RNG (tools/nst_rng.py, bit for bit the C++ src/core/rng.h), so the
+C++ test regenerates them itself and no weight file is committed. tests/README.md describes the
+files, what is compared, the tolerances and when to regenerate.
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:  # the message CI users and contributors see first
+    sys.exit(f"make_reference.py: {e.name or e} is not installed. It needs PyTorch and numpy: on Debian "
+             "'apt-get install python3-torch python3-numpy', then run it with Debian's python3 "
+             "(/usr/bin/python3 tools/make_reference.py) if another python3 comes first on PATH.")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nst_rng  # noqa: E402
+
+# Bump when the layout or meaning of the files changes; the C++ test refuses other versions.
+FORMAT_VERSION = 1
+MAGIC = "nst-reference"
+
+RELU_TAPS = ["relu1_1", "relu1_2",
+             "relu2_1", "relu2_2",
+             "relu3_1", "relu3_2", "relu3_3", "relu3_4",
+             "relu4_1", "relu4_2", "relu4_3", "relu4_4",
+             "relu5_1", "relu5_2", "relu5_3", "relu5_4"]
+CONVS_PER_BLOCK = [2, 2, 4, 4, 4]
+STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+CONTENT_LAYERS = ["relu4_2"]
+
+# Everything the fixtures depend on. The C++ test holds the same object and treats any
+# difference as a stale fixture. Why these values (tests/README.md has the long form):
+# - images: odd, non-square sizes that stay >= 2x2 at block 5 (33x37 -> 16x18 -> 8x9 -> 4x4 ->
+#   2x2), so every pool rounds down somewhere and conv5 sees more than its centre tap; the style
+#   image has another size and orientation, which exercises the size rule of the gatys target.
+#   Power-of-two scales make scale*u exact, so x = scale*u + offset is one rounding in any
+#   language, with or without a fused multiply-add.
+# - point (where activations, Grams, terms and the gradient are taken): content, style and point
+#   have different distributions (mean 0 and +-128, mean +64, mean 0 and +-64) so that G - A and
+#   F - P are far from zero: a loss term that is a small difference of large numbers would
+#   measure float32 cancellation, not the engine.
+# - start (of L-BFGS): a small image (+-0.25). L-BFGS without line search is chaotic on this
+#   non-convex objective when it overshoots, and its first step moves x by only lr / ||g||_1 in
+#   total: from the +-64 point that step is near float32's resolution of x, and torch itself in
+#   float32 then departs from torch in float64 by up to 2e-2 within 10 iterations. From this
+#   start all four configurations descend monotonically (by 2-10 %) and torch float32 stays
+#   within 5e-7 of float64, so the 1e-4 tolerance measures the engine, not the chaos.
+# - weights of the terms: the presets' conventions (normalisations, w_l = 1/L in gatys, TV only
+#   in jcjohnson) with per-layer and TV weights chosen so that every term moves the gradient at
+#   the point by a similar amount (within 5x). With the presets' default weights, TV (jcjohnson)
+#   or relu1_1/relu2_1 would dominate the gradient by up to 10^6 and hide errors in the other
+#   terms' gradients.
+SETTINGS = {
+    "weights": {"random_seed": 0},
+    "images": {
+        "seed": 0,
+        "content": {"stream": 1000, "shape": [1, 3, 33, 37], "scale": 256.0, "offset": -128.0},
+        "style": {"stream": 1001, "shape": [1, 3, 41, 35], "scale": 256.0, "offset": -64.0},
+        "point": {"stream": 1002, "shape": [1, 3, 33, 37], "scale": 128.0, "offset": -64.0},
+        "start": {"stream": 1005, "shape": [1, 3, 33, 37], "scale": 0.5, "offset": -0.25},
+    },
+    "activations": {"image": "point", "layers": RELU_TAPS},
+    "grams": {"image": "point", "layers": STYLE_LAYERS, "stored": "upper triangle, row-major, of F F^T / (C M)"},
+    "content_layers": CONTENT_LAYERS,
+    "style_layers": STYLE_LAYERS,
+    "configs": [
+        {"preset": "jcjohnson", "pooling": "max", "content_weight": 5.0, "style_weight": 100.0,
+         "tv_weight": 2e-5, "style_layer_weights": [1.0, 0.5, 10.0, 100.0, 500.0]},
+        {"preset": "jcjohnson", "pooling": "avg", "content_weight": 100.0, "style_weight": 100.0,
+         "tv_weight": 1e-5, "style_layer_weights": [1.0, 10.0, 300.0, 2e4, 1e6]},
+        {"preset": "gatys", "pooling": "max", "content_weight": 1.0, "style_weight": 1e3,
+         "tv_weight": 0.0, "style_layer_weights": [1.0, 0.1, 0.3, 1.0, 5.0]},
+        {"preset": "gatys", "pooling": "avg", "content_weight": 1.0, "style_weight": 1e3,
+         "tv_weight": 0.0, "style_layer_weights": [0.03, 0.1, 1.0, 10.0, 1000.0]},
+    ],
+    "lbfgs": {"iterations": 10, "lr": 1.0, "history_size": 100, "line_search_fn": None,
+              "tolerance_grad": -1.0, "tolerance_change": -1.0, "dtype": "float64", "start": "start"},
+}
+
+# (seed, stream, index) triples whose bits/uniform/normal the C++ test recomputes: the first
+# weights, the last weight of conv5_4, an image value, and a seed and index that need all 64 bits.
+RNG_SAMPLES = [(0, 1, 0), (0, 1, 1), (0, 16, 512 * 512 * 9 - 1), (0, 1000, 0), (0, 100, 12345),
+               (2 ** 64 - 1, 2 ** 63 + 5, 2 ** 40 + 3)]
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+def make_image(name):
+    s = SETTINGS["images"]
+    spec = s[name]
+    n = math.prod(spec["shape"])
+    u = nst_rng.uniform_array(s["seed"], spec["stream"], 0, n)
+    return (spec["scale"] * u + spec["offset"]).astype(np.float32).reshape(spec["shape"])
+
+
+def make_weights():
+    return [nst_rng.random_conv_weight(SETTINGS["weights"]["random_seed"], k) for k in range(16)]
+
+
+# --- the network and the losses, from the spec ----------------------------------------------
+
+def vgg19(x, weights, pooling, deepest):
+    """Post-ReLU activations {relu name: tensor} up to and including `deepest` (spec section 2:
+    3x3 convs, zero padding 1, zero biases for random weights, 2x2 stride-2 pools that round
+    odd sizes down)."""
+    out, k = {}, 0
+    for b, n in enumerate(CONVS_PER_BLOCK, start=1):
+        for i in range(1, n + 1):
+            w = weights[k]
+            x = F.relu(F.conv2d(x, w, torch.zeros(w.shape[0], dtype=w.dtype), padding=1))
+            name = f"relu{b}_{i}"
+            out[name] = x
+            if name == deepest:
+                return out
+            k += 1
+        x = F.max_pool2d(x, 2, 2) if pooling == "max" else F.avg_pool2d(x, 2, 2)
+    return out
+
+
+def features(act):
+    """(C, M) view of a (1, C, H, W) activation."""
+    return act.reshape(act.shape[1], -1)
+
+
+def gram_raw(act):
+    f = features(act)
+    return f @ f.t()
+
+
+class Problem:
+    """Spec section 5 for one (preset, pooling) configuration."""
+
+    def __init__(self, cfg, weights, content, style):
+        self.cfg, self.weights = cfg, weights
+        self.deepest = max(CONTENT_LAYERS + STYLE_LAYERS, key=RELU_TAPS.index)
+        with torch.no_grad():
+            ac = vgg19(content, weights, cfg["pooling"], self.deepest)
+            ast = vgg19(style, weights, cfg["pooling"], self.deepest)
+        self.P = {l: ac[l] for l in CONTENT_LAYERS}
+        # The style image's F F^T and its own M. The target's normalisation depends on the preset
+        # (and, for gatys, on the size of the image it is compared with): see style_terms.
+        self.S = {l: (gram_raw(ast[l]), ast[l].shape[2] * ast[l].shape[3]) for l in STYLE_LAYERS}
+
+    def terms(self, x):
+        """Weighted terms (as they enter the total) and the total, as float64 tensors."""
+        cfg, jc = self.cfg, self.cfg["preset"] == "jcjohnson"
+        a = vgg19(x, self.weights, cfg["pooling"], self.deepest)
+        t = {"content": {}, "style": {}}
+        for l in CONTENT_LAYERS:
+            d2 = (a[l] - self.P[l]) ** 2
+            # jcjohnson: w_c * mean over C*H*W; gatys: (alpha / 2) * sum.
+            t["content"][l] = cfg["content_weight"] * (d2.mean() if jc else 0.5 * d2.sum())
+        L = len(STYLE_LAYERS)
+        for l, user_w in zip(STYLE_LAYERS, cfg["style_layer_weights"]):
+            C, M = a[l].shape[1], a[l].shape[2] * a[l].shape[3]
+            S, Ms = self.S[l]
+            if jc:
+                # G = F F^T / (C M); the target is the style image's Gram under the same
+                # normalisation (its own M); w_s * w_l * mean over C^2.
+                G, A = gram_raw(a[l]) / (C * M), S / (C * Ms)
+                t["style"][l] = cfg["style_weight"] * user_w * ((G - A) ** 2).mean()
+            else:
+                # G = F F^T; E_l = sum (G - A)^2 / (4 C^2 M^2); beta * w_l * E_l, w_l = user / L.
+                # With a style image of another size, A = (M / M_s) * F_s F_s^T, so that
+                # (G - A) / M compares the two M-normalised Grams (the authors' code divides each
+                # Gram by its own M; nst's src/loss/objective.cpp documents the same choice).
+                G, A = gram_raw(a[l]), S * (M / Ms)
+                t["style"][l] = cfg["style_weight"] * (user_w / L) * ((G - A) ** 2).sum() / (4.0 * C * C * M * M)
+        if jc and cfg["tv_weight"] != 0:
+            # w_tv * 1/2 * sum over c, i < H-1, j < W-1 of the right and down differences squared.
+            core = x[:, :, :-1, :-1]
+            right = x[:, :, :-1, 1:]
+            down = x[:, :, 1:, :-1]
+            t["tv"] = cfg["tv_weight"] * 0.5 * (((core - right) ** 2).sum() + ((core - down) ** 2).sum())
+        else:
+            t["tv"] = torch.zeros((), dtype=x.dtype)
+        t["total"] = sum(t["content"].values()) + sum(t["style"].values()) + t["tv"]
+        return t
+
+
+def lbfgs_totals(problem, x0):
+    """The first `iterations` totals of torch.optim.LBFGS from x0 (spec section 6 settings): one
+    step() with max_iter = iterations evaluates the closure at x0, x1, ..., x_{n-1}."""
+    s = SETTINGS["lbfgs"]
+    x = x0.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=s["lr"], max_iter=s["iterations"], history_size=s["history_size"],
+                            line_search_fn=s["line_search_fn"], tolerance_grad=s["tolerance_grad"],
+                            tolerance_change=s["tolerance_change"])
+    totals = []
+
+    def closure():
+        opt.zero_grad()
+        total = problem.terms(x)["total"]
+        total.backward()
+        totals.append(total.item())
+        return total
+
+    opt.step(closure)
+    if len(totals) != s["iterations"]:
+        sys.exit(f"make_reference.py: LBFGS evaluated {len(totals)} times, expected {s['iterations']}")
+    return totals
+
+
+# --- safetensors --------------------------------------------------------------------------------
+
+def write_safetensors(path, tensors, metadata):
+    """tensors: list of (name, float32 ndarray). F32 little-endian, header padded with spaces to
+    an 8-byte boundary as the reference implementation does. Written to a temporary file and
+    renamed, so an interrupted run leaves the old fixture in place."""
+    header, offset, blobs = {}, 0, []
+    for name, a in tensors:
+        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def upper_triangle(g):
+    c = g.shape[0]
+    i, j = np.triu_indices(c)
+    return g[i, j]
+
+
+def f32(t):
+    return t.detach().cpu().numpy().astype(np.float32)
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+def main():
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out-dir", default=os.path.join(repo, "tests", "data"))
+    args = ap.parse_args()
+    os.makedirs(args.out_dir, exist_ok=True)
+    torch.set_grad_enabled(True)
+    start = time.time()
+
+    nst_rng.self_check()
+    weights_np = make_weights()
+    images_np = {k: make_image(k) for k in SETTINGS["images"] if k != "seed"}
+    weights = [torch.from_numpy(w).double() for w in weights_np]
+    images = {k: torch.from_numpy(v).double() for k, v in images_np.items()}
+    print(f"inputs regenerated ({time.time() - start:.1f} s)")
+
+    generator = {"torch": torch.__version__, "numpy": np.__version__,
+                 "python": sys.version.split()[0], "script": "tools/make_reference.py"}
+
+    def metadata(part, extra):
+        m = {"nst.magic": MAGIC, "nst.version": str(FORMAT_VERSION), "nst.part": part,
+             "nst.settings": json.dumps(SETTINGS, sort_keys=True), "nst.generator": json.dumps(generator)}
+        m.update(extra)
+        return m
+
+    # What the C++ RNG must reproduce: raw samples, and per conv / image the float32 values'
+    # exact sum (math.fsum) and a few probes, so that a drifting generator is told apart from a
+    # drifting engine.
+    samples = [{"seed": s, "stream": st, "index": i, "bits": f"{nst_rng.bits(s, st, i):#018x}",
+                "uniform": nst_rng.uniform(s, st, i), "normal": nst_rng.normal(s, st, i)}
+               for s, st, i in RNG_SAMPLES]
+
+    def summary(a):
+        flat = a.reshape(-1)
+        probes = sorted({0, 1, flat.size // 3, flat.size - 1})
+        return {"sum": math.fsum(flat.astype(np.float64).tolist()), "probes": [[j, float(flat[j])] for j in probes]}
+
+    rng_check = {"samples": samples,
+                 "weights": [summary(w) for w in weights_np],
+                 "images": {k: summary(v) for k, v in images_np.items()}}
+
+    point = images["point"]
+    written = []
+
+    # Block 1 runs before the first pool, so its activations (and the relu1_1 Gram) are the same
+    # for both poolings: stored once.
+    with torch.no_grad():
+        a = vgg19(point, weights, "max", "relu1_2")
+    common = [(f"act.{l}", f32(a[l])) for l in ("relu1_1", "relu1_2")]
+    f = a["relu1_1"]
+    common.append(("gram.relu1_1", upper_triangle(f32(gram_raw(f) / (f.shape[1] * f.shape[2] * f.shape[3])))))
+    path = os.path.join(args.out_dir, "ref_common.safetensors")
+    write_safetensors(path, common, metadata("common", {"nst.rng_check": json.dumps(rng_check)}))
+    written.append(path)
+
+    for pooling in ("max", "avg"):
+        tensors = []
+        with torch.no_grad():
+            a = vgg19(point, weights, pooling, RELU_TAPS[-1])
+        for l in RELU_TAPS[2:]:
+            tensors.append((f"act.{l}", f32(a[l])))
+        for l in STYLE_LAYERS[1:]:
+            f = a[l]
+            g = gram_raw(f) / (f.shape[1] * f.shape[2] * f.shape[3])
+            tensors.append((f"gram.{l}", upper_triangle(f32(g))))
+        results = {}
+        for cfg in SETTINGS["configs"]:
+            if cfg["pooling"] != pooling:
+                continue
+            problem = Problem(cfg, weights, images["content"], images["style"])
+            x = point.clone().requires_grad_(True)
+            t = problem.terms(x)
+            (grad,) = torch.autograd.grad(t["total"], x)
+            tensors.append((f"grad.{cfg['preset']}", f32(grad)))
+            r = {"content": {k: v.item() for k, v in t["content"].items()},
+                 "style": {k: v.item() for k, v in t["style"].items()},
+                 "tv": t["tv"].item(), "total": t["total"].item(),
+                 "lbfgs_totals": lbfgs_totals(problem, images["start"])}
+            results[cfg["preset"]] = r
+            print(f"{cfg['preset']:9s} {pooling}: total {r['total']:.6g}, after {len(r['lbfgs_totals'])} "
+                  f"L-BFGS evaluations {r['lbfgs_totals'][-1]:.6g} ({time.time() - start:.1f} s)")
+        path = os.path.join(args.out_dir, f"ref_{pooling}.safetensors")
+        write_safetensors(path, tensors, metadata(pooling, {"nst.results": json.dumps(results)}))
+        written.append(path)
+
+    total_bytes = 0
+    for p in written:
+        total_bytes += os.path.getsize(p)
+        print(f"wrote {os.path.relpath(p)} ({os.path.getsize(p) / 1e6:.2f} MB)")
+    print(f"{total_bytes / 1e6:.2f} MB in all, {time.time() - start:.1f} s, PyTorch {torch.__version__}")
+
+
+if __name__ == "__main__":
+    main()
