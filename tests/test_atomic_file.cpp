@@ -13,28 +13,14 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "test_errors.h"
 #include "test_util.h"
 
 using namespace nst;
+using nst::test::contains;
+using nst::test::error_of;
 
 namespace {
-
-template <typename F>
-std::string error_of(F&& f, ExitCode code) {
-    try {
-        f();
-    } catch (const Error& e) {
-        CHECK(int(e.code()) == int(code));
-        return e.what();
-    } catch (const std::exception& e) {
-        FAIL_CHECK("unexpected exception type: " << e.what());
-        return "";
-    }
-    FAIL_CHECK("no exception thrown");
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::vector<std::string> list_dir(const std::string& dir) {
     std::vector<std::string> names;

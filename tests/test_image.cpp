@@ -21,29 +21,14 @@
 #include "io/image.h"
 #include "io/image_encode.h"
 #include "io/image_truncation.h"
+#include "test_errors.h"
 #include "test_util.h"
 
 using namespace nst;
+using nst::test::contains;
+using nst::test::error_of;
 
 namespace {
-
-// Runs f, which must throw nst::Error with `code`; returns its message.
-template <typename F>
-std::string error_of(F&& f, ExitCode code) {
-    try {
-        f();
-    } catch (const Error& e) {
-        CHECK(int(e.code()) == int(code));
-        return e.what();
-    } catch (const std::exception& e) {
-        FAIL_CHECK("unexpected exception type: " << e.what());
-        return "";
-    }
-    FAIL_CHECK("no exception thrown");
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 
 // ---- a minimal PNG writer: stored (uncompressed) deflate blocks, written from the spec -------

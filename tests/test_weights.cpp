@@ -19,9 +19,12 @@
 #include "core/rng.h"
 #include "nn/safetensors.h"
 #include "nn/weights.h"
+#include "test_errors.h"
 #include "test_util.h"
 
 using namespace nst;
+using nst::test::contains;
+using nst::test::error_of;
 
 namespace {
 
@@ -164,22 +167,6 @@ std::string sparse_vgg(const std::string& dir, const std::string& file, const st
 }
 
 // Runs f, requires an nst::Error of the given class, and returns its one-line message.
-template <typename F>
-std::string error_of(F&& f, ExitCode code = ExitCode::Input) {
-    try {
-        f();
-    } catch (const Error& e) {
-        CHECK(int(e.code()) == int(code));
-        const std::string msg = e.what();
-        CHECK(msg.find('\n') == std::string::npos);
-        return msg;
-    }
-    FAIL("no nst::Error was thrown");
-    return "";
-}
-
-bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
-
 std::uint32_t bits_of(float f) {
     std::uint32_t u;
     std::memcpy(&u, &f, 4);
