@@ -27,7 +27,7 @@ TEST_CASE("adam: first step moves each coordinate by lr * sign(g)") {
     CHECK(x[2] == approx(0.5 - 0.1 * 1e-3 / (1e-3 + 1e-8)).epsilon(1e-15));
 }
 
-TEST_CASE("adam: three steps on f(x; y) = x^2 + 10 y^2 match the closed form") {
+TEST_CASE("adam: three steps on f(x / y) = x^2 + 10 y^2 match the closed form") {
     const double lr = 0.05, b1 = 0.9, b2 = 0.999, eps = 1e-8;
     auto grad = [](const std::vector<double>& p) { return std::vector<double>{2 * p[0], 20 * p[1]}; };
     std::vector<double> x = {1.5, -0.7}, ref = x;

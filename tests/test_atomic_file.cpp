@@ -30,7 +30,7 @@ std::vector<std::string> list_dir(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("atomic_file: writes; replaces and leaves nothing else behind") {
+TEST_CASE("atomic_file: writes / replaces and leaves nothing else behind") {
     const std::string dir = test::temp_dir("atomic_basic");
     const std::string path = dir + "/out.bin";
     const std::string first = "first content";

@@ -147,7 +147,7 @@ TEST_CASE("cli: a seeded run twice gives bit-identical output") {
     CHECK(test::read_file(c) != test::read_file(f.dir + "/a.npy"));
 }
 
-TEST_CASE("cli: trace; save-iter; random-weights notice and auto backend") {
+TEST_CASE("cli: trace / save-iter / random-weights notice and auto backend") {
     Fixture f("trace");
     const std::string out = f.dir + "/out.png", trace = f.dir + "/trace.jsonl";
     const test::RunResult r =

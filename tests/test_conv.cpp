@@ -129,9 +129,11 @@ TEST_CASE("conv: backward-data matches central differences (double)") {
 TEST_CASE("conv: winograd matches direct in double") {
     // Sizes that leave partial tiles at the right and bottom edges, tile rows that split across
     // chunks, groups of 16 tiles away from the left and right borders (w >= 66), output
-    // channels that are not a multiple of the micro-kernel block, and conv1_1's 3 channels.
+    // channels that are not a multiple of the micro-kernel block, conv1_1's 3 channels, and
+    // more input channels than one GEMM pass takes (with a partial last pass).
     const ConvCase cases[] = {{16, 16, 5, 7},   {16, 20, 1, 1},   {32, 64, 33, 18}, {64, 24, 64, 64},
-                              {128, 128, 9, 9}, {16, 16, 7, 131}, {3, 64, 17, 21}};  // conv1_1-like
+                              {128, 128, 9, 9}, {16, 16, 7, 131}, {3, 64, 17, 21},  // conv1_1-like
+                              {200, 40, 9, 11}};  // input channels split into GEMM passes of 128
     for (const auto& cc : cases) {
         CAPTURE(cc.in);
         CAPTURE(cc.out);

@@ -142,7 +142,7 @@ TEST_CASE("convert: metadata rules and overrides" * doctest::skip(convert_inputs
     std::filesystem::remove_all(dir);  // large files; kept only when a REQUIRE stops the test
 }
 
-TEST_CASE("convert: wrong architectures; shapes and values fail clearly" * doctest::skip(convert_inputs_unavailable())) {
+TEST_CASE("convert: wrong architectures / shapes and values fail clearly" * doctest::skip(convert_inputs_unavailable())) {
     const std::string& in = convert_inputs();
     const std::string dir = test::temp_dir("convert_wrong");
     const std::string out = dir + "/out.safetensors";

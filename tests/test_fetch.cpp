@@ -77,7 +77,7 @@ TEST_CASE("fetch_weights.sh: size and checksum mismatches are refused" * doctest
     CHECK(!test::file_exists(out));
 }
 
-TEST_CASE("fetch_weights.sh: download; verify and convert from a file:// URL" * doctest::skip(!have_curl())) {
+TEST_CASE("fetch_weights.sh: download / verify and convert from a file:// URL" * doctest::skip(!have_curl())) {
     const std::string dir = test::temp_dir("fetch_ok");
     std::filesystem::create_directories(dir + "/src");
     const std::string src = dir + "/src/model.safetensors";

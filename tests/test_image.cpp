@@ -168,7 +168,7 @@ TEST_CASE("image: 16-bit png from an independent writer reads at full precision"
     }
 }
 
-TEST_CASE("image: grey; grey+alpha and RGBA become RGB with alpha dropped") {
+TEST_CASE("image: grey / grey+alpha and RGBA become RGB with alpha dropped") {
     const std::string dir = test::temp_dir("image_channels");
     test::write_file(dir + "/g.png", make_png(2, 1, 8, 0, {std::string{char(10), char(200)}}));
     test::write_file(dir + "/ga.png", make_png(2, 1, 8, 4, {std::string{char(10), char(0), char(200), char(77)}}));

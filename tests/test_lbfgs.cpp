@@ -121,7 +121,7 @@ Mat dense_inverse_hessian(const std::vector<Vec>& s, const std::vector<Vec>& y) 
 
 }  // namespace
 
-TEST_CASE("lbfgs: first step is x - min(1; 1/|g|_1) lr g; exactly") {
+TEST_CASE("lbfgs: first step is x - min(1 / 1/|g|_1) lr g / exactly") {
     // Dyadic values: |g|_1 and t * g are exact, so the comparison can be bit for bit.
     {
         Vec x = {1, 2, -3, 0.25};
@@ -189,7 +189,7 @@ TEST_CASE("lbfgs: quadratic converges to A^-1 b") {
     CHECK(max_abs_diff(Vec(xf.begin(), xf.end()), xstar) < 1e-4);
 }
 
-TEST_CASE("lbfgs: Rosenbrock from (-1.2; 1) with lr 1; against torch's iterates and to the minimum") {
+TEST_CASE("lbfgs: Rosenbrock from (-1.2 / 1) with lr 1 / against torch's iterates and to the minimum") {
     // Reference iterates from torch 1.13 (python3-torch), float64:
     //   import torch; torch.set_default_dtype(torch.float64)
     //   x = torch.tensor([-1.2, 1.0], requires_grad=True)
@@ -323,7 +323,7 @@ TEST_CASE("lbfgs: pairs with y.s <= 1e-10 are rejected") {
     }
 }
 
-TEST_CASE("lbfgs: a ring of M pairs holds the last M (x_k+1 - x_k; g_k+1 - g_k)") {
+TEST_CASE("lbfgs: a ring of M pairs holds the last M (x_k+1 - x_k / g_k+1 - g_k)") {
     const std::size_t n = 6;
     const Mat a = spd_matrix(n, 23);
     Vec b(n), x(n);

@@ -112,7 +112,7 @@ TEST_CASE("conventions: scale table of spec §5") {
     CHECK(style_layer_weight(Preset::Gatys, 1.0, 4) == 0.25);
 }
 
-TEST_CASE("gram: values match a triple loop; small integers are exact in float") {
+TEST_CASE("gram: values match a triple loop / small integers are exact in float") {
     const Shape fs{1, 7, 5, 9};
     Tensor<double> f = test::random_tensor<double>(fs, 11);
     Tensor<double> g(Shape{1, 1, 7, 7});
@@ -139,7 +139,7 @@ TEST_CASE("gram: values match a triple loop; small integers are exact in float")
     CHECK(mismatches == 0);
 }
 
-TEST_CASE("gram: <R; G(F)> against finite differences") {
+TEST_CASE("gram: <R / G(F)> against finite differences") {
     // d<R, s F F^T>/dF = s (R + R^T) F, formed here by explicit loops; checks that G is the
     // full (mirrored) matrix as a function of F, not just its values at one point.
     const int c = 4, m = 6;
@@ -167,7 +167,7 @@ TEST_CASE("gram: <R; G(F)> against finite differences") {
     CHECK(gc.worst_rel < 1e-6);
 }
 
-TEST_CASE("content loss: value; accumulating gradient; finite differences") {
+TEST_CASE("content loss: value / accumulating gradient / finite differences") {
     const Shape fs{1, 3, 4, 5};
     Tensor<double> f = test::random_tensor<double>(fs, 1);
     Tensor<double> p = test::random_tensor<double>(fs, 2);
@@ -255,7 +255,7 @@ TEST_CASE("style loss: value and gradient for both presets' scales") {
     }
 }
 
-TEST_CASE("style loss: gradient at a larger layer; random coordinates") {
+TEST_CASE("style loss: gradient at a larger layer / random coordinates") {
     // Enough positions that the BLAS calls take their blocked paths.
     const Shape fs{1, 40, 23, 31};
     Tensor<double> f = test::random_tensor<double>(fs, 31, 0, 1);

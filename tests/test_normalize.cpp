@@ -47,7 +47,7 @@ std::string all_layers() {
 
 }  // namespace
 
-TEST_CASE("weights normalize: activations = original x scales; mean activation 1") {
+TEST_CASE("weights normalize: activations = original x scales / mean activation 1") {
     const std::string dir = test::temp_dir("normalize");
     const std::string images = dir + "/images";
     std::filesystem::create_directories(images);

@@ -20,22 +20,9 @@ static doctest::Approx approx(double v) { return doctest::Approx(v).scale(0); }
 
 namespace {
 
-// He-normal weights (std sqrt(2 / (O*9))) with small biases, deterministic.
+// One set of He-normal weights with small biases for every test here.
 const Vgg19Weights& he_weights() {
-    static const Vgg19Weights w = [] {
-        Vgg19Weights wts;
-        for (int c = 0; c < kNumConvs; ++c) {
-            const int out = conv_out_channels(c), in = conv_in_channels(c);
-            wts.conv[c].weight = Tensor<float>(Shape{out, in, 3, 3});
-            wts.conv[c].bias = Tensor<float>(Shape{1, out, 1, 1});
-            const double sd = std::sqrt(2.0 / (out * 9.0));
-            for (std::size_t j = 0; j < wts.conv[c].weight.numel(); ++j)
-                wts.conv[c].weight[j] = float(sd * rng::normal(77, 1 + c, j));
-            for (int o = 0; o < out; ++o) wts.conv[c].bias[o] = float(0.02 * rng::normal(77, 100 + c, o));
-        }
-        wts.random = true;
-        return wts;
-    }();
+    static const Vgg19Weights w = test::he_weights(77, 0.02);
     return w;
 }
 
@@ -65,7 +52,7 @@ std::vector<double> copy_of(ConstView<double> v) { return std::vector<double>(v.
 
 }  // namespace
 
-TEST_CASE("objective: d total / dx against directional differences (both presets; max and avg pooling)") {
+TEST_CASE("objective: d total / dx against directional differences (both presets / max and avg pooling)") {
     // Content 32x40 and a style image of another size (36x44); relu5_1 is 2x2 for both.
     const Tensor<double> content = test::random_tensor<double>(Shape{1, 3, 32, 40}, 1, -1, 1);
     const Tensor<double> style = test::random_tensor<double>(Shape{1, 3, 36, 44}, 2, -1, 1);
@@ -244,7 +231,7 @@ TEST_CASE("objective: gatys with a same-size style image is Eq. 4 exactly") {
     CHECK(t.content.empty());
 }
 
-TEST_CASE("objective: blend weights (1; 3) target 0.25 A1 + 0.75 A2") {
+TEST_CASE("objective: blend weights (1 / 3) target 0.25 A1 + 0.75 A2") {
     const Tensor<double> content = test::random_tensor<double>(Shape{1, 3, 32, 32}, 31, -1, 1);
     const Tensor<double> s1 = test::random_tensor<double>(Shape{1, 3, 32, 48}, 32, -1, 1);
     const Tensor<double> s2 = test::random_tensor<double>(Shape{1, 3, 40, 24}, 33, -1, 1);

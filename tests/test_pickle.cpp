@@ -33,7 +33,7 @@ std::string error_of(const std::string& bytes) {
 
 }  // namespace
 
-TEST_CASE("pickle: scalars; strings and containers") {
+TEST_CASE("pickle: scalars / strings and containers") {
     // pickle.dumps({'a': (1, -2, 300, 70000), 'b': [None, True, 1.5], 'c': b'xy'}, protocol=3)
     const std::string p = BYTES("\x80\x03}q\x00(X\x01\x00\x00\x00" "aq\x01(K\x01J\xfe\xff\xff\xffM,\x01Jp\x11\x01\x00tq\x02X\x01\x00\x00\x00" "bq\x03]q\x04(N\x88G\x3f\xf8\x00\x00\x00\x00\x00\x00" "eX\x01\x00\x00\x00" "cq\x05" "C\x02xyq\x06u.");
     pickle::Result r = unpickle(p);
@@ -58,7 +58,7 @@ TEST_CASE("pickle: scalars; strings and containers") {
     CHECK(c->str == "xy");
 }
 
-TEST_CASE("pickle: LONG1; memo; globals and persistent ids") {
+TEST_CASE("pickle: LONG1 / memo / globals and persistent ids") {
     // LONG1 of -1 (one byte ff), of the 10-byte torch magic; BINPUT/BINGET; GLOBAL + REDUCE.
     pickle::Result r = unpickle(BYTES("\x80\x02\x8a\x01\xff."));
     CHECK(r.root->i == -1);

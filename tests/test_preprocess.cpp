@@ -51,7 +51,7 @@ TEST_CASE("preprocess: torchvision normalises RGB in place order") {
     CHECK(x[2] == doctest::Approx((0.0 - 0.406) / 0.225).epsilon(1e-7));
 }
 
-TEST_CASE("preprocess: to_image inverts to_network; also in place") {
+TEST_CASE("preprocess: to_image inverts to_network / also in place") {
     const Tensor<float> rgb = test::random_tensor<float>(Shape{1, 3, 5, 7}, 11, 0, 1);
     for (auto kind : {PreprocessKind::Caffe, PreprocessKind::Torchvision}) {
         for (float scale : {255.f, 256.f}) {

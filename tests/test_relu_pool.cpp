@@ -45,7 +45,7 @@ bool fd_close(double fd, double an) { return std::abs(fd - an) <= 1e-6 * std::ma
 
 }  // namespace
 
-TEST_CASE("relu: forward and backward (double; finite differences)") {
+TEST_CASE("relu: forward and backward (double / finite differences)") {
     const Shape s{1, 3, 5, 7};
     auto x = away_from_zero(s, 1);
     auto r = random_tensor<double>(s, 2);
@@ -70,7 +70,7 @@ TEST_CASE("relu: forward and backward (double; finite differences)") {
     for (std::size_t i = 0; i < x.numel(); ++i) CHECK(g[i] == dx[i]);
 }
 
-TEST_CASE("pool: forward matches the definition; floor mode") {
+TEST_CASE("pool: forward matches the definition / floor mode") {
     for (auto shape : {Shape{1, 2, 4, 6}, Shape{1, 3, 5, 7}, Shape{1, 1, 3, 2}}) {
         CAPTURE(shape.str());
         auto x = random_tensor<double>(shape, 3);
@@ -89,7 +89,7 @@ TEST_CASE("pool: forward matches the definition; floor mode") {
     }
 }
 
-TEST_CASE("pool: backward matches central differences (double; odd sizes)") {
+TEST_CASE("pool: backward matches central differences (double / odd sizes)") {
     for (auto kind : {Pooling::Max, Pooling::Avg}) {
         for (auto shape : {Shape{1, 2, 6, 4}, Shape{1, 3, 7, 5}}) {
             CAPTURE(int(kind));

@@ -23,6 +23,23 @@ Tensor<T> random_tensor(Shape shape, std::uint64_t seed, double lo, double hi) {
 template Tensor<float> random_tensor<float>(Shape, std::uint64_t, double, double);
 template Tensor<double> random_tensor<double>(Shape, std::uint64_t, double, double);
 
+Vgg19Weights he_weights(std::uint64_t seed, double bias_std, int last_conv) {
+    Vgg19Weights wts;
+    for (int c = 0; c < kNumConvs; ++c) {
+        const int out = conv_out_channels(c), in = conv_in_channels(c);
+        wts.conv[c].weight = filled(Shape{out, in, 3, 3}, 0.0f);
+        wts.conv[c].bias = filled(Shape{1, out, 1, 1}, 0.0f);
+        if (c > last_conv) continue;
+        const double sd = std::sqrt(2.0 / (out * 9.0));
+        for (std::size_t j = 0; j < wts.conv[c].weight.numel(); ++j)
+            wts.conv[c].weight[j] = float(sd * rng::normal(seed, 1 + c, j));
+        for (int o = 0; o < out; ++o) wts.conv[c].bias[o] = float(bias_std * rng::normal(seed, 100 + c, o));
+    }
+    wts.random = true;
+    wts.seed = seed;
+    return wts;
+}
+
 double central_difference(const std::function<double()>& f, double& xi, double eps) {
     const double x0 = xi;
     xi = x0 + eps;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "nn/weights.h"
 
 namespace nst::test {
 
@@ -27,6 +28,11 @@ double rel_l2(const A* a, const B* b, std::size_t n) {
 // Deterministic test data: uniform in [lo, hi) from a counter-based stream.
 template <typename T>
 Tensor<T> random_tensor(Shape shape, std::uint64_t seed, double lo = -1, double hi = 1);
+
+// He-normal VGG19 weights (torchvision's init, std sqrt(2 / (O*9))) with small random biases of
+// std bias_std, so the bias path is exercised (random[:SEED] has zero biases). Convs after
+// `last_conv` stay zero: tests that stop at relu5_1 need not draw conv5_2..conv5_4's 7M values.
+Vgg19Weights he_weights(std::uint64_t seed, double bias_std, int last_conv = kNumConvs - 1);
 
 // Central difference in double: (f(x + eps*e_i) - f(x - eps*e_i)) / (2 eps) for coordinate i.
 double central_difference(const std::function<double()>& f, double& xi, double eps);

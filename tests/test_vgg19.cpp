@@ -20,26 +20,9 @@ using nst::test::rel_l2;
 
 namespace {
 
-// He-normal weights (torchvision's VGG init) and small random biases, so that the bias path is
-// exercised (random[:SEED] has zero biases). The tests go no deeper than relu5_1, so conv5_2..
-// conv5_4 (7M of the 20M weights, slow to draw) are left at zero.
-Vgg19Weights he_weights(std::uint64_t seed) {
-    Vgg19Weights wts;
-    const int deepest_used = layer_index("conv5_1");
-    for (int c = 0; c < kNumConvs; ++c) {
-        const int out = conv_out_channels(c), in = conv_in_channels(c);
-        wts.conv[c].weight = filled(Shape{out, in, 3, 3}, 0.0f);
-        wts.conv[c].bias = filled(Shape{1, out, 1, 1}, 0.0f);
-        if (conv_layer_index(c) > deepest_used) continue;
-        const double sd = std::sqrt(2.0 / (out * 9.0));
-        for (std::size_t j = 0; j < wts.conv[c].weight.numel(); ++j)
-            wts.conv[c].weight[j] = float(sd * rng::normal(seed, 1 + c, j));
-        for (int o = 0; o < out; ++o) wts.conv[c].bias[o] = float(0.05 * rng::normal(seed, 100 + c, o));
-    }
-    wts.random = true;
-    wts.seed = seed;
-    return wts;
-}
+// He-normal weights with small biases; the tests go no deeper than relu5_1, so conv5_2..conv5_4
+// stay zero.
+Vgg19Weights he_weights(std::uint64_t seed) { return test::he_weights(seed, 0.05, vgg19_layers()[layer_index("conv5_1")].conv); }
 
 // A natural-image-like input in caffe space: smooth colour fields plus texture and noise in
 // [0, 255], minus the BGR means, so values span about +-120 like a preprocessed photograph.

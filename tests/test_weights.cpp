@@ -199,7 +199,7 @@ TEST_CASE("weights: canonical safetensors file loads every value") {
     std::filesystem::remove_all(dir);  // the big test files (80 MB and more) are not kept
 }
 
-TEST_CASE("weights: torchvision names load; extra tensors are skipped unread") {
+TEST_CASE("weights: torchvision names load / extra tensors are skipped unread") {
     const std::string dir = test::temp_dir("weights_torchvision");
     const std::string path = dir + "/tv.safetensors";
     // Extra tensors before, between and after the conv data; their NaNs must not matter.
@@ -242,7 +242,7 @@ TEST_CASE("weights: torchvision names load; extra tensors are skipped unread") {
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("weights: metadata overrides the defaults; bad values are errors") {
+TEST_CASE("weights: metadata overrides the defaults / bad values are errors") {
     const std::string dir = test::temp_dir("weights_metadata");
     auto load = [&](bool tv, const std::string& meta) {
         return load_weights(sparse_vgg(dir, "m.safetensors", vgg_descs(tv), meta));
@@ -288,7 +288,7 @@ TEST_CASE("weights: a file with both namings loads the canonical tensors") {
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("weights: wrong shape; missing tensor; wrong dtype are named") {
+TEST_CASE("weights: wrong shape / missing tensor / wrong dtype are named") {
     const std::string dir = test::temp_dir("weights_names");
     std::string path;
 
@@ -347,7 +347,7 @@ TEST_CASE("weights: non-finite values are named with their index") {
     }
 }
 
-TEST_CASE("weights: F16; BF16 and F64 conv tensors are converted") {
+TEST_CASE("weights: F16 / BF16 and F64 conv tensors are converted") {
     const std::string dir = test::temp_dir("weights_dtypes");
     auto d = vgg_descs(false);
     d[0].dtype = "F16";   // conv1_1.weight, 1728 elements
@@ -369,7 +369,7 @@ TEST_CASE("weights: F16; BF16 and F64 conv tensors are converted") {
     CHECK(w.conv[1].bias[7] == 0.1f);
 }
 
-TEST_CASE("weights: a missing file says how to get weights; directories and .pth are rejected") {
+TEST_CASE("weights: a missing file says how to get weights / directories and .pth are rejected") {
     const std::string dir = test::temp_dir("weights_missing");
     const std::string path = dir + "/weights/vgg19.safetensors";
     CHECK(error_of([&] { load_weights(path); }) ==
@@ -459,7 +459,7 @@ TEST_CASE("weights: bad random seeds are usage errors naming --weights") {
     CHECK(contains(error_of([&] { load_weights(""); }, ExitCode::Usage), "--weights"));
 }
 
-TEST_CASE("weights: save_weights_safetensors round trip keeps values; metadata and checksum") {
+TEST_CASE("weights: save_weights_safetensors round trip keeps values / metadata and checksum") {
     const std::string dir = test::temp_dir("weights_roundtrip");
     // Uniform test data rather than random_weights: as good for a round trip and much cheaper.
     Vgg19Weights w;
@@ -531,7 +531,7 @@ TEST_CASE("safetensors: writer and reader round trip with metadata and alignment
     CHECK(h.tensors.size() == 1);
 }
 
-TEST_CASE("safetensors: F16; BF16 and F64 convert to the hand-computed floats") {
+TEST_CASE("safetensors: F16 / BF16 and F64 convert to the hand-computed floats") {
     const std::string dir = test::temp_dir("st_dtypes");
     const std::vector<std::uint16_t> f16 = {0x3C00, 0xC000, 0x3555, 0x7BFF, 0x0001, 0x03FF, 0x0400,
                                             0x8000, 0x7C00, 0xFC00, 0x7E00};
@@ -630,7 +630,7 @@ TEST_CASE("safetensors: bad header lengths and malformed JSON") {
     CHECK(read_safetensors(path).tensors.size() == 1);
 }
 
-TEST_CASE("safetensors: entries are validated against their dtype; shape and offsets") {
+TEST_CASE("safetensors: entries are validated against their dtype / shape and offsets") {
     const std::string dir = test::temp_dir("st_entries");
     const std::string path = dir + "/e.safetensors";
     auto err = [&](const std::vector<Desc>& d, std::size_t data_bytes) {
