@@ -65,8 +65,7 @@ std::size_t round_up(std::size_t v, std::size_t m) { return (v + m - 1) / m * m;
 // a: [k_len][kMR] (a packed filter panel), b: [k_len] rows of ldb (V), c: [kMR] rows of ldc (M).
 
 template <typename T, int NV>
-void micro_kernel_portable(int k_len, const T* a, const T* b, std::size_t ldb, T* c, std::size_t ldc,
-                           bool accumulate) {
+void micro_kernel_portable(int k_len, const T* a, const T* b, std::size_t ldb, T* c, std::size_t ldc, bool accumulate) {
     constexpr int nr = 16 * NV;
     T acc[kMR][nr] = {};
     if (accumulate)
