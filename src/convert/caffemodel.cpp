@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "convert/caffemodel.h"
 
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <set>
 
@@ -33,16 +31,6 @@ struct Blob {
 struct Layer {
     std::string name, type;
     std::vector<Blob> blobs;
-};
-
-struct File {
-    std::FILE* f = nullptr;
-    std::string path;
-    std::uint64_t size = 0;
-    ~File() {
-        if (f) std::fclose(f);
-    }
-    [[noreturn]] void fail(const std::string& what) const { fail_file(Format::Caffe, path, what); }
 };
 
 class Indexer {
@@ -178,16 +166,8 @@ void read_blob(wire::Reader& r, const Blob& b, float* dst) {
 }  // namespace
 
 Checkpoint read_caffemodel(const std::string& path) {
-    namespace fs = std::filesystem;
-    auto file = std::make_shared<File>();
-    File& F = *file;
-    F.path = path;
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) F.fail(fs::exists(path, ec) ? "is not a regular file" : "not found");
-    F.f = std::fopen(path.c_str(), "rb");
-    if (!F.f) F.fail(std::string("cannot open: ") + std::strerror(errno));
-    F.size = std::uint64_t(fs::file_size(path, ec));
-    if (ec) F.fail("cannot tell its size: " + ec.message());
+    auto file = std::make_shared<CheckpointFile>(Format::Caffe, path);
+    CheckpointFile& F = *file;
     if (F.size == 0) F.fail("empty file");
 
     std::vector<Layer> layers;

@@ -3,6 +3,10 @@
 
 #include "core/error.h"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
 namespace nst::convert {
 
 const char* format_name(Format format) {
@@ -40,6 +44,28 @@ std::string printable(const std::string& s, std::size_t max_chars) {
 
 void fail_file(Format format, const std::string& path, const std::string& what) {
     throw_input(std::string(format_name(format)) + " '" + path + "': " + what);
+}
+
+CheckpointFile::CheckpointFile(Format format_, const std::string& path_) : format(format_), path(path_) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) fail(fs::exists(path, ec) ? "is not a regular file" : "not found");
+    f = std::fopen(path.c_str(), "rb");
+    if (!f) fail(std::string("cannot open: ") + std::strerror(errno));
+    size = std::uint64_t(fs::file_size(path, ec));
+    if (ec) {
+        std::fclose(f);  // the destructor does not run when the constructor throws
+        f = nullptr;
+        fail("cannot tell its size: " + ec.message());
+    }
+}
+
+CheckpointFile::~CheckpointFile() {
+    if (f) std::fclose(f);
+}
+
+void CheckpointFile::seek(std::uint64_t pos) const {
+    if (fseeko(f, off_t(pos), SEEK_SET) != 0) fail(std::string("cannot seek: ") + std::strerror(errno));
 }
 
 }  // namespace nst::convert

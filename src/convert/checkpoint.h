@@ -5,6 +5,7 @@
 // (vgg19_mapping.h), and a 550 MB checkpoint costs the 80 MB of conv weights, not more.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <string>
@@ -44,5 +45,23 @@ std::string printable(const std::string& s, std::size_t max_chars = 80);
 
 // "<format> '<path>': <what>" as nst::Error(Input).
 [[noreturn]] void fail_file(Format format, const std::string& path, const std::string& what);
+
+// A checkpoint file opened for seeking reads: the constructor checks that it is a regular,
+// readable file and learns its size, failing through fail_file like every other error of the
+// format. Readers that stream tensors lazily keep it alive (shared_ptr) past the parse.
+struct CheckpointFile {
+    CheckpointFile(Format format, const std::string& path);
+    ~CheckpointFile();
+    CheckpointFile(const CheckpointFile&) = delete;
+    CheckpointFile& operator=(const CheckpointFile&) = delete;
+
+    [[noreturn]] void fail(const std::string& what) const { fail_file(format, path, what); }
+    void seek(std::uint64_t pos) const;
+
+    Format format;
+    std::string path;
+    std::FILE* f = nullptr;
+    std::uint64_t size = 0;
+};
 
 }  // namespace nst::convert

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The legacy torch.save stream (torch < 1.6, or _use_new_zipfile_serialization=False).
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -19,34 +17,17 @@ namespace {
 const std::string kMagic("\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 10);
 constexpr std::int64_t kProtocolVersion = 1001;
 
-struct File {
-    std::FILE* f = nullptr;
-    std::string path;
-    std::uint64_t size = 0;
+struct File : CheckpointFile {
+    explicit File(const std::string& path) : CheckpointFile(Format::TorchLegacy, path) {}
     std::vector<torch::Storage> storages;
     std::map<std::string, std::uint64_t> data_offset;  // root storage key -> offset of its first element
-    ~File() {
-        if (f) std::fclose(f);
-    }
-    [[noreturn]] void fail(const std::string& what) const { fail_file(Format::TorchLegacy, path, what); }
-    void seek(std::uint64_t pos) const {
-        if (fseeko(f, off_t(pos), SEEK_SET) != 0) fail(std::string("cannot seek: ") + std::strerror(errno));
-    }
 };
 
 }  // namespace
 
 Checkpoint read_torch_legacy(const std::string& path) {
-    namespace fs = std::filesystem;
-    auto file = std::make_shared<File>();
+    auto file = std::make_shared<File>(path);
     File& F = *file;
-    F.path = path;
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) F.fail(fs::exists(path, ec) ? "is not a regular file" : "not found");
-    F.f = std::fopen(path.c_str(), "rb");
-    if (!F.f) F.fail(std::string("cannot open: ") + std::strerror(errno));
-    F.size = std::uint64_t(fs::file_size(path, ec));
-    if (ec) F.fail("cannot tell its size: " + ec.message());
 
     torch::StorageTable table;
     std::vector<torch::TensorRef> refs;
