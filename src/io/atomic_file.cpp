@@ -74,13 +74,19 @@ int create_temp(const std::string& path, const SplitPath& sp, std::string& tmp_p
     return fd;
 }
 
-}  // namespace
-
-void write_file_atomic(const std::string& path, const void* data, std::size_t bytes) {
+// The checks every output path gets before a temporary is created beside it.
+SplitPath checked_target(const std::string& path) {
     const SplitPath sp = split_path(path);
     if (path.empty() || sp.base.empty() || sp.base == "." || sp.base == "..")
         throw_input(write_prefix(path) + "not a file name");
     check_not_directory(path);
+    return sp;
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const void* data, std::size_t bytes) {
+    const SplitPath sp = checked_target(path);
 
     std::string tmp;
     const int fd = create_temp(path, sp, tmp);
@@ -130,10 +136,7 @@ void write_file_atomic(const std::string& path, const std::vector<unsigned char>
 }
 
 void check_writable(const std::string& path) {
-    const SplitPath sp = split_path(path);
-    if (path.empty() || sp.base.empty() || sp.base == "." || sp.base == "..")
-        throw_input(write_prefix(path) + "not a file name");
-    check_not_directory(path);
+    const SplitPath sp = checked_target(path);
     std::string tmp;
     const int fd = create_temp(path, sp, tmp);
     ::close(fd);
