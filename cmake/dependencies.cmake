@@ -80,10 +80,22 @@ if(NOT NST_WITH_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     find_package(CUDAToolkit QUIET)
+    # cuDNN: CUDNN_ROOT (or the environment's) first; on the GPU machine it may be the Python
+    # wheel's folder (site-packages/nvidia/cudnn, whose lib/ holds only libcudnn.so.9).
+    if(NOT CUDNN_ROOT AND DEFINED ENV{CUDNN_ROOT})
+      set(CUDNN_ROOT $ENV{CUDNN_ROOT})
+    endif()
     find_path(NST_CUDNN_INCLUDE cudnn.h HINTS ${CUDNN_ROOT}/include ${CUDAToolkit_INCLUDE_DIRS})
-    find_library(NST_CUDNN_LIB cudnn HINTS ${CUDNN_ROOT}/lib ${CUDNN_ROOT}/lib64 ${CUDAToolkit_LIBRARY_DIR})
+    find_library(NST_CUDNN_LIB NAMES cudnn libcudnn.so.9 HINTS ${CUDNN_ROOT}/lib ${CUDNN_ROOT}/lib64
+                 ${CUDAToolkit_LIBRARY_DIR})
     if(CUDAToolkit_FOUND AND NST_CUDNN_INCLUDE AND NST_CUDNN_LIB AND EXISTS ${PROJECT_SOURCE_DIR}/src/cuda/CMakeLists.txt)
       set(NST_HAVE_CUDA ON)
+      # Explicit architectures (a 2-core build cannot afford all of them): Hopper machine code
+      # (the lent H100/H200) plus PTX that newer GPUs JIT-compile.
+      set(NST_CUDA_ARCHITECTURES "90-real;90-virtual" CACHE STRING "CUDA architectures of the kernels")
+      set(CMAKE_CUDA_ARCHITECTURES ${NST_CUDA_ARCHITECTURES})
+      enable_language(CUDA)
+      message(STATUS "nst: cuDNN ${NST_CUDNN_LIB}; CUDA architectures ${NST_CUDA_ARCHITECTURES}")
     endif()
   endif()
   if(NST_WITH_CUDA STREQUAL "ON" AND NOT NST_HAVE_CUDA)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `nst run`: style transfer from image files to a stylised image (spec §1).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -19,6 +20,8 @@ namespace nst::cli {
 
 namespace {
 
+constexpr int kMaxBatch = 64;  // iterations queued between two reads of the loss values
+
 struct RunOptions {
     ProblemOptions problem;
     std::string output = "out.png";
@@ -33,8 +36,23 @@ struct RunOptions {
     int save_iter = 0;
     std::string trace;
     bool quiet = false;
+    std::string cuda_graph = "on";
+    std::string profile_iters;  // FIRST:COUNT
     CLI::Option* o_learning_rate = nullptr;
 };
+
+// --profile-iters FIRST:COUNT: the iterations bracketed by cudaProfilerStart/Stop.
+void parse_profile_iters(const std::string& text, CudaOptions& cuda) {
+    if (text.empty()) return;
+    const std::size_t colon = text.find(':');
+    int first = 0, count = 0;
+    char tail = 0;
+    if (colon == std::string::npos ||
+        std::sscanf(text.c_str(), "%d:%d%c", &first, &count, &tail) != 2 || first < 1 || count < 1)
+        throw_usage("--profile-iters: expected FIRST:COUNT with FIRST >= 1 and COUNT >= 1, got '" + text + "'");
+    cuda.profile_first = first;
+    cuda.profile_count = count;
+}
 
 // The starting point x0 in network space, (1, 3, H, W) of the content's size.
 Tensor<float> make_init(const RunOptions& o, const Problem& p) {
@@ -79,6 +97,10 @@ void run(RunOptions& o) {
     if (o.print_iter < 0) throw_usage("--print-iter: must be >= 0");
     if (o.save_iter < 0) throw_usage("--save-iter: must be >= 0");
     if (o.init.empty()) throw_usage("--init: expected random, content, style or a path");
+    if (o.cuda_graph != "on" && o.cuda_graph != "off") throw_usage("--cuda-graph: expected on or off");
+    CudaOptions cuda;
+    cuda.graph = o.cuda_graph == "on";
+    parse_profile_iters(o.profile_iters, cuda);
     check_writable(o.output);
     if (!o.trace.empty()) check_writable(o.trace);
 
@@ -91,6 +113,8 @@ void run(RunOptions& o) {
     p.spec.optimizer = optimizer;
     p.spec.learning_rate = o.learning_rate;
     p.spec.lbfgs_history = o.lbfgs_history;
+    cuda.precision = p.spec.cuda.precision;
+    p.spec.cuda = cuda;
     const Shape shape = p.spec.content.shape();
     const Preprocessor pre = p.pre;
     std::unique_ptr<Engine> engine = make_engine(p.backend, p.weights, std::move(p.spec), o.problem.gpu);
@@ -102,25 +126,35 @@ void run(RunOptions& o) {
     Progress progress(o.num_iterations, o.print_iter, o.quiet);
     const auto start = std::chrono::steady_clock::now();
     int done = 0;
-    for (int iter = 1; iter <= o.num_iterations; ++iter) {
-        const LossTerms terms = engine->iterate();
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        done = iter;
-        if (!o.trace.empty()) trace.add(iter, terms, seconds);
-        progress.update(iter, terms, seconds);
-        if (o.save_iter > 0 && iter % o.save_iter == 0 && iter != o.num_iterations)
-            save_result(iteration_path(o.output, iter), engine->current(), pre, o.output_depth);
-        if (engine->converged()) {
-            if (!o.quiet) std::fprintf(stderr, "nst: L-BFGS stopped at iteration %d (no descent direction)\n", iter);
-            break;
+    bool stopped = false;
+    // Iterations run in batches that end at print, save and ring points, so that a GPU engine
+    // hands its loss values to the host only there (every iteration when --trace is on, but
+    // still one copy per batch).
+    while (done < o.num_iterations && !stopped) {
+        int next = std::min(o.num_iterations, done + kMaxBatch);
+        if (o.print_iter > 0) next = std::min(next, (done / o.print_iter + 1) * o.print_iter);
+        if (o.save_iter > 0) next = std::min(next, (done / o.save_iter + 1) * o.save_iter);
+        engine->advance(next - done);
+        for (const IterationRecord& r : engine->take_records()) {
+            done = r.iter;
+            if (!o.trace.empty()) trace.add(r.iter, r.terms, r.seconds);
+            progress.update(r.iter, r.terms, r.seconds);
+            if (r.stopped) {
+                if (!o.quiet)
+                    std::fprintf(stderr, "nst: L-BFGS stopped at iteration %d (no descent direction)\n", r.iter);
+                stopped = true;
+                break;
+            }
         }
+        if (!stopped && o.save_iter > 0 && done % o.save_iter == 0 && done != o.num_iterations)
+            save_result(iteration_path(o.output, done), engine->current(), pre, o.output_depth);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.finish(done, seconds);
     save_result(o.output, engine->current(), pre, o.output_depth);
     if (!o.trace.empty()) trace.write(o.trace);
     if (!o.quiet)
-        std::fprintf(stderr, "nst: wrote %s; peak memory %.0f MiB\n", o.output.c_str(),
+        std::fprintf(stderr, "nst: wrote %s; peak %s memory %.0f MiB\n", o.output.c_str(), engine->peak_memory_kind(),
                      double(engine->peak_memory_bytes()) / (1 << 20));
     if (p.weights.random) warn_random_weights(p.weights.source);
 }
@@ -152,6 +186,11 @@ Command add_run_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--trace", o->trace, "JSON Lines file: one object per iteration");
     sub->add_flag("--quiet", o->quiet, "no progress output");
+    sub->add_option("--cuda-graph", o->cuda_graph,
+                    "cuda: replay each iteration as one CUDA graph (off: eager launches, per-layer NVTX ranges)")
+        ->capture_default_str();
+    sub->add_option("--profile-iters", o->profile_iters,
+                    "cuda: FIRST:COUNT iterations bracketed by cudaProfilerStart/Stop (Nsight capture range)");
     return [o] { run(*o); };
 }
 

@@ -70,6 +70,9 @@ void ProblemOptions::add_to(CLI::App& app) {
     app.add_option("--preset", preset, "loss conventions and defaults: jcjohnson or gatys")->capture_default_str();
     app.add_option("--backend", backend, "auto, cpu or cuda")->capture_default_str();
     app.add_option("--gpu", gpu, "CUDA device index")->capture_default_str();
+    app.add_option("--precision", precision,
+                   "convolution arithmetic on cuda: fp32 (no TF32, matches cpu), tf32 or bf16")
+        ->capture_default_str();
 }
 
 std::vector<double> parse_weight_list(const std::string& list, const std::string& option) {
@@ -166,6 +169,9 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
     if (!(blend_sum > 0)) throw_usage("--style-blend-weights: the weights must not all be zero");
     const Backend requested = parse_backend(o.backend);
     if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
+    p.spec.cuda.precision = parse_precision(o.precision);
+    if (requested == Backend::Cpu && p.spec.cuda.precision != Precision::Fp32)
+        throw_usage("--precision " + o.precision + ": the cpu backend computes in fp32 only (use --backend cuda)");
 
     // --- files (exit 3)
     p.weights = load_weights(o.weights);

@@ -31,6 +31,7 @@ struct ProblemOptions {
     std::string preset = "jcjohnson";
     std::string backend = "auto";
     int gpu = 0;
+    std::string precision = "fp32";
 
     // Options whose presence decides whether the preset's default applies.
     CLI::Option* o_content_weight = nullptr;

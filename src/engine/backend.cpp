@@ -17,6 +17,22 @@ OptimizerKind parse_optimizer(const std::string& name) {
     throw_usage("--optimizer: unknown optimizer '" + name + "' (choose lbfgs or adam)");
 }
 
+Precision parse_precision(const std::string& name) {
+    if (name == "fp32") return Precision::Fp32;
+    if (name == "tf32") return Precision::Tf32;
+    if (name == "bf16") return Precision::Bf16;
+    throw_usage("--precision: unknown precision '" + name + "' (choose fp32, tf32 or bf16)");
+}
+
+const char* precision_name(Precision p) {
+    switch (p) {
+        case Precision::Fp32: return "fp32";
+        case Precision::Tf32: return "tf32";
+        case Precision::Bf16: return "bf16";
+    }
+    return "?";
+}
+
 const char* backend_name(Backend b) {
     switch (b) {
         case Backend::Auto: return "auto";

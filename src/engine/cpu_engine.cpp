@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The CPU backend's Engine: Vgg19Net<float> + Objective<float> + L-BFGS or Adam on host vectors.
+#include <chrono>
 #include <cmath>
 #include <sys/resource.h>
 
@@ -12,10 +13,18 @@ namespace nst {
 
 namespace {
 
+// The CPU backend computes in fp32 only; the CUDA-only settings must be at their defaults.
+ProblemSpec check_cpu(ProblemSpec spec) {
+    if (spec.cuda.precision != Precision::Fp32)
+        throw_usage(std::string("--precision ") + precision_name(spec.cuda.precision) +
+                    ": only the cuda backend has reduced-precision convolutions (the cpu backend is fp32)");
+    return spec;
+}
+
 class CpuEngine final : public Engine {
 public:
     CpuEngine(const Vgg19Weights& weights, ProblemSpec spec)
-        : m_spec(std::move(spec)), m_net(weights, m_spec.pooling), m_objective(m_net, m_spec.loss) {
+        : m_spec(check_cpu(std::move(spec))), m_net(weights, m_spec.pooling), m_objective(m_net, m_spec.loss) {
         m_objective.set_content(m_spec.content.cview());
         std::vector<ConstView<float>> styles;
         for (const auto& s : m_spec.styles) styles.push_back(s.cview());
@@ -31,18 +40,30 @@ public:
 
     std::string device_description() const override { return "cpu"; }
 
-    LossTerms iterate() override {
-        LossTerms terms = m_objective.evaluate(m_x.cview(), m_g.view());
-        ++m_iter;
-        if (!std::isfinite(terms.total))
-            throw_runtime("non-finite loss at iteration " + std::to_string(m_iter) +
-                          "; lower --learning-rate or the loss weights");
-        if (m_converged) return terms;
-        if (m_lbfgs)
-            m_converged = !m_lbfgs->step(m_x.data(), m_g.data());
-        else
-            m_adam->step(m_x.data(), m_g.data());
-        return terms;
+    void advance(int count) override {
+        for (int i = 0; i < count; ++i) {
+            if (m_iter == 0) m_start = std::chrono::steady_clock::now();
+            IterationRecord rec;
+            rec.terms = m_objective.evaluate(m_x.cview(), m_g.view());
+            rec.iter = ++m_iter;
+            if (!std::isfinite(rec.terms.total))
+                throw_runtime("non-finite loss at iteration " + std::to_string(m_iter) +
+                              "; lower --learning-rate or the loss weights");
+            if (!m_converged) {
+                if (m_lbfgs)
+                    rec.stopped = m_converged = !m_lbfgs->step(m_x.data(), m_g.data());
+                else
+                    m_adam->step(m_x.data(), m_g.data());
+            }
+            rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+            m_records.push_back(std::move(rec));
+        }
+    }
+
+    std::vector<IterationRecord> take_records() override {
+        std::vector<IterationRecord> out;
+        out.swap(m_records);
+        return out;
     }
 
     bool converged() const override { return m_converged; }
@@ -56,6 +77,7 @@ public:
         getrusage(RUSAGE_SELF, &usage);
         return std::size_t(usage.ru_maxrss) * 1024;  // Linux reports KiB
     }
+    const char* peak_memory_kind() const override { return "resident"; }
 
 private:
     ProblemSpec m_spec;
@@ -66,6 +88,8 @@ private:
     std::unique_ptr<cpu::Adam<float>> m_adam;
     int m_iter = 0;
     bool m_converged = false;
+    std::chrono::steady_clock::time_point m_start;
+    std::vector<IterationRecord> m_records;
 };
 
 }  // namespace

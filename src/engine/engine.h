@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/tensor.h"
 #include "loss/objective.h"
 #include "nn/vgg19_layers.h"
@@ -17,10 +18,24 @@ namespace nst {
 
 enum class Backend { Auto, Cpu, Cuda };
 enum class OptimizerKind { Lbfgs, Adam };
+// Arithmetic of the convolutions (CUDA only; losses, Gram accumulation and the optimiser are
+// always fp32 with double sums). fp32 disables TF32 so that results match the CPU oracle.
+enum class Precision { Fp32, Tf32, Bf16 };
 
 Backend parse_backend(const std::string& name);        // usage error for unknown names
 OptimizerKind parse_optimizer(const std::string& name);
+Precision parse_precision(const std::string& name);
 const char* backend_name(Backend b);
+const char* precision_name(Precision p);
+
+// Settings that only the CUDA backend reads (the CPU engine rejects a non-fp32 precision).
+struct CudaOptions {
+    Precision precision = Precision::Fp32;
+    bool graph = true;                 // capture one iteration as a CUDA graph and replay it
+    int profile_first = 0;             // cudaProfilerStart before this iteration (0 = never) ...
+    int profile_count = 0;             // ... and cudaProfilerStop after this many iterations
+    std::size_t workspace_limit = std::size_t(256) << 20;  // cuDNN workspace per convolution, bytes
+};
 
 struct ProblemSpec {
     Tensor<float> content;                 // (1, 3, H, W) in network space
@@ -32,6 +47,15 @@ struct ProblemSpec {
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     double learning_rate = 1;
     int lbfgs_history = 100;
+    CudaOptions cuda;
+};
+
+// The loss terms of one iteration, as the trace and the progress lines report them.
+struct IterationRecord {
+    int iter = 0;          // 1-based
+    LossTerms terms;       // at the point evaluated in that iteration
+    double seconds = 0;    // since the engine's first iteration began, at the end of this one
+    bool stopped = false;  // L-BFGS met its stopping rule here (x was not stepped)
 };
 
 class Engine {
@@ -39,11 +63,25 @@ public:
     virtual ~Engine() = default;
     virtual std::string device_description() const = 0;
 
-    // Evaluates the objective at the current x, then takes one optimiser step. Returns the terms
-    // at the evaluated point. Throws a runtime error (exit 4) on a non-finite loss, before stepping.
-    virtual LossTerms iterate() = 0;
-    // True when L-BFGS met torch's stopping rule (g.d > 1); further iterate() calls do nothing.
+    // Runs `count` more iterations; each evaluates the objective at the current x and then takes
+    // one optimiser step. Once L-BFGS has met torch's stopping rule (g.d > 1) iterations still
+    // evaluate but no longer step. The CUDA engine only queues the work: loss values stay on the
+    // device until take_records().
+    virtual void advance(int count) = 0;
+    // The records of the iterations run since the last call, oldest first. Waits for queued work. Throws a runtime error
+    // (exit 4) naming the iteration if a loss was non-finite; x is then the last finite point
+    // (the step after a non-finite evaluation is never taken).
+    virtual std::vector<IterationRecord> take_records() = 0;
+    // True when L-BFGS met torch's stopping rule; valid after take_records().
     virtual bool converged() const = 0;
+
+    // One iteration and its terms (one host round trip: for tests and tools, not the run loop).
+    LossTerms iterate() {
+        advance(1);
+        std::vector<IterationRecord> r = take_records();
+        NST_REQUIRE(!r.empty(), "Engine::iterate: no record");
+        return r.back().terms;
+    }
 
     // The current x, copied to the host: (1, 3, H, W).
     virtual Tensor<float> current() const = 0;
@@ -52,8 +90,11 @@ public:
     // assigns grad unless it is empty.
     virtual LossTerms evaluate(ConstView<float> x, TensorView<float> grad) = 0;
 
-    // Peak memory of the backend's own allocations in bytes (0 if not tracked).
+    // Peak memory in bytes: the process's peak resident set on the CPU, the peak of nst's own
+    // device allocations (tensors, L-BFGS history, cuDNN workspace) on CUDA.
     virtual std::size_t peak_memory_bytes() const = 0;
+    // What peak_memory_bytes() measures, for the closing line of a run.
+    virtual const char* peak_memory_kind() const = 0;
 };
 
 // Resolves `auto` (CUDA when usable, else CPU) and explains the choice through `note`.

@@ -32,11 +32,7 @@ double LossTerms::style_sum() const {
     return s;
 }
 
-namespace cpu {
-
 namespace {
-
-int layer_channels(int layer) { return vgg19_layers()[layer].channels; }
 
 void require_layer(int layer, const char* what) {
     NST_REQUIRE(layer >= 0 && layer < kNumLayers, std::string(what) + " layer index out of range");
@@ -44,23 +40,57 @@ void require_layer(int layer, const char* what) {
 
 }  // namespace
 
-template <typename T>
-Objective<T>::Objective(Vgg19Net<T>& net, const LossSpec& spec) : m_net(net), m_spec(spec) {
-    for (int l : m_spec.content_layers) require_layer(l, "content");
-    for (int l : m_spec.style_layers) require_layer(l, "style");
-    const std::size_t n_style = m_spec.style_layers.size();
-    if (m_spec.style_layer_weights.empty()) m_spec.style_layer_weights.assign(n_style, 1.0);
-    if (m_spec.style_layer_weights.size() != n_style)
-        throw_usage("--style-layer-weights: " + std::to_string(m_spec.style_layer_weights.size()) +
+LossSpec checked_loss_spec(const LossSpec& spec) {
+    LossSpec s = spec;
+    for (int l : s.content_layers) require_layer(l, "content");
+    for (int l : s.style_layers) require_layer(l, "style");
+    const std::size_t n_style = s.style_layers.size();
+    if (s.style_layer_weights.empty()) s.style_layer_weights.assign(n_style, 1.0);
+    if (s.style_layer_weights.size() != n_style)
+        throw_usage("--style-layer-weights: " + std::to_string(s.style_layer_weights.size()) +
                     " weights given for " + std::to_string(n_style) + " style layers (one per layer)");
-    for (double w : m_spec.style_layer_weights)
+    for (double w : s.style_layer_weights)
         if (!std::isfinite(w)) throw_usage("--style-layer-weights: weights must be finite numbers");
+    return s;
+}
 
-    std::vector<int> taps = m_spec.content_layers;
-    taps.insert(taps.end(), m_spec.style_layers.begin(), m_spec.style_layers.end());
+std::vector<int> loss_taps(const LossSpec& spec) {
+    std::vector<int> taps = spec.content_layers;
+    taps.insert(taps.end(), spec.style_layers.begin(), spec.style_layers.end());
     std::sort(taps.begin(), taps.end());
     taps.erase(std::unique(taps.begin(), taps.end()), taps.end());
-    m_net.set_taps(taps);
+    return taps;
+}
+
+std::vector<double> normalized_blend(const std::vector<double>& blend, std::size_t num_styles) {
+    if (num_styles == 0) throw_usage("--style: at least one style image is needed");
+    std::vector<double> b = blend;
+    if (b.empty()) b.assign(num_styles, 1.0);
+    if (b.size() != num_styles)
+        throw_usage("--style-blend-weights: " + std::to_string(b.size()) + " weights given for " +
+                    std::to_string(num_styles) + " style images (one per image)");
+    double b_sum = 0;
+    for (double w : b) {
+        if (!std::isfinite(w) || w < 0) throw_usage("--style-blend-weights: weights must be finite and non-negative");
+        b_sum += w;
+    }
+    if (!(b_sum > 0)) throw_usage("--style-blend-weights: at least one weight must be positive");
+    for (double& w : b) w /= b_sum;
+    return b;
+}
+
+namespace cpu {
+
+namespace {
+
+int layer_channels(int layer) { return vgg19_layers()[layer].channels; }
+
+}  // namespace
+
+template <typename T>
+Objective<T>::Objective(Vgg19Net<T>& net, const LossSpec& spec) : m_net(net), m_spec(checked_loss_spec(spec)) {
+    const std::size_t n_style = m_spec.style_layers.size();
+    m_net.set_taps(loss_taps(m_spec));
 
     m_content_targets.resize(m_spec.content_layers.size());
     m_style_targets.clear();
@@ -97,24 +127,12 @@ void Objective<T>::set_styles(const std::vector<ConstView<T>>& styles, const std
         m_styles_set = true;
         return;
     }
-    if (styles.empty()) throw_usage("--style: at least one style image is needed");
-    std::vector<double> b = blend;
-    if (b.empty()) b.assign(styles.size(), 1.0);
-    if (b.size() != styles.size())
-        throw_usage("--style-blend-weights: " + std::to_string(b.size()) + " weights given for " +
-                    std::to_string(styles.size()) + " style images (one per image)");
-    double b_sum = 0;
-    for (double w : b) {
-        if (!std::isfinite(w) || w < 0)
-            throw_usage("--style-blend-weights: weights must be finite and non-negative");
-        b_sum += w;
-    }
-    if (!(b_sum > 0)) throw_usage("--style-blend-weights: at least one weight must be positive");
+    const std::vector<double> b = normalized_blend(blend, styles.size());
 
     for (auto& t : m_style_norm)
         for (auto& v : t) v = 0.0;
     for (std::size_t k = 0; k < styles.size(); ++k) {
-        const double bk = b[k] / b_sum;
+        const double bk = b[k];
         if (bk == 0) continue;
         m_net.forward(styles[k]);
         for (std::size_t j = 0; j < m_spec.style_layers.size(); ++j) {

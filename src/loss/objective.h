@@ -32,6 +32,16 @@ struct LossTerms {
     double style_sum() const;
 };
 
+// Validation shared by the CPU and CUDA objectives, so that both give the same usage errors.
+// Checks the layer indices and the style layer weights (one per style layer, finite); empty
+// weights become all 1.
+LossSpec checked_loss_spec(const LossSpec& spec);
+// The layers a LossSpec reads (content and style), sorted, without repeats: the net's taps.
+std::vector<int> loss_taps(const LossSpec& spec);
+// Style blend weights normalised to sum 1 (empty = equal weights); usage errors for a count that
+// differs from num_styles, negative or non-finite weights, or weights summing to 0.
+std::vector<double> normalized_blend(const std::vector<double>& blend, std::size_t num_styles);
+
 namespace cpu {
 
 template <typename T>

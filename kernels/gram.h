@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// The Gram matrix G = scale * F F^T of a feature map on the GPU, the twin of cpu::gram_matrix
+// (loss/losses.h). fp32 products and sums inside a tile, split-K over the positions M with the
+// split partials summed in double in index order: no atomics, so a Gram is bit-reproducible.
+//
+// G is symmetric: only the tiles on and above the diagonal are computed, and the second kernel
+// mirrors them, so G[i][j] and G[j][i] are the same bits (the gradient kernel relies on it).
+#pragma once
+#include <cstddef>
+
+#include <cuda_runtime.h>
+
+namespace nst::kernels {
+
+// Number of chunks the M positions are split into (split-K); depends on the shape only.
+int gram_splits(int channels, long long positions);
+
+// Floats of the partials scratch gram() needs for a (C, M) feature map: splits * C * C.
+std::size_t gram_scratch_floats(int channels, long long positions);
+
+// g = scale * F F^T with F = f viewed as (C, M), row-major. Assigns all of g.
+void gram(const float* f,          // (1, C, H, W) with M = H*W, device
+          int channels, long long positions, double scale,
+          float* partials,         // gram_scratch_floats(C, M) floats of device scratch
+          float* g,                // (1, 1, C, C), device
+          cudaStream_t stream);
+
+}  // namespace nst::kernels

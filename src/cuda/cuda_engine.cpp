@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+// The CUDA backend's Engine: cuda::Vgg19Net + cuda::Objective + a device-resident optimiser,
+// one iteration queued as
+//     iteration_begin -> objective (forward, losses, backward, TV) -> optimiser step -> record
+// on one stream. The first iteration runs eagerly (cuDNN and our kernels warm up, nothing is
+// allocated any more afterwards); the same sequence is then captured once into a CUDA graph and
+// replayed for every later iteration. The graph reads all changing scalars (iteration number,
+// L-BFGS pair count, status) from device memory, so one capture serves the whole run.
+//
+// Loss values stay on the device: each iteration's terms and a device timestamp go to a ring of
+// kRingCapacity rows, which the host copies back only when asked for records (print and trace
+// points) or when the ring would wrap.
+#include <cmath>
+#include <cstdio>
+
+#include <cuda_profiler_api.h>
+
+#include "core/device_memory.h"
+#include "core/error.h"
+#include "cuda/check.h"
+#include "cuda/context.h"
+#include "cuda/device_stats.h"
+#include "cuda/nvtx.h"
+#include "cuda/objective_cuda.h"
+#include "cuda/optim_cuda.h"
+#include "cuda/run_state.h"
+#include "cuda/vgg19_cuda.h"
+#include "engine/engine.h"
+#include "kernels/run_state.h"
+
+namespace nst {
+
+namespace {
+
+constexpr int kRingCapacity = 256;
+
+Tensor<float> to_device(ConstView<float> host) {
+    Tensor<float> t(host.shape, Device::Cuda);
+    if (t.numel() > 0) device_memory::copy(t.data(), host.data, t.numel() * sizeof(float), true, false);
+    return t;
+}
+
+class CudaEngine final : public Engine {
+public:
+    CudaEngine(const Vgg19Weights& weights, ProblemSpec spec, int gpu)
+        : m_ctx(gpu),
+          m_spec(std::move(spec)),
+          m_net(m_ctx, weights, m_spec.pooling, m_spec.cuda.precision, m_spec.cuda.workspace_limit),
+          m_objective(m_ctx, m_net, m_spec.loss) {
+        cuda::reset_device_peak();
+        m_objective.set_content(m_spec.content.cview());
+        std::vector<ConstView<float>> styles;
+        for (const auto& s : m_spec.styles) styles.push_back(s.cview());
+        m_objective.set_styles(styles, m_spec.style_blend);
+
+        const Shape shape = m_spec.init.shape();
+        m_objective.prepare(shape);
+        m_x = to_device(m_spec.init.cview());
+        m_g = Tensor<float>(shape, Device::Cuda);
+        m_state = Buffer(sizeof(cuda::RunState), Device::Cuda);
+        m_ring = Buffer(sizeof(double) * kRingCapacity * std::size_t(m_objective.num_terms() + 1), Device::Cuda);
+        kernels::run_state_reset(state(), m_ctx.stream());
+
+        const double* total = m_objective.terms_device() + (m_objective.num_terms() - 1);
+        if (m_spec.optimizer == OptimizerKind::Lbfgs)
+            m_lbfgs = std::make_unique<cuda::Lbfgs>(m_ctx, m_x.numel(),
+                                                    cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history},
+                                                    state(), total);
+        else
+            m_adam = std::make_unique<cuda::Adam>(m_ctx, m_x.numel(), cpu::AdamOptions{m_spec.learning_rate}, state(),
+                                                  total);
+        m_ctx.synchronize();
+    }
+
+    ~CudaEngine() override {
+        // Queued iterations still use the members destroyed below; do not rely on cudaFree's
+        // implicit synchronisation for that. Unchecked: a destructor must not throw.
+        cudaStreamSynchronize(m_ctx.stream());
+        if (m_graph) cudaGraphExecDestroy(m_graph);
+    }
+
+    std::string device_description() const override {
+        return "cuda:" + std::to_string(m_ctx.device()) + " " + m_ctx.name() + ", " +
+               precision_name(m_spec.cuda.precision) + (m_spec.cuda.graph ? ", CUDA graph" : ", no graph");
+    }
+
+    void advance(int count) override {
+        for (int i = 0; i < count; ++i) {
+            const int iter = m_launched + 1;
+            if (m_spec.cuda.profile_count > 0 && iter == m_spec.cuda.profile_first) NST_CUDA_CHECK(cudaProfilerStart());
+            {
+                const std::string name = "iteration " + std::to_string(iter);
+                cuda::NvtxRange range(name.c_str());
+                launch_iteration();
+            }
+            ++m_launched;
+            if (m_spec.cuda.profile_count > 0 && iter == m_spec.cuda.profile_first + m_spec.cuda.profile_count - 1) {
+                m_ctx.synchronize();
+                NST_CUDA_CHECK(cudaProfilerStop());
+            }
+            // Drain before the ring wraps over rows the host has not read.
+            if (m_launched - m_drained == kRingCapacity) drain();
+        }
+    }
+
+    std::vector<IterationRecord> take_records() override {
+        drain();
+        std::vector<IterationRecord> out;
+        out.swap(m_pending);
+        return out;
+    }
+
+    bool converged() const override { return m_converged; }
+
+    Tensor<float> current() const override {
+        m_ctx.synchronize();
+        Tensor<float> host(m_x.shape());
+        device_memory::copy(host.data(), m_x.data(), m_x.numel() * sizeof(float), false, true);
+        return host;
+    }
+
+    LossTerms evaluate(ConstView<float> x, TensorView<float> grad) override {
+        // The buffers (and the captured graph) are laid out for the problem's shape.
+        if (x.shape != m_x.shape())
+            throw_input("the image to evaluate is " + x.shape.str() + ", the problem's is " + m_x.shape().str());
+        if (!grad.empty()) NST_REQUIRE(grad.shape == x.shape, "CudaEngine::evaluate: gradient shape");
+        if (m_eval_x.empty()) {
+            m_eval_x = Tensor<float>(x.shape, Device::Cuda);
+            m_eval_g = Tensor<float>(x.shape, Device::Cuda);
+        }
+        m_ctx.synchronize();
+        device_memory::copy(m_eval_x.data(), x.data, x.numel() * sizeof(float), true, false);
+        m_objective.evaluate(m_eval_x.cview(), grad.empty() ? TensorView<float>{} : m_eval_g.view());
+        const LossTerms terms = m_objective.terms_to_host();
+        if (!grad.empty()) device_memory::copy(grad.data, m_eval_g.data(), grad.numel() * sizeof(float), false, true);
+        return terms;
+    }
+
+    std::size_t peak_memory_bytes() const override { return cuda::device_bytes_peak(); }
+    const char* peak_memory_kind() const override { return "device"; }
+
+private:
+    cuda::RunState* state() { return static_cast<cuda::RunState*>(m_state.data()); }
+    double* ring() { return static_cast<double*>(m_ring.data()); }
+
+    // One iteration's kernels, in order, on the context's stream (eager or being captured).
+    void enqueue_iteration() {
+        const cudaStream_t s = m_ctx.stream();
+        kernels::iteration_begin(state(), s);
+        m_objective.evaluate(m_x.cview(), m_g.view());
+        {
+            cuda::NvtxRange range("optimiser step");
+            if (m_lbfgs)
+                m_lbfgs->step(m_x.data(), m_g.data());
+            else
+                m_adam->step(m_x.data(), m_g.data());
+        }
+        kernels::iteration_record(state(), m_objective.terms_device(), m_objective.num_terms(), ring(), kRingCapacity,
+                                  s);
+    }
+
+    void launch_iteration() {
+        // Iteration 1 always runs eagerly: it is the warm-up the capture relies on.
+        if (!m_spec.cuda.graph || m_launched == 0 || m_graph_failed) {
+            enqueue_iteration();
+            return;
+        }
+        if (!m_graph) capture();
+        if (m_graph)
+            NST_CUDA_CHECK(cudaGraphLaunch(m_graph, m_ctx.stream()));
+        else
+            enqueue_iteration();
+    }
+
+    // Captures enqueue_iteration() into m_graph. A library call that cannot be captured makes
+    // the capture fail; the run then goes on eagerly (same kernels, same results) and says so.
+    void capture() {
+        const cudaStream_t s = m_ctx.stream();
+        cudaGraph_t graph = nullptr;
+        std::string failure;
+        NST_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+        try {
+            enqueue_iteration();
+        } catch (const Error& e) {
+            failure = e.what();
+        } catch (...) {
+            // Anything else propagates, but never with the stream still capturing: every later
+            // call on it (synchronize, cudaFree while unwinding) would fail.
+            cudaGraph_t partial = nullptr;
+            cudaStreamEndCapture(s, &partial);
+            if (partial) cudaGraphDestroy(partial);
+            cudaGetLastError();
+            throw;
+        }
+        const cudaError_t end = cudaStreamEndCapture(s, &graph);
+        if (failure.empty() && end != cudaSuccess) failure = cudaGetErrorString(end);
+        if (failure.empty()) {
+            const cudaError_t inst = cudaGraphInstantiate(&m_graph, graph, 0);
+            if (inst != cudaSuccess) {
+                failure = cudaGetErrorString(inst);
+                m_graph = nullptr;
+            }
+        }
+        if (graph) cudaGraphDestroy(graph);
+        if (!failure.empty()) {
+            cudaGetLastError();
+            m_graph_failed = true;
+            std::fprintf(stderr, "nst: note: CUDA graph capture failed (%s); iterations run without a graph\n",
+                         failure.c_str());
+        }
+    }
+
+    // Copies the records of iterations m_drained+1 .. m_launched from the ring.
+    void drain() {
+        m_ctx.synchronize();
+        const int n = m_launched - m_drained;
+        if (n == 0) return;
+        const int nt = m_objective.num_terms();
+        const std::size_t row = std::size_t(nt + 1);
+        std::vector<double> rows(std::size_t(kRingCapacity) * row);
+        device_memory::copy(rows.data(), m_ring.data(), rows.size() * sizeof(double), false, true);
+        cuda::RunState st{};
+        device_memory::copy(&st, m_state.data(), sizeof st, false, true);
+        for (int iter = m_drained + 1; iter <= m_launched; ++iter) {
+            const double* r = rows.data() + std::size_t((iter - 1) % kRingCapacity) * row;
+            IterationRecord rec;
+            rec.iter = iter;
+            rec.terms = m_objective.unpack(r);
+            rec.seconds = r[nt];
+            rec.stopped = st.status == cuda::kStopped && st.status_iter == iter;
+            m_drained = iter;
+            if (!std::isfinite(rec.terms.total))
+                throw_runtime("non-finite loss at iteration " + std::to_string(iter) +
+                              "; lower --learning-rate or the loss weights");
+            m_pending.push_back(std::move(rec));
+        }
+        if (st.status == cuda::kStopped) m_converged = true;
+    }
+
+    cuda::Context m_ctx;
+    ProblemSpec m_spec;
+    cuda::Vgg19Net m_net;
+    cuda::Objective m_objective;
+    Tensor<float> m_x, m_g;            // (1, 3, H, W) device: the variable and its gradient
+    Tensor<float> m_eval_x, m_eval_g;  // (1, 3, H, W) device: evaluate()'s own point
+    Buffer m_state, m_ring;            // cuda::RunState; kRingCapacity rows of terms + seconds
+    std::unique_ptr<cuda::Lbfgs> m_lbfgs;
+    std::unique_ptr<cuda::Adam> m_adam;
+    cudaGraphExec_t m_graph = nullptr;
+    bool m_graph_failed = false;
+    int m_launched = 0, m_drained = 0;
+    bool m_converged = false;
+    std::vector<IterationRecord> m_pending;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_cuda_engine(const Vgg19Weights& weights, ProblemSpec spec, int gpu) {
+    return std::make_unique<CudaEngine>(weights, std::move(spec), gpu);
+}
+
+}  // namespace nst

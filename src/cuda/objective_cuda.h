@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// The style-transfer objective on the GPU, the twin of cpu::Objective (loss/objective.h):
+// same LossSpec, same conventions (loss/conventions.h), same style-target blending.
+//
+// evaluate() only queues work and writes the terms to a device array of doubles
+//   [content_0 .. content_{nc-1}, style_0 .. style_{ns-1}, tv, total]
+// (the weighted values of LossTerms), summed in a fixed order (no atomics) so that a run is
+// bit-reproducible. prepare() allocates for an image shape; after it evaluate() allocates
+// nothing and never synchronises, so it can be captured into a CUDA graph.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "core/tensor.h"
+#include "cuda/context.h"
+#include "cuda/vgg19_cuda.h"
+#include "loss/objective.h"
+
+namespace nst::cuda {
+
+class Objective {
+public:
+    Objective(Context& ctx, Vgg19Net& net, const LossSpec& spec);  // sets the net's taps
+    ~Objective();
+    Objective(const Objective&) = delete;
+    Objective& operator=(const Objective&) = delete;
+
+    // Targets from host images in network space (1, 3, h, w); may synchronise and allocate.
+    // Same validation and usage errors as cpu::Objective.
+    void set_content(ConstView<float> content);
+    void set_styles(const std::vector<ConstView<float>>& styles, const std::vector<double>& blend);
+
+    // Allocates for an (1, 3, H, W) image and prepares the net (cuDNN algorithms).
+    void prepare(const Shape& x_shape);
+
+    // Queues the terms at x (device (1, 3, H, W)) into terms_device() and, unless dx is empty,
+    // d total / dx into dx (device, assigned).
+    void evaluate(ConstView<float> x, TensorView<float> dx);
+
+    const double* terms_device() const;     // num_terms() doubles
+    double* terms_device();
+    int num_terms() const;                  // nc + ns + 2
+    // Unpacks num_terms() host doubles laid out as terms_device().
+    LossTerms unpack(const double* values) const;
+    // Copies terms_device() to the host (synchronises the stream).
+    LossTerms terms_to_host() const;
+
+    const LossSpec& spec() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m;
+};
+
+}  // namespace nst::cuda

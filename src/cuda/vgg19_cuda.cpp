@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+// Vgg19Net (CUDA): the forward pass to the deepest tap and the data-gradient backward pass,
+// with the storage and bookkeeping of the CPU net (nn/vgg19.cpp) so that the two can be
+// compared layer by layer:
+//   - every ReLU output and every pool output is kept; a conv output only when that conv is
+//     tapped, otherwise the ReLU is fused into the conv;
+//   - backward walks down from the deepest tap with the gradient in one of two work buffers;
+//     tap gradients are added in, a ReLU that is not tapped is applied as the mask epilogue of
+//     the conv above it, and a ReLU backward runs in place when the gradient is ours.
+// prepare() does the allocation and cuDNN algorithm selection; forward, backward and
+// zero_grads only enqueue work on the context's stream (CUDA-graph capturable).
+#include "cuda/vgg19_cuda.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/buffer.h"
+#include "cuda/check.h"
+#include "cuda/conv_cudnn.h"
+#include "cuda/nvtx.h"
+#include "kernels/bias_relu.h"
+#include "kernels/pool.h"
+
+namespace nst::cuda {
+
+namespace {
+
+// A device tensor of `shape`, keeping t's storage when it is on the device and large enough.
+// (A default-constructed tensor is a host one, which Tensor::ensure would allocate on the host.)
+template <typename T>
+void ensure_device(Tensor<T>& t, const Shape& shape) {
+    if (t.device() != Device::Cuda)
+        t = Tensor<T>(shape, Device::Cuda);
+    else
+        t.ensure(shape);
+}
+
+}  // namespace
+
+struct Vgg19Net::Impl {
+    Context& ctx;
+    Pooling pooling;
+    Precision precision;
+    std::vector<std::unique_ptr<Conv3x3Cudnn>> convs;  // kNumConvs
+    std::vector<bool> tapped = std::vector<bool>(kNumLayers, false);
+    int deepest = -1;
+
+    // Per layer: output shape for the current input size, stored output (empty if not kept) and
+    // the gradient buffer of taps. All device memory.
+    int in_h = 0, in_w = 0;
+    int built_to = -1;  // layers 0..built_to have buffers and algorithms for (in_h, in_w)
+    std::vector<Shape> shapes = std::vector<Shape>(kNumLayers);
+    std::vector<Tensor<float>> out = std::vector<Tensor<float>>(kNumLayers);
+    std::vector<Tensor<float>> grads = std::vector<Tensor<float>>(kNumLayers);
+    Tensor<float> work[2];
+    bool have_forward = false;
+
+    // Shared by all convolutions: cuDNN workspace and, for bf16, the two staging buffers.
+    Buffer workspace;
+    Tensor<__nv_bfloat16> stage16[2];
+    ConvScratch scratch;
+
+    // NVTX range names, built once so that forward and backward never allocate.
+    std::vector<std::string> fwd_names, bwd_names;
+
+    Impl(Context& c, Pooling p, Precision prec) : ctx(c), pooling(p), precision(prec) {}
+
+    bool keeps_output(int k) const { return vgg19_layers()[k].kind != LayerKind::Conv || tapped[k]; }
+
+    TensorView<float> work_view(int i, const Shape& s) { return TensorView<float>(work[i].data(), s, Device::Cuda); }
+
+    void ensure_layer(int k) {
+        if (keeps_output(k)) ensure_device(out[k], shapes[k]);
+        if (tapped[k] && (grads[k].shape() != shapes[k] || grads[k].device() != Device::Cuda)) {
+            ensure_device(grads[k], shapes[k]);
+            NST_CUDA_CHECK(cudaMemsetAsync(grads[k].data(), 0, shapes[k].numel() * sizeof(float), ctx.stream()));
+        }
+    }
+
+    void prepare(int h, int w) {
+        if (h == in_h && w == in_w && built_to >= deepest) {
+            for (int k = 0; k <= deepest; ++k) ensure_layer(k);
+            return;
+        }
+        // Validate before touching any state, so that a rejected size leaves the net usable.
+        std::vector<Shape> s(kNumLayers);
+        std::size_t max_numel = 0;
+        for (int k = 0; k <= deepest; ++k) {
+            int oh, ow;
+            layer_output_size(k, h, w, oh, ow);
+            if (oh <= 0 || ow <= 0)
+                throw_input("a " + std::to_string(h) + "x" + std::to_string(w) +
+                            " image is too small for VGG19 layer " + vgg19_layers()[k].name +
+                            " (each pooling halves the size)");
+            s[k] = Shape{1, vgg19_layers()[k].channels, oh, ow};
+            max_numel = std::max(max_numel, s[k].numel());
+        }
+        // Buffers may be replaced below: nothing queued may still be reading them.
+        ctx.synchronize();
+        have_forward = false;
+        built_to = -1;  // until the end: an error below (no cuDNN algorithm) must not leave a half-built net
+        in_h = h;
+        in_w = w;
+        shapes = s;
+        for (int k = 0; k <= deepest; ++k) ensure_layer(k);
+        // The backward pass keeps the gradient of the current layer's output in one of these.
+        for (auto& wb : work) ensure_device(wb, Shape{1, 1, 1, int(max_numel)});
+
+        // Algorithms per conv (cached per size inside each layer), then the shared buffers
+        // sized to the largest need among the layers this net runs.
+        const auto& layers = vgg19_layers();
+        std::size_t ws_bytes = 0, elems16 = 0;
+        for (int k = 0; k <= deepest; ++k) {
+            if (layers[k].kind != LayerKind::Conv) continue;
+            Conv3x3Cudnn& conv = *convs[layers[k].conv];
+            ws_bytes = std::max(ws_bytes, conv.prepare(shapes[k].h, shapes[k].w));
+            const std::size_t channels = std::size_t(std::max(conv.in_channels(), conv.out_channels()));
+            elems16 = std::max(elems16, channels * shapes[k].plane());
+        }
+        if (ws_bytes > workspace.bytes()) {
+            workspace = Buffer();  // free first: the old and new workspace never coexist
+            workspace = Buffer(ws_bytes, Device::Cuda);
+        }
+        scratch = ConvScratch{};
+        scratch.workspace = workspace.data();
+        scratch.workspace_bytes = workspace.bytes();
+        if (precision == Precision::Bf16) {
+            for (auto& st : stage16) ensure_device(st, Shape{1, 1, 1, int(elems16)});
+            scratch.in16 = stage16[0].data();
+            scratch.out16 = stage16[1].data();
+            scratch.elems16 = elems16;
+        }
+        built_to = deepest;
+    }
+};
+
+Vgg19Net::Vgg19Net(Context& ctx, const Vgg19Weights& weights, Pooling pooling, Precision precision,
+                   std::size_t workspace_limit)
+    : m(std::make_unique<Impl>(ctx, pooling, precision)) {
+    m->convs.reserve(kNumConvs);
+    for (int c = 0; c < kNumConvs; ++c) {
+        const ConvParams& p = weights.conv[c];
+        const Shape ws{conv_out_channels(c), conv_in_channels(c), 3, 3};
+        if (p.weight.shape() != ws)
+            throw_input("VGG19 weights: " + conv_name(c) + ".weight has shape " + p.weight.shape().str() +
+                        ", expected " + ws.str());
+        if (p.bias.numel() != std::size_t(ws.n))
+            throw_input("VGG19 weights: " + conv_name(c) + ".bias has " + std::to_string(p.bias.numel()) +
+                        " values, expected " + std::to_string(ws.n));
+        m->convs.push_back(std::make_unique<Conv3x3Cudnn>(ctx, conv_name(c), p.weight.cview(), p.bias.cview(),
+                                                          precision, workspace_limit));
+    }
+    const auto& layers = vgg19_layers();
+    m->fwd_names.reserve(kNumLayers);
+    m->bwd_names.reserve(kNumLayers);
+    for (const LayerInfo& li : layers) {
+        m->fwd_names.push_back("fwd " + li.name);
+        m->bwd_names.push_back("bwd " + li.name);
+    }
+}
+
+Vgg19Net::~Vgg19Net() = default;
+
+void Vgg19Net::set_taps(const std::vector<int>& layers) {
+    std::vector<bool> tapped(kNumLayers, false);
+    int deepest = -1;
+    for (int k : layers) {
+        NST_REQUIRE(k >= 0 && k < kNumLayers, "Vgg19Net::set_taps: layer index " + std::to_string(k));
+        tapped[k] = true;
+        deepest = std::max(deepest, k);
+    }
+    m->tapped = tapped;
+    m->deepest = deepest;
+    m->have_forward = false;
+    m->built_to = -1;  // re-derive buffers on the next prepare (cheap: storage and algorithms are kept)
+}
+
+int Vgg19Net::deepest() const { return m->deepest; }
+
+void Vgg19Net::prepare(int h, int w) {
+    NST_REQUIRE(m->deepest >= 0, "Vgg19Net::prepare: no taps set");
+    NST_REQUIRE(h > 0 && w > 0, "Vgg19Net::prepare: bad size " + std::to_string(h) + "x" + std::to_string(w));
+    m->prepare(h, w);
+}
+
+void Vgg19Net::forward(ConstView<float> x) {
+    Impl& s = *m;
+    NST_REQUIRE(s.deepest >= 0, "Vgg19Net::forward: no taps set");
+    NST_REQUIRE(x.device == Device::Cuda, "Vgg19Net (cuda) needs a device input");
+    NST_REQUIRE(s.built_to >= s.deepest && x.shape == (Shape{1, 3, s.in_h, s.in_w}),
+                "Vgg19Net::forward: input " + x.shape.str() + " does not match the prepared size " +
+                    std::to_string(s.in_h) + "x" + std::to_string(s.in_w) + " (call prepare first)");
+    s.have_forward = false;
+    const cudaStream_t stream = s.ctx.stream();
+    const auto& layers = vgg19_layers();
+    ConstView<float> in = x;
+    for (int k = 0; k <= s.deepest; ++k) {
+        const LayerInfo& li = layers[k];
+        NvtxRange range(s.fwd_names[k].c_str());
+        switch (li.kind) {
+            case LayerKind::Conv: {
+                Conv3x3Cudnn& conv = *s.convs[li.conv];
+                if (s.tapped[k]) {
+                    conv.forward(s.out[k].view(), in, false, s.scratch);
+                    in = s.out[k].cview();
+                } else {
+                    // Not tapped, so the ReLU that follows (k + 1 <= deepest) is fused.
+                    conv.forward(s.out[k + 1].view(), in, true, s.scratch);
+                    in = s.out[k + 1].cview();
+                    ++k;
+                }
+                break;
+            }
+            case LayerKind::Relu:  // only reached when the conv before it is tapped
+                kernels::relu_forward(s.out[k].data(), s.out[k - 1].data(), s.shapes[k].numel(), stream);
+                in = s.out[k].cview();
+                break;
+            case LayerKind::Pool:
+                kernels::pool2x2_forward(s.out[k].data(), in.data, in.shape.c, in.shape.h, in.shape.w, s.pooling,
+                                         stream);
+                in = s.out[k].cview();
+                break;
+        }
+    }
+    s.have_forward = true;
+}
+
+ConstView<float> Vgg19Net::output(int layer) const {
+    NST_REQUIRE(layer >= 0 && layer < kNumLayers && m->tapped[layer], "Vgg19Net::output: layer is not a tap");
+    NST_REQUIRE(m->have_forward, "Vgg19Net::output: no forward pass since the taps were set");
+    return m->out[layer].cview();
+}
+
+void Vgg19Net::zero_grads() {
+    for (int k = 0; k < kNumLayers; ++k) {
+        Tensor<float>& gk = m->grads[k];
+        if (m->tapped[k] && !gk.empty())
+            NST_CUDA_CHECK(cudaMemsetAsync(gk.data(), 0, gk.numel() * sizeof(float), m->ctx.stream()));
+    }
+}
+
+TensorView<float> Vgg19Net::grad(int layer) {
+    NST_REQUIRE(layer >= 0 && layer < kNumLayers && m->tapped[layer], "Vgg19Net::grad: layer is not a tap");
+    NST_REQUIRE(m->have_forward, "Vgg19Net::grad: no forward pass since the taps were set");
+    return m->grads[layer].view();
+}
+
+void Vgg19Net::backward(TensorView<float> dx) {
+    Impl& s = *m;
+    NST_REQUIRE(s.have_forward, "Vgg19Net::backward: no forward pass since the taps were set");
+    const Shape in_shape{1, 3, s.in_h, s.in_w};
+    NST_REQUIRE(dx.device == Device::Cuda && dx.shape == in_shape,
+                "Vgg19Net::backward: dx must be a device " + in_shape.str() + ", got " + dx.shape.str());
+    const cudaStream_t stream = s.ctx.stream();
+    const auto& layers = vgg19_layers();
+
+    // g: gradient w.r.t. the output of layer k; it lives in work[gbuf], or is a tap's own
+    // buffer (gbuf = -1, read only). masked: the ReLU of layer k was already applied by the
+    // conv above it, so g is the gradient w.r.t. the conv output below.
+    const float* g = nullptr;
+    int gbuf = -1;
+    bool masked = false;
+    auto add_tap = [&](int k) {
+        if (!s.tapped[k]) return;
+        if (!g) {
+            g = s.grads[k].data();
+            gbuf = -1;
+        } else {
+            NST_REQUIRE(gbuf >= 0, "Vgg19Net::backward: gradient bookkeeping");
+            kernels::add_into(s.work[gbuf].data(), s.grads[k].data(), s.shapes[k].numel(), stream);
+        }
+    };
+    auto free_buf = [&]() { return gbuf == 0 ? 1 : 0; };
+
+    for (int k = s.deepest; k >= 0; --k) {
+        const LayerInfo& li = layers[k];
+        NvtxRange range(s.bwd_names[k].c_str());
+        switch (li.kind) {
+            case LayerKind::Relu: {
+                add_tap(k);
+                if (!masked) {
+                    const int b = gbuf >= 0 ? gbuf : free_buf();  // in place when g is ours
+                    kernels::relu_backward(s.work[b].data(), g, s.out[k].data(), s.shapes[k].numel(), stream);
+                    g = s.work[b].data();
+                    gbuf = b;
+                }
+                masked = false;
+                break;
+            }
+            case LayerKind::Conv: {
+                add_tap(k);
+                Conv3x3Cudnn& conv = *s.convs[li.conv];
+                const ConstView<float> dy(g, s.shapes[k], Device::Cuda);
+                if (k == 0) {
+                    conv.backward_data(dx, dy, nullptr, s.scratch);
+                    break;
+                }
+                const Shape& below = s.shapes[k - 1];
+                const int b = free_buf();
+                // Fuse the ReLU below (layer k - 1) unless its own tap gradient must be added
+                // before the mask is applied.
+                const bool fuse = layers[k - 1].kind == LayerKind::Relu && !s.tapped[k - 1];
+                conv.backward_data(s.work_view(b, below), dy, fuse ? s.out[k - 1].data() : nullptr, s.scratch);
+                g = s.work[b].data();
+                gbuf = b;
+                masked = fuse;
+                break;
+            }
+            case LayerKind::Pool: {
+                add_tap(k);
+                const int b = free_buf();
+                const Shape& below = s.shapes[k - 1];
+                kernels::pool2x2_backward(s.work[b].data(), g, s.out[k - 1].data(), below.c, below.h, below.w,
+                                          s.pooling, stream);
+                g = s.work[b].data();
+                gbuf = b;
+                break;
+            }
+        }
+    }
+}
+
+std::size_t Vgg19Net::workspace_bytes() const { return m->workspace.bytes(); }
+
+}  // namespace nst::cuda

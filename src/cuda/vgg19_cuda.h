@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// The VGG19 feature extractor on the GPU, the twin of cpu::Vgg19Net (nn/vgg19.h): forward to the
+// deepest tap and data-gradient backward from gradients injected at the taps. Convolutions run
+// through cuDNN (conv_cudnn.h); bias, ReLU and pooling through our kernels (kernels/).
+//
+// prepare() does everything that may allocate or synchronise (buffers, cuDNN algorithm search,
+// workspace); forward/backward/zero_grads only queue work on the context's stream, so they
+// can be captured into a CUDA graph. Every pointer in and out is device memory.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "core/tensor.h"
+#include "cuda/context.h"
+#include "engine/engine.h"
+#include "nn/vgg19_layers.h"
+#include "nn/weights.h"
+
+namespace nst::cuda {
+
+class Vgg19Net {
+public:
+    // Copies the (host) weights to the device, in bf16 too for Precision::Bf16.
+    Vgg19Net(Context& ctx, const Vgg19Weights& weights, Pooling pooling, Precision precision,
+             std::size_t workspace_limit);
+    ~Vgg19Net();
+    Vgg19Net(const Vgg19Net&) = delete;
+    Vgg19Net& operator=(const Vgg19Net&) = delete;
+
+    void set_taps(const std::vector<int>& layers);
+    int deepest() const;
+
+    // Allocates buffers and selects cuDNN algorithms for an (h, w) input (cached per shape).
+    // Throws an input error (exit 3) when the image is too small for the deepest tap, as the
+    // CPU net does.
+    void prepare(int h, int w);
+
+    void forward(ConstView<float> x);               // (1, 3, H, W), device; prepare()d shape
+    ConstView<float> output(int layer) const;       // (1, C, h, w), device; `layer` a tap
+    void zero_grads();                              // clears every tap's gradient
+    TensorView<float> grad(int layer);              // (1, C, h, w), device; losses add into it
+    void backward(TensorView<float> dx);            // assigns dx (1, 3, H, W), device
+
+    // Device bytes of the cuDNN workspace currently allocated (part of the peak).
+    std::size_t workspace_bytes() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m;
+};
+
+}  // namespace nst::cuda

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+// cuda::Objective against cpu::Objective<double> (on cpu::Vgg19Net<double>, Direct): every
+// weighted term and d total / dx, for both presets and both poolings, a blend of two style
+// images of different sizes, single terms alone (so that no term hides behind a larger one),
+// zero weights, TV alone without any layer, the value without a gradient, and tf32 / bf16 with
+// loose bounds.
+//
+// The oracle's gradient is corrected for the CUDA forward's ReLU / max-pool decisions
+// (cuda_test_util.h): dx_ref = dx_cpu + B(G, D_cuda) - B(G, D_cpu), where G are the CPU
+// objective's tap gradients (read from its net after evaluate) and B the double backward under
+// the given decisions. Where the decisions agree (almost always) the correction is exactly 0.
+//
+// Tolerances (fp32): each term |d| / |ref| <= 1e-5 (exact 0 where the reference is 0), the
+// gradient rel L2 <= 1e-5. The terms are sums of squares of differences between the image's and
+// the targets' features (content, style and point images differ in mean and spread, so the
+// differences are not small); the features carry the net's ~1e-6 rounding.
+// tf32: 5e-2 and bf16: 3e-1, measured values printed. A style term is quadratic in the Gram,
+// which is quadratic in the features: its relative error is about 4x the features' (which the
+// net alone holds to 2e-2 / 1e-1 in test_cuda_vgg19.cpp, at a few 1e-3 / 1e-2 expected), more
+// where G and A are close. These bounds catch order-one failures (a wrong cast, layout or
+// scale) and leave the accuracy itself to the printed report.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cuda/objective_cuda.h"
+#include "cuda/vgg19_cuda.h"
+#include "cuda_test_util.h"
+#include "loss/objective.h"
+#include "nn/vgg19.h"
+#include "test_util.h"
+
+using namespace nst;
+using namespace nst::test::gpu;
+using nst::test::rel_l2;
+
+namespace {
+
+constexpr std::size_t kWorkspace = std::size_t(256) << 20;
+
+// The objective goes no deeper than relu5_1: conv5_2..conv5_4 stay zero.
+const Vgg19Weights& weights() {
+    static const Vgg19Weights w = test::he_weights(77, 0.02, vgg19_layers()[layer_index("conv5_1")].conv);
+    return w;
+}
+
+// Images in network space with different means and spreads (see the fixture notes in
+// tests/README.md: a style term must not be a small difference of two nearly equal Grams).
+const Shape kImage{1, 3, 35, 31};  // 35x31 -> 17x15 -> 8x7 -> 4x3 -> 2x1 at relu5_1
+Tensor<float> content_image() { return test_image(kImage, 1, 256, -128); }
+Tensor<float> point() { return test_image(kImage, 3, 128, -64); }
+Tensor<float> style_a() { return test_image(Shape{1, 3, 41, 37}, 2, 256, -64); }
+Tensor<float> style_b() { return test_image(Shape{1, 3, 29, 45}, 4, 200, -120); }
+
+struct Config {
+    std::string name;
+    Preset preset;
+    Pooling pooling;
+    double cw, sw, tvw;
+    std::vector<std::string> content_layers, style_layers;
+    std::vector<double> style_layer_weights;
+    int num_styles;                 // 1: style A; 2: A and B blended
+    std::vector<double> blend;
+};
+
+const std::vector<std::string> kStyle5 = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"};
+// relu3_1 is both a content and a style layer: both gradients meet in one tap.
+const std::vector<std::string> kContent2 = {"relu3_1", "relu4_2"};
+const std::vector<double> kLayerW = {1, 0.5, 2, 1, 3};
+
+std::vector<Config> configs() {
+    return {
+        {"jcjohnson/max all", Preset::JcJohnson, Pooling::Max, 5, 100, 1e-3, kContent2, kStyle5, kLayerW, 1, {}},
+        {"jcjohnson/avg all", Preset::JcJohnson, Pooling::Avg, 5, 100, 1e-3, kContent2, kStyle5, kLayerW, 1, {}},
+        {"gatys/max all", Preset::Gatys, Pooling::Max, 1, 1e3, 1e-3, kContent2, kStyle5, kLayerW, 1, {}},
+        {"gatys/avg all", Preset::Gatys, Pooling::Avg, 1, 1e3, 1e-3, kContent2, kStyle5, kLayerW, 1, {}},
+        {"jcjohnson/max content only", Preset::JcJohnson, Pooling::Max, 5, 0, 0, kContent2, kStyle5, kLayerW, 1, {}},
+        {"gatys/avg content only", Preset::Gatys, Pooling::Avg, 1, 0, 0, kContent2, kStyle5, kLayerW, 1, {}},
+        {"jcjohnson/max style only blend of two sizes", Preset::JcJohnson, Pooling::Max, 0, 100, 0, kContent2,
+         kStyle5, kLayerW, 2, {0.3, 0.7}},
+        {"gatys/avg style only blend of two sizes", Preset::Gatys, Pooling::Avg, 0, 1e3, 0, kContent2, kStyle5,
+         kLayerW, 2, {2.0, 1.0}},
+        {"gatys/max all blend with one zero weight", Preset::Gatys, Pooling::Max, 1, 1e3, 1e-3, kContent2, kStyle5,
+         kLayerW, 2, {1.0, 0.0}},
+        {"jcjohnson/max a zero style layer weight", Preset::JcJohnson, Pooling::Max, 5, 100, 1e-3, kContent2, kStyle5,
+         {1, 0, 2, 0, 3}, 1, {}},
+        {"jcjohnson/max all weights zero", Preset::JcJohnson, Pooling::Max, 0, 0, 0, kContent2, kStyle5, kLayerW, 1, {}},
+        {"jcjohnson/max tv only without layers", Preset::JcJohnson, Pooling::Max, 5, 100, 0.3, {}, {}, {}, 1, {}},
+        {"gatys/max tv only without layers", Preset::Gatys, Pooling::Max, 1, 1e3, 0.01, {}, {}, {}, 2, {1.0, 1.0}},
+    };
+}
+
+LossSpec loss_spec(const Config& c) {
+    LossSpec s;
+    s.preset = c.preset;
+    s.content_layers = layers_by_name(c.content_layers);
+    s.style_layers = layers_by_name(c.style_layers);
+    s.style_layer_weights = c.style_layer_weights;
+    s.content_weight = c.cw;
+    s.style_weight = c.sw;
+    s.tv_weight = c.tvw;
+    return s;
+}
+
+int deepest_of(const LossSpec& s) {
+    int d = -1;
+    for (int l : s.content_layers) d = std::max(d, l);
+    for (int l : s.style_layers) d = std::max(d, l);
+    return d;
+}
+
+// The CPU oracle's terms, gradient and what the decision correction needs.
+struct CpuResult {
+    LossTerms terms;
+    Tensor<double> dx;
+    std::map<int, Tensor<double>> tap_grads;      // per loss layer
+    std::map<int, Tensor<float>> relu_outputs;    // the double net's decisions (as floats)
+};
+
+CpuResult compute_cpu_oracle(const Config& c, const std::vector<Tensor<float>>& styles) {
+    const LossSpec spec = loss_spec(c);
+    cpu::Vgg19Net<double> net(weights(), c.pooling, cpu::ConvAlgo::Direct);
+    cpu::Objective<double> obj(net, spec);
+    const int deepest = deepest_of(spec);
+    std::vector<int> loss_layers = merge_layers(spec.content_layers, spec.style_layers);
+    // Extra taps for the decisions; their gradients stay zero (zero_grads clears every tap).
+    if (deepest >= 0) net.set_taps(merge_layers(loss_layers, relu_layers_upto(deepest)));
+    const Tensor<double> content = cast<double, float>(content_image().cview());
+    obj.set_content(content.cview());
+    std::vector<Tensor<double>> sd;
+    std::vector<ConstView<double>> sv;
+    for (const auto& s : styles) sd.push_back(cast<double, float>(s.cview()));
+    for (const auto& s : sd) sv.push_back(s.cview());
+    obj.set_styles(sv, c.blend);
+    const Tensor<double> x = cast<double, float>(point().cview());
+    CpuResult r;
+    r.dx = Tensor<double>(x.shape());
+    r.terms = obj.evaluate(x.cview(), r.dx.view());
+    if (deepest >= 0) {
+        for (int l : loss_layers) r.tap_grads.emplace(l, cast<double, double>(ConstView<double>(net.grad(l))));
+        for (int k : relu_layers_upto(deepest)) r.relu_outputs.emplace(k, cast<float, double>(net.output(k)));
+    }
+    return r;
+}
+
+// Cached per configuration: the tf32 / bf16 case reuses the fp32 case's oracles.
+const CpuResult& cpu_oracle(const Config& c, const std::vector<Tensor<float>>& styles) {
+    static std::map<std::string, CpuResult> cache;
+    auto it = cache.find(c.name);
+    if (it == cache.end()) it = cache.emplace(c.name, compute_cpu_oracle(c, styles)).first;
+    return it->second;
+}
+
+struct CudaResult {
+    LossTerms terms, terms_no_grad;
+    Tensor<float> dx;
+    std::map<int, Tensor<float>> relu_outputs;
+};
+
+CudaResult cuda_objective(const Config& c, const std::vector<Tensor<float>>& styles, Precision precision) {
+    const LossSpec spec = loss_spec(c);
+    cuda::Context& ctx = context();
+    cuda::Vgg19Net net(ctx, weights(), c.pooling, precision, kWorkspace);
+    cuda::Objective obj(ctx, net, spec);
+    CHECK(obj.num_terms() == int(spec.content_layers.size() + spec.style_layers.size() + 2));
+    const int deepest = deepest_of(spec);
+    // The objective set the net's taps to its layers; add every ReLU up to the deepest so that
+    // the decisions of the very forward pass the gradient came from can be read afterwards.
+    if (deepest >= 0) net.set_taps(merge_layers(merge_layers(spec.content_layers, spec.style_layers),
+                                                relu_layers_upto(deepest)));
+    const Tensor<float> content = content_image();
+    obj.set_content(content.cview());
+    std::vector<ConstView<float>> sv;
+    for (const auto& s : styles) sv.push_back(s.cview());
+    obj.set_styles(sv, c.blend);
+    const Tensor<float> x = point();
+    obj.prepare(x.shape());
+    const Tensor<float> xd = upload(x.cview());
+    CudaResult r;
+    // The value without a gradient first: it must not depend on whether one was asked for.
+    obj.evaluate(xd.cview(), TensorView<float>{});
+    r.terms_no_grad = obj.terms_to_host();
+    Tensor<float> dxd(x.shape(), Device::Cuda);
+    obj.evaluate(xd.cview(), dxd.view());
+    r.terms = obj.terms_to_host();
+    r.dx = download(dxd.cview());
+    if (deepest >= 0)
+        for (int k : relu_layers_upto(deepest)) r.relu_outputs.emplace(k, download(net.output(k)));
+    return r;
+}
+
+double term_error(double value, double ref) {
+    if (ref == 0) return value == 0 ? 0 : INFINITY;
+    return std::fabs(value - ref) / std::fabs(ref);
+}
+
+struct Errors {
+    double terms = 0;     // worst term (incl. total)
+    double gradient = 0;  // rel L2 of dx
+    bool corrected = false;
+};
+
+Errors compare(const Config& c, Precision precision, double tol) {
+    std::vector<Tensor<float>> styles;
+    styles.push_back(style_a());
+    if (c.num_styles == 2) styles.push_back(style_b());
+    const CpuResult& ref = cpu_oracle(c, styles);
+    const CudaResult got = cuda_objective(c, styles, precision);
+    Errors e;
+
+    REQUIRE(got.terms.content.size() == ref.terms.content.size());
+    REQUIRE(got.terms.style.size() == ref.terms.style.size());
+    auto check_term = [&](const std::string& what, double value, double r) {
+        const double err = term_error(value, r);
+        INFO(c.name << " " << precision_name(precision) << " term " << what << ": " << value << " vs " << r);
+        CHECK(err <= tol);
+        e.terms = std::max(e.terms, err);
+    };
+    for (std::size_t i = 0; i < ref.terms.content.size(); ++i)
+        check_term("content " + c.content_layers[i], got.terms.content[i], ref.terms.content[i]);
+    for (std::size_t j = 0; j < ref.terms.style.size(); ++j)
+        check_term("style " + c.style_layers[j], got.terms.style[j], ref.terms.style[j]);
+    check_term("tv", got.terms.tv, ref.terms.tv);
+    check_term("total", got.terms.total, ref.terms.total);
+    {
+        INFO(c.name << ": the total is the sum of the terms, and evaluating without a gradient gives the same terms");
+        CHECK(got.terms.total ==
+              doctest::Approx(got.terms.content_sum() + got.terms.style_sum() + got.terms.tv).epsilon(1e-12).scale(0));
+        CHECK(got.terms_no_grad.total == got.terms.total);
+        CHECK(got.terms_no_grad.tv == got.terms.tv);
+        for (std::size_t j = 0; j < got.terms.style.size(); ++j) CHECK(got.terms_no_grad.style[j] == got.terms.style[j]);
+        for (std::size_t i = 0; i < got.terms.content.size(); ++i)
+            CHECK(got.terms_no_grad.content[i] == got.terms.content[i]);
+    }
+
+    // Gradient: the oracle, corrected to the CUDA forward's decisions.
+    Tensor<double> dx_ref = ref.dx.clone();
+    if (!ref.tap_grads.empty()) {
+        const Tensor<double> b_cuda =
+            reference_backward(weights(), c.pooling, kImage.h, kImage.w, got.relu_outputs, ref.tap_grads);
+        const Tensor<double> b_cpu =
+            reference_backward(weights(), c.pooling, kImage.h, kImage.w, ref.relu_outputs, ref.tap_grads);
+        for (std::size_t i = 0; i < dx_ref.numel(); ++i) {
+            const double corr = b_cuda[i] - b_cpu[i];
+            e.corrected = e.corrected || corr != 0;
+            dx_ref[i] += corr;
+        }
+    }
+    double ref_norm = 0;
+    for (double v : dx_ref) ref_norm += v * v;
+    INFO(c.name << " " << precision_name(precision) << " gradient"
+                << (e.corrected ? " (oracle corrected for differing ReLU / max-pool decisions)" : ""));
+    if (ref_norm == 0) {
+        e.gradient = max_abs(got.dx.cview());
+        CHECK(e.gradient == 0);  // all weights zero: exactly zero
+    } else {
+        e.gradient = rel_l2(got.dx.data(), dx_ref.data(), dx_ref.numel());
+        CHECK(e.gradient <= tol);
+    }
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("cuda objective: fp32 terms and gradient match the double CPU objective") {
+    for (const Config& c : configs()) {
+        const Errors e = compare(c, Precision::Fp32, 1e-5);
+        MESSAGE(c.name << ": worst term rel err " << e.terms << ", gradient rel L2 " << e.gradient
+                       << (e.corrected ? " (decision-corrected oracle)" : ""));
+    }
+}
+
+TEST_CASE("cuda objective: tf32 and bf16 terms and gradient within loose bounds") {
+    const std::vector<Config> all = configs();
+    for (Precision p : {Precision::Tf32, Precision::Bf16}) {
+        const double tol = p == Precision::Tf32 ? 5e-2 : 3e-1;
+        for (int i : {0, 3}) {  // jcjohnson/max and gatys/avg with every term
+            const Errors e = compare(all[std::size_t(i)], p, tol);
+            MESSAGE(precision_name(p) << " " << all[std::size_t(i)].name << ": worst term rel err " << e.terms
+                                      << ", gradient rel L2 " << e.gradient);
+        }
+    }
+}
+
+TEST_CASE("cuda objective: usage errors are those of the CPU objective") {
+    cuda::Context& ctx = context();
+    cuda::Vgg19Net net(ctx, weights(), Pooling::Max, Precision::Fp32, kWorkspace);
+    LossSpec spec = loss_spec(configs()[0]);
+    spec.style_layer_weights = {1, 2};  // 2 weights for 5 layers
+    CHECK_THROWS_AS(cuda::Objective(ctx, net, spec), Error);
+    spec.style_layer_weights = {};
+    cuda::Objective obj(ctx, net, spec);
+    const Tensor<float> s = style_a();
+    try {
+        obj.set_styles({s.cview()}, {1.0, 2.0});  // two blend weights for one image
+        FAIL("no error for a blend of the wrong length");
+    } catch (const Error& e) {
+        CHECK(int(e.code()) == int(ExitCode::Usage));
+    }
+    try {
+        obj.set_styles({s.cview()}, {0.0});
+        FAIL("no error for blend weights summing to 0");
+    } catch (const Error& e) {
+        CHECK(int(e.code()) == int(ExitCode::Usage));
+    }
+}
