@@ -11,6 +11,7 @@
 
 #include "cuda/check.h"
 #include "kernels/launch.h"
+#include "kernels/step_gate.cuh"
 
 namespace nst::kernels {
 
@@ -19,14 +20,7 @@ namespace {
 // One thread: run-state / total check, then the iteration counter and bias corrections.
 __global__ void adam_begin_kernel(AdamView a) {
     AdamScalars& sc = *a.scalars;
-    cuda::RunState& st = *a.state;
-    if (st.status != cuda::kRunning) {
-        sc.skip = 1;
-        return;
-    }
-    if (!isfinite(*a.total)) {  // x stays the last finite point; the moments stay too
-        st.status = cuda::kNonFinite;
-        st.status_iter = static_cast<int>(st.iter + 1);
+    if (!step_allowed(*a.state, a.total)) {  // the moments stay too
         sc.skip = 1;
         return;
     }

@@ -15,6 +15,7 @@
 
 #include "cuda/check.h"
 #include "kernels/common.cuh"
+#include "kernels/step_gate.cuh"
 
 namespace nst::kernels {
 
@@ -44,14 +45,7 @@ __device__ inline bool is_block0_thread0() { return blockIdx.x == 0 && threadIdx
 // One thread. Decides whether this step runs (run state, finite total) and snapshots the ring.
 __global__ void lbfgs_begin_kernel(LbfgsView v) {
     LbfgsScalars& sc = *v.scalars;
-    cuda::RunState& st = *v.state;
-    if (st.status != cuda::kRunning) {  // stopped or failed earlier: nothing moves any more
-        sc.skip = 1;
-        return;
-    }
-    if (!isfinite(*v.total)) {  // x stays the last finite point; no other state changes
-        st.status = cuda::kNonFinite;
-        st.status_iter = static_cast<int>(st.iter + 1);
+    if (!step_allowed(*v.state, v.total)) {  // no history change either
         sc.skip = 1;
         return;
     }

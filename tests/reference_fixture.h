@@ -14,6 +14,9 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -259,6 +262,35 @@ inline std::vector<double> reference_gram(const std::string& layer, Pooling pool
     for (std::size_t i = 0; i < c; ++i)
         for (std::size_t j = i; j < c; ++j, ++k) g[i * c + j] = g[j * c + i] = t.data[k];
     return g;
+}
+
+// Tolerances of the reference comparisons (relative L2 per tensor, relative error per value),
+// the same for every backend held to the fixtures.
+constexpr double kTolActivation = 1e-5;
+constexpr double kTolGram = 1e-5;
+constexpr double kTolLoss = 1e-5;
+constexpr double kTolGradient = 1e-4;
+constexpr double kTolLbfgs = 1e-4;
+
+// NST_REFERENCE_REPORT=1 prints every measured error (tests/README.md).
+inline bool report_enabled() {
+    const char* v = std::getenv("NST_REFERENCE_REPORT");
+    return v && *v && std::string(v) != "0";
+}
+
+inline void report(const char* suite, const std::string& what, double err, double tol) {
+    if (report_enabled()) std::printf("%s %-44s %.3e  (tolerance %.0e)\n", suite, what.c_str(), err, tol);
+}
+
+inline double rel_err(double a, double ref) { return std::fabs(a - ref) / std::fabs(ref); }
+
+// The fixture's results (terms, gradient, L-BFGS totals) for a configuration.
+inline const json& results(const Config& c) {
+    const Fixture& fx = fixture(pooling_name(c.pooling));
+    const std::string preset = preset_name(c.preset);
+    if (!fx.extra.contains(preset))
+        FAIL("fixture " << fx.path << " is missing or stale (no results for " << preset << "): " << kRegenerate);
+    return fx.extra.at(preset);
 }
 
 }  // namespace nst::test::reference

@@ -20,24 +20,11 @@ using nst::test::run_nst;
 
 namespace {
 
-// A small natural-looking test image written as PNG (so tests don't depend on shared files).
-std::string make_png(const std::string& dir, const std::string& name, int h, int w, std::uint64_t seed) {
-    Tensor<float> rgb(Shape{1, 3, h, w});
-    for (int c = 0; c < 3; ++c)
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x)
-                rgb.view().at(0, c, y, x) = float(0.5 + 0.3 * std::sin(0.2 * (x + seed) + c) * std::cos(0.15 * y) +
-                                                  0.1 * rng::uniform(seed, c, std::size_t(y) * w + x));
-    const std::string path = dir + "/" + name;
-    save_image(path, rgb.cview());
-    return path;
-}
-
 struct Fixture {
     std::string dir, content, style;
     explicit Fixture(const std::string& name) : dir(test::temp_dir("cli_" + name)) {
-        content = make_png(dir, "content.png", 40, 48, 1);
-        style = make_png(dir, "style.png", 36, 36, 2);
+        content = test::smooth_png(dir, "content.png", 40, 48, 1);
+        style = test::smooth_png(dir, "style.png", 36, 36, 2);
     }
     // A quick valid run; extra args appended (later options win in CLI11 for scalars).
     std::vector<std::string> run_args(const std::string& output, std::vector<std::string> extra = {}) const {
@@ -48,12 +35,6 @@ struct Fixture {
         return a;
     }
 };
-
-int count_lines(const std::string& s) {
-    int n = 0;
-    for (char c : s) n += c == '\n';
-    return n;
-}
 
 // The error contract: exit code, one line beginning `nst: error: `, output untouched.
 void check_error(const std::vector<std::string>& args, int code, const std::string& output_path,
@@ -67,7 +48,7 @@ void check_error(const std::vector<std::string>& args, int code, const std::stri
     const std::size_t pos = r.err.find("nst: error: ");
     REQUIRE(pos != std::string::npos);
     const std::string tail = r.err.substr(pos);
-    CHECK(count_lines(tail) == 1);
+    CHECK(test::count_lines(tail) == 1);
     if (!mention.empty()) CHECK(tail.find(mention) != std::string::npos);
     CHECK(test::read_file(output_path) == sentinel);
 }

@@ -20,24 +20,11 @@ using nst::test::run_nst;
 
 namespace {
 
-std::string write_png(const std::string& dir, const std::string& name, int h, int w, std::uint64_t seed) {
-    Tensor<float> rgb(Shape{1, 3, h, w});
-    for (int c = 0; c < 3; ++c)
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x)
-                rgb.view().at(0, c, y, x) =
-                    float(0.4 + 0.3 * std::cos(0.3 * x + c + double(seed)) * std::sin(0.2 * y) +
-                          0.1 * rng::uniform(seed, c, std::size_t(y) * w + x));
-    const std::string path = dir + "/" + name;
-    save_image(path, rgb.cview());
-    return path;
-}
-
 struct Files {
     std::string dir, content, style, output;
     explicit Files(const std::string& name) : dir(test::temp_dir("cli_cuda_" + name)) {
-        content = write_png(dir, "content.png", 32, 40, 1);
-        style = write_png(dir, "style.png", 36, 30, 2);
+        content = test::smooth_png(dir, "content.png", 32, 40, 1);
+        style = test::smooth_png(dir, "style.png", 36, 30, 2);
         output = dir + "/out.png";
     }
     std::vector<std::string> args(const std::vector<std::string>& extra) const {
@@ -48,12 +35,6 @@ struct Files {
         return a;
     }
 };
-
-int count_lines(const std::string& s) {
-    int n = 0;
-    for (char c : s) n += c == '\n';
-    return n;
-}
 
 // Exit code `code`, exactly one error line that mentions `mention`, the output file untouched.
 void check_error(const Files& f, const std::vector<std::string>& extra, int code, const std::string& mention) {
@@ -67,7 +48,7 @@ void check_error(const Files& f, const std::vector<std::string>& extra, int code
     const std::size_t pos = r.err.find("nst: error: ");
     REQUIRE(pos != std::string::npos);
     const std::string tail = r.err.substr(pos);
-    CHECK(count_lines(tail) == 1);
+    CHECK(test::count_lines(tail) == 1);
     CHECK(tail.find(mention) != std::string::npos);
     CHECK(test::read_file(f.output) == sentinel);
 }

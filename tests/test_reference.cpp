@@ -32,35 +32,6 @@ using namespace nst;
 using namespace nst::test::reference;
 using nst::test::rel_l2;
 
-namespace {
-
-constexpr double kTolActivation = 1e-5;
-constexpr double kTolGram = 1e-5;
-constexpr double kTolLoss = 1e-5;
-constexpr double kTolGradient = 1e-4;
-constexpr double kTolLbfgs = 1e-4;
-
-bool report_enabled() {
-    const char* v = std::getenv("NST_REFERENCE_REPORT");
-    return v && *v && std::string(v) != "0";
-}
-
-void report(const std::string& what, double err, double tol) {
-    if (report_enabled()) std::printf("reference %-44s %.3e  (tolerance %.0e)\n", what.c_str(), err, tol);
-}
-
-double rel_err(double a, double ref) { return std::fabs(a - ref) / std::fabs(ref); }
-
-const json& results(const Config& c) {
-    const Fixture& fx = fixture(pooling_name(c.pooling));
-    const std::string preset = preset_name(c.preset);
-    if (!fx.extra.contains(preset))
-        FAIL("fixture " << fx.path << " is missing or stale (no results for " << preset << "): " << kRegenerate);
-    return fx.extra.at(preset);
-}
-
-}  // namespace
-
 TEST_CASE("reference: the fixtures exist and match the settings of this test") {
     for (const char* part : {"common", "max", "avg"}) {
         const Fixture& fx = fixture(part);
@@ -129,7 +100,7 @@ TEST_CASE("reference: activations at every ReLU tap match PyTorch") {
             const SafetensorsTensor& ref = activation_fixture(layer, pooling).tensor("act." + layer, out.numel());
             REQUIRE(ref.shape == std::vector<std::int64_t>{out.shape.n, out.shape.c, out.shape.h, out.shape.w});
             const double err = rel_l2(out.data, ref.data.data(), out.numel());
-            report(std::string("activation ") + pooling_name(pooling) + " " + layer, err, kTolActivation);
+            report("reference", std::string("activation ") + pooling_name(pooling) + " " + layer, err, kTolActivation);
             CHECK(err <= kTolActivation);
         }
     }
@@ -156,7 +127,7 @@ TEST_CASE("reference: Gram matrices of the style layers match PyTorch") {
                 const double to_preset = preset == Preset::Gatys ? double(c) * double(m) : 1.0;
                 for (double& v : ref) v *= to_preset;
                 const double err = rel_l2(g.data(), ref.data(), ref.size());
-                report(std::string("gram ") + preset_name(preset) + " " + pooling_name(pooling) + " " + layer, err,
+                report("reference", std::string("gram ") + preset_name(preset) + " " + pooling_name(pooling) + " " + layer, err,
                        kTolGram);
                 CHECK(err <= kTolGram);
             }
@@ -178,7 +149,7 @@ TEST_CASE("reference: every loss term and the total and gradient match PyTorch")
             INFO(what);
             const double ref = number(fx, ref_json, cfg.name() + " " + what);
             const double err = rel_err(value, ref);
-            report(cfg.name() + " " + what, err, kTolLoss);
+            report("reference", cfg.name() + " " + what, err, kTolLoss);
             CHECK(err <= kTolLoss);
         };
         REQUIRE(terms.content.size() == kContentLayers.size());
@@ -195,7 +166,7 @@ TEST_CASE("reference: every loss term and the total and gradient match PyTorch")
 
         const SafetensorsTensor& ref_grad = fx.tensor(std::string("grad.") + preset_name(cfg.preset), grad.numel());
         const double err = rel_l2(grad.data(), ref_grad.data.data(), grad.numel());
-        report(cfg.name() + " gradient", err, kTolGradient);
+        report("reference", cfg.name() + " gradient", err, kTolGradient);
         CHECK(err <= kTolGradient);
     }
 }
@@ -215,11 +186,11 @@ TEST_CASE("reference: the first 10 L-BFGS totals match torch.optim.LBFGS") {
             const LossTerms t = engine->iterate();
             const double err = rel_err(t.total, number(fx, totals.at(it), cfg.name() + " lbfgs_totals"));
             worst = std::max(worst, err);
-            report(cfg.name() + " L-BFGS total " + std::to_string(it + 1), err, kTolLbfgs);
+            report("reference", cfg.name() + " L-BFGS total " + std::to_string(it + 1), err, kTolLbfgs);
             CHECK(err <= kTolLbfgs);
         }
         CHECK_FALSE(engine->converged());  // torch ran all 10 without its g.d > 1 stop
-        report(cfg.name() + " L-BFGS worst of 10", worst, kTolLbfgs);
+        report("reference", cfg.name() + " L-BFGS worst of 10", worst, kTolLbfgs);
     }
 }
 
@@ -255,6 +226,6 @@ TEST_CASE("reference: L-BFGS in double follows torch.optim.LBFGS in float64 to 1
             CHECK(err <= kTolLbfgsDouble);
             REQUIRE(lbfgs.step(x.data(), g.data()));
         }
-        report(cfg.name() + " L-BFGS (double engine) worst of 10", worst, kTolLbfgsDouble);
+        report("reference", cfg.name() + " L-BFGS (double engine) worst of 10", worst, kTolLbfgsDouble);
     }
 }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/rng.h"
+#include "io/image.h"
 
 namespace nst::test {
 
@@ -111,5 +112,23 @@ RunResult run_nst(const std::vector<std::string>& args) {
 }
 
 std::string shared_image(const std::string& name) { return std::string(NST_SHARED_IMAGES) + "/" + name; }
+
+std::string smooth_png(const std::string& dir, const std::string& name, int h, int w, std::uint64_t seed) {
+    Tensor<float> rgb(Shape{1, 3, h, w});
+    for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                rgb.view().at(0, c, y, x) = float(0.5 + 0.3 * std::sin(0.2 * (x + seed) + c) * std::cos(0.15 * y) +
+                                                  0.1 * rng::uniform(seed, c, std::size_t(y) * w + x));
+    const std::string path = dir + "/" + name;
+    save_image(path, rgb.cview());
+    return path;
+}
+
+int count_lines(const std::string& s) {
+    int n = 0;
+    for (char c : s) n += c == '\n';
+    return n;
+}
 
 }  // namespace nst::test

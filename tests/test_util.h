@@ -56,4 +56,10 @@ void write_file(const std::string& path, const std::string& bytes);
 bool file_exists(const std::string& path);
 std::string shared_image(const std::string& name);  // path into ../shared/images
 
+// A small natural-looking RGB image (smooth waves plus seeded noise) written as DIR/NAME (PNG),
+// so that CLI tests need no shared files. Returns the path.
+std::string smooth_png(const std::string& dir, const std::string& name, int h, int w, std::uint64_t seed);
+
+int count_lines(const std::string& s);
+
 }  // namespace nst::test

@@ -83,18 +83,10 @@ struct Vgg19Net::Impl {
             return;
         }
         // Validate before touching any state, so that a rejected size leaves the net usable.
-        std::vector<Shape> s(kNumLayers);
+        std::vector<Shape> s = layer_shapes(deepest, h, w);
         std::size_t max_numel = 0;
-        for (int k = 0; k <= deepest; ++k) {
-            int oh, ow;
-            layer_output_size(k, h, w, oh, ow);
-            if (oh <= 0 || ow <= 0)
-                throw_input("a " + std::to_string(h) + "x" + std::to_string(w) +
-                            " image is too small for VGG19 layer " + vgg19_layers()[k].name +
-                            " (each pooling halves the size)");
-            s[k] = Shape{1, vgg19_layers()[k].channels, oh, ow};
-            max_numel = std::max(max_numel, s[k].numel());
-        }
+        for (const Shape& shape : s) max_numel = std::max(max_numel, shape.numel());
+        s.resize(kNumLayers);
         // Buffers may be replaced below: nothing queued may still be reading them.
         ctx.synchronize();
         have_forward = false;

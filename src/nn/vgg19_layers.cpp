@@ -87,4 +87,17 @@ void layer_output_size(int layer, int in_h, int in_w, int& out_h, int& out_w) {
         }
 }
 
+std::vector<Shape> layer_shapes(int deepest, int h, int w) {
+    std::vector<Shape> shapes(std::size_t(deepest + 1));
+    for (int k = 0; k <= deepest; ++k) {
+        int oh = 0, ow = 0;
+        layer_output_size(k, h, w, oh, ow);
+        if (oh <= 0 || ow <= 0)
+            throw_input("a " + std::to_string(h) + "x" + std::to_string(w) + " image is too small for VGG19 layer " +
+                        vgg19_layers()[k].name + " (each pooling halves the size)");
+        shapes[std::size_t(k)] = Shape{1, vgg19_layers()[k].channels, oh, ow};
+    }
+    return shapes;
+}
+
 }  // namespace nst

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor.h"
+
 namespace nst {
 
 enum class LayerKind { Conv, Relu, Pool };
@@ -40,5 +42,9 @@ std::vector<int> parse_layer_list(const std::string& comma_list, const std::stri
 
 // Spatial size of a layer's output for an input of h x w (pools round down, as PyTorch does).
 void layer_output_size(int layer, int in_h, int in_w, int& out_h, int& out_w);
+
+// Output shapes (1, C, h_k, w_k) of layers 0..deepest for an (h, w) input, as both backends lay
+// out their buffers; an input error (exit 3) names the first layer whose output would be empty.
+std::vector<Shape> layer_shapes(int deepest, int h, int w);
 
 }  // namespace nst

@@ -208,25 +208,9 @@ TEST_CASE("cuda engine: out of device memory is a runtime error and leaks nothin
     CHECK(std::memcmp(back.data(), h.data(), h.numel() * sizeof(float)) == 0);
 }
 
-namespace {
-
-std::string make_png(const std::string& dir, const std::string& name, int h, int w, std::uint64_t seed) {
-    Tensor<float> rgb(Shape{1, 3, h, w});
-    for (int c = 0; c < 3; ++c)
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x)
-                rgb.view().at(0, c, y, x) = float(0.5 + 0.3 * std::sin(0.2 * (x + seed) + c) * std::cos(0.15 * y) +
-                                                  0.1 * rng::uniform(seed, c, std::size_t(y) * w + x));
-    const std::string path = dir + "/" + name;
-    save_image(path, rgb.cview());
-    return path;
-}
-
-}  // namespace
-
 TEST_CASE("cuda cli: nst run with the cuda backend") {
     const std::string dir = test::temp_dir("cuda_cli");
-    const std::string content = make_png(dir, "content.png", 40, 48, 1), style = make_png(dir, "style.png", 36, 36, 2);
+    const std::string content = test::smooth_png(dir, "content.png", 40, 48, 1), style = test::smooth_png(dir, "style.png", 36, 36, 2);
     struct Variant {
         std::vector<std::string> extra;
     };

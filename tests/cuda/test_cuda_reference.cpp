@@ -25,31 +25,6 @@ using namespace nst::test::reference;
 using nst::test::rel_l2;
 namespace gpu = nst::test::gpu;
 
-namespace {
-
-constexpr double kTolActivation = 1e-5;
-constexpr double kTolLoss = 1e-5;
-constexpr double kTolGradient = 1e-4;
-constexpr double kTolLbfgs = 1e-4;
-
-void report(const std::string& what, double err, double tol) {
-    const char* v = std::getenv("NST_REFERENCE_REPORT");
-    if (v && *v && std::string(v) != "0")
-        std::printf("cuda reference %-44s %.3e  (tolerance %.0e)\n", what.c_str(), err, tol);
-}
-
-double rel_err(double a, double ref) { return std::fabs(a - ref) / std::fabs(ref); }
-
-const json& results(const Config& c) {
-    const Fixture& fx = fixture(pooling_name(c.pooling));
-    const std::string preset = preset_name(c.preset);
-    if (!fx.extra.contains(preset))
-        FAIL("fixture " << fx.path << " is missing or stale (no results for " << preset << "): " << kRegenerate);
-    return fx.extra.at(preset);
-}
-
-}  // namespace
-
 TEST_CASE("cuda reference: activations at every ReLU tap match PyTorch") {
     const Tensor<float> x = make_image(kPoint);
     const Tensor<float> xd = gpu::upload(x.cview());
@@ -67,7 +42,7 @@ TEST_CASE("cuda reference: activations at every ReLU tap match PyTorch") {
             REQUIRE(ref.shape == std::vector<std::int64_t>{s.n, s.c, s.h, s.w});
             const double err = rel_l2(out.data(), ref.data.data(), out.numel());
             worst = std::max(worst, err);
-            report(std::string("activation ") + pooling_name(pooling) + " " + layer, err, kTolActivation);
+            report("cuda reference", std::string("activation ") + pooling_name(pooling) + " " + layer, err, kTolActivation);
             CHECK(err <= kTolActivation);
         }
         MESSAGE("CUDA activations vs PyTorch float64, " << pooling_name(pooling) << ": worst rel L2 " << worst);
@@ -90,7 +65,7 @@ TEST_CASE("cuda reference: every loss term and the total and gradient match PyTo
             const double ref = number(fx, ref_json, cfg.name() + " " + what);
             const double err = rel_err(value, ref);
             worst = std::max(worst, err);
-            report(cfg.name() + " " + what, err, kTolLoss);
+            report("cuda reference", cfg.name() + " " + what, err, kTolLoss);
             CHECK(err <= kTolLoss);
         };
         REQUIRE(terms.content.size() == kContentLayers.size());
@@ -107,7 +82,7 @@ TEST_CASE("cuda reference: every loss term and the total and gradient match PyTo
 
         const SafetensorsTensor& ref_grad = fx.tensor(std::string("grad.") + preset_name(cfg.preset), grad.numel());
         const double err = rel_l2(grad.data(), ref_grad.data.data(), grad.numel());
-        report(cfg.name() + " gradient", err, kTolGradient);
+        report("cuda reference", cfg.name() + " gradient", err, kTolGradient);
         CHECK(err <= kTolGradient);
         MESSAGE("CUDA " << cfg.name() << " vs PyTorch float64: worst term " << worst << ", gradient " << err);
     }
@@ -132,7 +107,7 @@ TEST_CASE("cuda reference: the first 10 L-BFGS totals match torch.optim.LBFGS") 
             const double err =
                 rel_err(records[std::size_t(it)].terms.total, number(fx, totals.at(it), cfg.name() + " lbfgs_totals"));
             worst = std::max(worst, err);
-            report(cfg.name() + " L-BFGS total " + std::to_string(it + 1), err, kTolLbfgs);
+            report("cuda reference", cfg.name() + " L-BFGS total " + std::to_string(it + 1), err, kTolLbfgs);
             CHECK(err <= kTolLbfgs);
         }
         CHECK_FALSE(engine->converged());  // torch ran all 10 without its g.d > 1 stop
