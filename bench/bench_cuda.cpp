@@ -152,7 +152,7 @@ void BM_cuda_vgg19(benchmark::State& state) {
         const nst::LossSpec loss = preset_loss();
         std::vector<int> taps = loss.content_layers;
         taps.insert(taps.end(), loss.style_layers.begin(), loss.style_layers.end());
-        nst::cuda::Vgg19Net net(ctx, bench_weights(), nst::Pooling::Max, precision, std::size_t(256) << 20);
+        nst::cuda::Vgg19Net net(ctx, bench_weights(), nst::Pooling::Max, precision, nst::CudaOptions{}.workspace_limit);
         net.set_taps(taps);
         net.prepare(size, size);
         const nst::Tensor<float> xh = synthetic_image(size, size, 1);

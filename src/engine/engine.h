@@ -34,7 +34,8 @@ struct CudaOptions {
     bool graph = true;                 // capture one iteration as a CUDA graph and replay it
     int profile_first = 0;             // cudaProfilerStart before this iteration (0 = never) ...
     int profile_count = 0;             // ... and cudaProfilerStop after this many iterations
-    std::size_t workspace_limit = std::size_t(256) << 20;  // cuDNN workspace per convolution, bytes
+    std::size_t workspace_limit = std::size_t(128) << 20;  // cuDNN workspace per convolution, bytes
+                                                           // (keeps 512² with 100 pairs under 1.5 GiB)
 };
 
 struct ProblemSpec {

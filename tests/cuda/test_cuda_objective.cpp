@@ -40,7 +40,7 @@ using nst::test::rel_l2;
 
 namespace {
 
-constexpr std::size_t kWorkspace = std::size_t(256) << 20;
+const std::size_t kWorkspace = nst::CudaOptions{}.workspace_limit;
 
 // The objective goes no deeper than relu5_1: conv5_2..conv5_4 stay zero.
 const Vgg19Weights& weights() {

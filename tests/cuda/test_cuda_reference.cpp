@@ -29,7 +29,7 @@ TEST_CASE("cuda reference: activations at every ReLU tap match PyTorch") {
     const Tensor<float> x = make_image(kPoint);
     const Tensor<float> xd = gpu::upload(x.cview());
     for (Pooling pooling : {Pooling::Max, Pooling::Avg}) {
-        cuda::Vgg19Net net(gpu::context(), weights(), pooling, Precision::Fp32, std::size_t(256) << 20);
+        cuda::Vgg19Net net(gpu::context(), weights(), pooling, Precision::Fp32, nst::CudaOptions{}.workspace_limit);
         net.set_taps(layer_indices(kReluTaps));
         net.prepare(x.shape().h, x.shape().w);
         net.forward(xd.cview());

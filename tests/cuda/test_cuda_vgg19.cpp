@@ -40,7 +40,7 @@ using nst::test::rel_l2;
 
 namespace {
 
-constexpr std::size_t kWorkspace = std::size_t(256) << 20;
+const std::size_t kWorkspace = nst::CudaOptions{}.workspace_limit;
 
 // He-normal weights for all 16 convs (the 37-layer tests reach conv5_4) with small biases.
 const Vgg19Weights& weights() {
