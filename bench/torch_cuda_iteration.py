@@ -35,45 +35,7 @@ import time
 import numpy as np
 import torch
 
-CFG = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512]  # to conv5_1
-STYLE_TAPS = {1: 'relu1_1', 6: 'relu2_1', 11: 'relu3_1', 20: 'relu4_1', 29: 'relu5_1'}
-CONTENT_TAP = 22  # relu4_2
-
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def make_net(device):
-    layers, c = [], 3
-    for v in CFG:
-        if v == 'M':
-            layers.append(torch.nn.MaxPool2d(2, 2))
-        else:
-            conv = torch.nn.Conv2d(c, v, 3, padding=1)
-            torch.nn.init.kaiming_normal_(conv.weight, mode='fan_out', nonlinearity='relu')
-            torch.nn.init.zeros_(conv.bias)
-            layers += [conv, torch.nn.ReLU()]
-            c = v
-    net = torch.nn.Sequential(*layers).eval().to(device)
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
-
-
-def taps(net, x):
-    out = {}
-    for i, layer in enumerate(net):
-        x = layer(x)
-        if i in STYLE_TAPS or i == CONTENT_TAP:
-            out[i] = x
-    return out
-
-
-def gram(f):
-    _, c, h, w = f.shape
-    f = f.reshape(c, h * w)
-    return f @ f.t() / (c * h * w)
+import torch_problem as problem  # bench/ is on sys.path: it is the script's folder
 
 
 def synthetic(h, w, stream):
@@ -97,27 +59,19 @@ def time_torch(h, w, iters, warmup, tf32, device='cuda'):
     torch.backends.cudnn.benchmark = True
     dev = torch.device(device)
     torch.manual_seed(0)
-    net = make_net(dev)
+    net = problem.make_net(dev)
     content = torch.from_numpy(synthetic(h, w, 1)).to(dev)
     style = torch.from_numpy(synthetic(h, w, 2)).to(dev)
-    with torch.no_grad():
-        p = taps(net, content)[CONTENT_TAP].clone()
-        targets = {i: gram(f) for i, f in taps(net, style).items() if i in STYLE_TAPS}
+    p, grams = problem.targets(net, content, style)
     img = content.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([img], lr=1, max_iter=1, history_size=100, line_search_fn=None,
                             tolerance_grad=-1, tolerance_change=-1)
 
     def closure():
         opt.zero_grad()
-        t = taps(net, img)
-        loss = 5 * torch.mean((t[CONTENT_TAP] - p) ** 2)
-        for i in STYLE_TAPS:
-            loss = loss + 100 * torch.mean((gram(t[i]) - targets[i]) ** 2)
-        dx = img[:, :, :-1, :-1] - img[:, :, :-1, 1:]
-        dy = img[:, :, :-1, :-1] - img[:, :, 1:, :-1]
-        loss = loss + 1e-3 * 0.5 * (dx.pow(2).sum() + dy.pow(2).sum())
-        loss.backward()
-        return loss
+        value = problem.loss(net, img, p, grams)
+        value.backward()
+        return value
 
     for _ in range(warmup):
         opt.step(closure)
