@@ -20,7 +20,8 @@ configuration and the arguments, and template arguments before <<< (kernel<true,
 configuration is split at its top-level commas, template argument lists (f<1, 2>(x)) taken as
 nesting unless that leaves a '<' unclosed (a comparison), then the plain split decides. It fails loudly (exit status 1, file:line) when a
 launch cannot be parsed, when a <<< or >>> is left in the output, or when the source uses inline
-assembly, which cannot be emulated (kernels/run_state.cu).
+assembly, which cannot be emulated, except the read of %globaltimer that kernels/run_state.cu makes
+(`asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));` becomes `t = ::nst::emu::globaltimer_ns();`).
 
 Usage: emu_kernel.py INPUT.cu OUTPUT.cpp     (OUTPUT '-' writes to stdout)
        emu_kernel.py --self-test            (the scanner's own tests)
@@ -214,8 +215,29 @@ def split_config(cfg, mask):
     return None
 
 
+GLOBALTIMER = re.compile(r'\b(?:asm|__asm__|__asm)\s+(?:volatile|__volatile__)\s*\(\s*"mov\.u64\s+%0,\s*%%globaltimer;"'
+                         r'\s*:\s*"=l"\s*\(\s*([A-Za-z_]\w*)\s*\)\s*\)\s*;')
+
+
+def emulate_globaltimer(src):
+    """Replaces the one inline-assembly statement the emulator models, a read of %globaltimer into a
+    variable, by a call of the emulator's clock (line breaks kept)."""
+    mask = code_mask(src)
+    out, cursor = [], 0
+    for m in GLOBALTIMER.finditer(src):
+        if not mask[m.start()]:
+            continue
+        text = '%s = ::nst::emu::globaltimer_ns();' % m.group(1)
+        out.append(src[cursor:m.start()])
+        out.append(text + '\n' * m.group(0).count('\n'))
+        cursor = m.end()
+    out.append(src[cursor:])
+    return ''.join(out)
+
+
 def rewrite(src):
     """Returns (rewritten source, number of launches)."""
+    src = emulate_globaltimer(src)
     mask = code_mask(src)
     for m in re.finditer(r'\b(asm|__asm__|__asm)\b', src):
         if mask[m.start()]:
@@ -278,9 +300,10 @@ def self_test():
         'k<<<n < 4 ? 1 : 2, 64>>>(z);': 'dim3(n < 4 ? 1 : 2), dim3( 64)',
         'k<<<g,\n b>>>(\n x, // c\n y);': '[=]() { k(\n x, // c\n y); });',
         '// k<<<1, 2>>>(x);\nconst char* s = "k<<<1, 2>>>(x);"; int q = 1\'000;': '// k<<<1, 2>>>(x);',
+        'asm volatile("mov.u64 %0, %%globaltimer;"\n : "=l"(t));': 't = ::nst::emu::globaltimer_ns();\n',
     }
     bad = ['k<<<1>>>(x);', 'k<<<1, 2>>>(x)', '<<<1, 2>>>(x);', 'k<<<1, 2, 3, 4, 5>>>(x);', 'k<<<1, 2>>> x;',
-           'asm volatile("nop");', 'k<<<1, 2>>>(x; ', 'int a = b >>> c;']
+           'asm volatile("nop");', 'asm volatile("mov.u64 %0, %%clock64;" : "=l"(t));', 'k<<<1, 2>>>(x; ', 'int a = b >>> c;']
     failures = 0
     for src, expect in good.items():
         try:

@@ -7,6 +7,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -291,6 +292,11 @@ const char* cudaGetErrorName(cudaError_t error) {
         case cudaErrorMisalignedAddress: return "cudaErrorMisalignedAddress";
         case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
         case cudaErrorNotSupported: return "cudaErrorNotSupported";
+        case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+        case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+        case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+        case cudaErrorStreamCaptureUnmatched: return "cudaErrorStreamCaptureUnmatched";
+        case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
     }
     return "cudaErrorUnknown";
 }
@@ -304,13 +310,22 @@ const char* cudaGetErrorString(cudaError_t error) {
         case cudaErrorMisalignedAddress: return "misaligned address";
         case cudaErrorLaunchFailure: return "unspecified launch failure";
         case cudaErrorNotSupported: return "operation not supported";
+        case cudaErrorInvalidDevice: return "invalid device ordinal";
+        case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+        case cudaErrorStreamCaptureInvalidated:
+            return "operation failed due to a previous error during capture";
+        case cudaErrorStreamCaptureUnmatched: return "capture was not initiated in this stream";
+        case cudaErrorStreamCaptureWrongThread:
+            return "attempt to terminate a thread-local capture sequence from another thread";
     }
     return "unknown error";
 }
 
+#if !defined(NST_EMU_BACKEND)  // the backend emulation's cudnn_emu.cpp has the real one
 const char* cudnnGetErrorString(cudnnStatus_t status) {
     return status == CUDNN_STATUS_SUCCESS ? "CUDNN_STATUS_SUCCESS" : "cuDNN is not emulated";
 }
+#endif
 
 namespace nst::emu {
 
@@ -321,6 +336,28 @@ void misaligned_load(const void* address, std::size_t alignment) {
     fault("misaligned address: " + std::to_string(alignment) + "-byte load from " + buf);
 }
 }  // namespace detail
+
+namespace detail {
+bool (*capturing)(cudaStream_t) = nullptr;
+void (*record)(cudaStream_t, std::function<void()>) = nullptr;
+
+bool check_launch(const LaunchSite& site, dim3 grid, dim3 block, std::size_t shmem) {
+    if (!valid_configuration(grid, block)) {
+        state().last_error = cudaErrorInvalidConfiguration;
+        return false;
+    }
+    if (shmem != 0)
+        throw KernelFault(std::string("cuda_emu: ") + site.kernel + " at " + site.file + ":" +
+                          std::to_string(site.line) + ": dynamic shared memory is not emulated");
+    return true;
+}
+}  // namespace detail
+
+unsigned long long globaltimer_ns() {
+    return static_cast<unsigned long long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
+}
 
 void set_order(Order order) { state().order = order; }
 Order order() { return state().order; }
@@ -352,6 +389,10 @@ void launch_body(const LaunchSite& site, dim3 grid, dim3 block, std::size_t shme
     if (e.fibers.empty()) {
         e.use_ucontext = choose_ucontext();
         e.fibers.resize(kMaxThreadsPerBlock);
+        // NST_EMU_ORDER=reverse runs a whole program (e.g. the backend emulation's suite) in
+        // Order::Reverse from its first launch on.
+        const char* env = std::getenv("NST_EMU_ORDER");
+        if (env && std::string(env) == "reverse") e.order = Order::Reverse;
     }
     e.in_launch = true;
     e.site = &site;
@@ -377,6 +418,8 @@ void launch_body(const LaunchSite& site, dim3 grid, dim3 block, std::size_t shme
 }  // namespace nst::emu
 
 // ---- the nst glue the kernel launchers call (src/cuda/check.h) -----------------------------------
+// The backend emulation links src/cuda/check.cpp instead.
+#if !defined(NST_EMU_BACKEND)
 namespace nst::cuda {
 
 void throw_cuda(cudaError_t status, const char* expr, const char* file, int line) {
@@ -391,3 +434,4 @@ void throw_cudnn(cudnnStatus_t status, const char* expr, const char* file, int l
 }
 
 }  // namespace nst::cuda
+#endif  // !NST_EMU_BACKEND

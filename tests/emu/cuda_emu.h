@@ -46,7 +46,9 @@
 //     product feeding a sum may differ on the GPU in the last bit. The device's pow / exp / log /
 //     sin are not emulated either: the host libm's are used.
 //   - Performance, occupancy, register limits, __launch_bounds__, and anything of the CUDA runtime
-//     beyond error reporting (streams, events, graphs, memory management) — nor cuDNN.
+//     beyond error reporting (streams, events, graphs, memory management) — nor cuDNN. The
+//     backend emulation (nst_emu_backend_tests) adds those on top: cuda_runtime_emu.cpp and
+//     cudnn_emu.cpp, declared by include/cuda_runtime_host.h and include/cudnn.h.
 //
 // The emulator is single-threaded: launch() must not be called concurrently or from a kernel.
 // Fibers switch with a few instructions of assembly on x86-64 (ucontext elsewhere, when the
@@ -58,6 +60,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -88,6 +91,7 @@ public:
 
 // The order in which blocks, and the threads of a block between two barriers, are run.
 // Reverse runs the last block first and, in every barrier interval, the last thread first.
+// The environment variable NST_EMU_ORDER=reverse selects Reverse before the first launch.
 enum class Order { Forward, Reverse };
 void set_order(Order order);
 Order order();
@@ -111,14 +115,39 @@ using Body = void (*)(void* context);
 void launch_body(const LaunchSite& site, dim3 grid, dim3 block, std::size_t shmem, cudaStream_t stream, Body body,
                  void* context);
 
+namespace detail {
+// Stream capture (the backend emulation's runtime, cuda_runtime_emu.cpp, sets these; the kernel
+// suite leaves them null and every launch runs at once). capturing(stream): whether work issued
+// on `stream` is to be recorded; record(stream, work): appends it to the stream's capture.
+extern bool (*capturing)(cudaStream_t stream);
+extern void (*record)(cudaStream_t stream, std::function<void()> work);
+// Whether a launch configuration is valid; if not, sets the error cudaGetLastError() returns.
+bool check_launch(const LaunchSite& site, dim3 grid, dim3 block, std::size_t shmem);
+}  // namespace detail
+
 // The form the rewritten kernel files call: `kernel` is a lambda running one thread's kernel.
+// On a capturing stream the launch (configuration checked now, as the runtime does) is recorded
+// with a copy of the lambda, i.e. of the kernel's arguments, and runs when the graph is launched.
 template <typename Kernel>
 void launch(const LaunchSite& site, dim3 grid, dim3 block, std::size_t shmem, cudaStream_t stream,
             Kernel&& kernel) {
     using K = std::remove_reference_t<Kernel>;
+    if (detail::capturing && detail::capturing(stream)) {
+        if (!detail::check_launch(site, grid, block, shmem)) return;
+        detail::record(stream, [site, grid, block, shmem, stream, k = std::decay_t<Kernel>(kernel)]() mutable {
+            using KC = decltype(k);
+            launch_body(site, grid, block, shmem, stream, [](void* p) { (*static_cast<KC*>(p))(); }, &k);
+        });
+        return;
+    }
     launch_body(site, grid, block, shmem, stream, [](void* k) { (*static_cast<K*>(k))(); },
                 const_cast<void*>(static_cast<const void*>(&kernel)));
 }
+
+// The device's %globaltimer (nanoseconds of wall time): the host's steady clock. The rewriter
+// (tools/emu_kernel.py) turns `asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));` into
+// `t = ::nst::emu::globaltimer_ns();`.
+unsigned long long globaltimer_ns();
 
 // Ends the current launch with KernelFault(message), from device code. Outside a launch, throws.
 [[noreturn]] void fault(const std::string& message);

@@ -23,7 +23,9 @@
 //
 // Anything else (warp intrinsics, atomics, dynamic shared memory, memory management, streams,
 // events, graphs, half / bf16 types) is deliberately absent, so that a kernel using it fails to
-// compile in the emulator rather than being emulated wrongly.
+// compile in the emulator rather than being emulated wrongly. (The backend emulation,
+// nst_emu_backend_tests, compiles with NST_EMU_BACKEND and gets the host runtime API of
+// cuda_runtime_host.h at the end of this file, and bf16 from cuda_bf16.h.)
 #pragma once
 
 #include <cstddef>
@@ -50,9 +52,14 @@ enum cudaError_t : int {
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorInvalidDevice = 101,
     cudaErrorMisalignedAddress = 716,
     cudaErrorLaunchFailure = 719,
     cudaErrorNotSupported = 801,
+    cudaErrorStreamCaptureUnsupported = 900,
+    cudaErrorStreamCaptureInvalidated = 901,
+    cudaErrorStreamCaptureUnmatched = 903,
+    cudaErrorStreamCaptureWrongThread = 908,
 };
 typedef struct CUstream_st* cudaStream_t;
 
@@ -134,3 +141,11 @@ inline double __ddiv_rn(double a, double b) { return a / b; }
 inline double __dsqrt_rn(double a) { return sqrt(a); }
 inline double __fma_rn(double a, double b, double c) { return fma(a, b, c); }
 inline float __double2float_rn(double a) { return static_cast<float>(a); }
+
+// ---- the emulated runtime (nst_emu_backend_tests only) ------------------------------------------
+// Memory management, streams, graphs and device queries, for the host code of src/cuda: declared
+// only where tests/emu/cuda_runtime_emu.cpp is linked, so that the kernel suite keeps the strict
+// subset above.
+#if defined(NST_EMU_BACKEND)
+#include "cuda_runtime_host.h"
+#endif
