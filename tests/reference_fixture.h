@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,7 @@
 #include "nn/safetensors.h"
 #include "nn/vgg19_layers.h"
 #include "nn/weights.h"
+#include "test_util.h"
 
 namespace nst::test::reference {
 
@@ -291,6 +293,65 @@ inline const json& results(const Config& c) {
     if (!fx.extra.contains(preset))
         FAIL("fixture " << fx.path << " is missing or stale (no results for " << preset << "): " << kRegenerate);
     return fx.extra.at(preset);
+}
+
+// The engine's terms and gradient at kPoint against the fixture of `cfg` (each term within
+// kTolLoss, the gradient within kTolGradient). `suite` prefixes the NST_REFERENCE_REPORT lines.
+struct EvaluationErrors {
+    double worst_term = 0, gradient = 0;
+};
+inline EvaluationErrors check_evaluation(const char* suite, const Config& cfg, Engine& engine) {
+    const json& r = results(cfg);
+    const Fixture& fx = fixture(pooling_name(cfg.pooling));
+    const Tensor<float> x = make_image(kPoint);
+    Tensor<float> grad(x.shape());
+    const LossTerms terms = engine.evaluate(x.cview(), grad.view());
+
+    EvaluationErrors e;
+    auto check_term = [&](const std::string& what, double value, const json& ref_json) {
+        INFO(what);
+        const double err = rel_err(value, number(fx, ref_json, cfg.name() + " " + what));
+        e.worst_term = std::max(e.worst_term, err);
+        report(suite, cfg.name() + " " + what, err, kTolLoss);
+        CHECK(err <= kTolLoss);
+    };
+    REQUIRE(terms.content.size() == kContentLayers.size());
+    for (std::size_t i = 0; i < kContentLayers.size(); ++i)
+        check_term("content " + kContentLayers[i], terms.content[i], r.at("content").at(kContentLayers[i]));
+    REQUIRE(terms.style.size() == kStyleLayers.size());
+    for (std::size_t j = 0; j < kStyleLayers.size(); ++j)
+        check_term("style " + kStyleLayers[j], terms.style[j], r.at("style").at(kStyleLayers[j]));
+    if (cfg.preset == Preset::JcJohnson)
+        check_term("tv", terms.tv, r.at("tv"));
+    else
+        CHECK(terms.tv == 0.0);  // no TV in gatys; the reference holds an exact 0 too
+    check_term("total", terms.total, r.at("total"));
+
+    const SafetensorsTensor& ref_grad = fx.tensor(std::string("grad.") + preset_name(cfg.preset), grad.numel());
+    e.gradient = test::rel_l2(grad.data(), ref_grad.data.data(), grad.numel());
+    report(suite, cfg.name() + " gradient", e.gradient, kTolGradient);
+    CHECK(e.gradient <= kTolGradient);
+    return e;
+}
+
+// The totals of the first kLbfgsIterations iterations against torch.optim.LBFGS's (each within
+// kTolLbfgs); returns the worst error.
+inline double check_lbfgs_totals(const char* suite, const Config& cfg, const std::vector<double>& totals) {
+    const Fixture& fx = fixture(pooling_name(cfg.pooling));
+    const json& ref = results(cfg).at("lbfgs_totals");
+    if (!ref.is_array() || ref.size() != std::size_t(kLbfgsIterations))
+        FAIL("fixture " << fx.path << " is missing or stale (lbfgs_totals for " << cfg.name() << "): " << kRegenerate);
+    REQUIRE(totals.size() == std::size_t(kLbfgsIterations));
+    double worst = 0;
+    for (int it = 0; it < kLbfgsIterations; ++it) {
+        INFO("evaluation " << it + 1);
+        const double err = rel_err(totals[std::size_t(it)], number(fx, ref.at(it), cfg.name() + " lbfgs_totals"));
+        worst = std::max(worst, err);
+        report(suite, cfg.name() + " L-BFGS total " + std::to_string(it + 1), err, kTolLbfgs);
+        CHECK(err <= kTolLbfgs);
+    }
+    report(suite, cfg.name() + " L-BFGS worst of 10", worst, kTolLbfgs);
+    return worst;
 }
 
 }  // namespace nst::test::reference

@@ -138,59 +138,19 @@ TEST_CASE("reference: Gram matrices of the style layers match PyTorch") {
 TEST_CASE("reference: every loss term and the total and gradient match PyTorch") {
     for (const Config& cfg : configs()) {
         INFO(cfg.name());
-        const json& r = results(cfg);
-        const Fixture& fx = fixture(pooling_name(cfg.pooling));
         auto engine = make_cpu_engine(weights(), problem_spec(cfg));
-        const Tensor<float> x = make_image(kPoint);
-        Tensor<float> grad(x.shape());
-        const LossTerms terms = engine->evaluate(x.cview(), grad.view());
-
-        auto check_term = [&](const std::string& what, double value, const json& ref_json) {
-            INFO(what);
-            const double ref = number(fx, ref_json, cfg.name() + " " + what);
-            const double err = rel_err(value, ref);
-            report("reference", cfg.name() + " " + what, err, kTolLoss);
-            CHECK(err <= kTolLoss);
-        };
-        REQUIRE(terms.content.size() == kContentLayers.size());
-        for (std::size_t i = 0; i < kContentLayers.size(); ++i)
-            check_term("content " + kContentLayers[i], terms.content[i], r.at("content").at(kContentLayers[i]));
-        REQUIRE(terms.style.size() == kStyleLayers.size());
-        for (std::size_t j = 0; j < kStyleLayers.size(); ++j)
-            check_term("style " + kStyleLayers[j], terms.style[j], r.at("style").at(kStyleLayers[j]));
-        if (cfg.preset == Preset::JcJohnson)
-            check_term("tv", terms.tv, r.at("tv"));
-        else
-            CHECK(terms.tv == 0.0);  // no TV in gatys; the reference holds an exact 0 too
-        check_term("total", terms.total, r.at("total"));
-
-        const SafetensorsTensor& ref_grad = fx.tensor(std::string("grad.") + preset_name(cfg.preset), grad.numel());
-        const double err = rel_l2(grad.data(), ref_grad.data.data(), grad.numel());
-        report("reference", cfg.name() + " gradient", err, kTolGradient);
-        CHECK(err <= kTolGradient);
+        check_evaluation("reference", cfg, *engine);
     }
 }
 
 TEST_CASE("reference: the first 10 L-BFGS totals match torch.optim.LBFGS") {
     for (const Config& cfg : configs()) {
         INFO(cfg.name());
-        const json& r = results(cfg);
-        const Fixture& fx = fixture(pooling_name(cfg.pooling));
-        const json& totals = r.at("lbfgs_totals");
-        if (!totals.is_array() || totals.size() != std::size_t(kLbfgsIterations))
-            FAIL("fixture " << fx.path << " is missing or stale (lbfgs_totals for " << cfg.name() << "): " << kRegenerate);
         auto engine = make_cpu_engine(weights(), problem_spec(cfg));
-        double worst = 0;
-        for (int it = 0; it < kLbfgsIterations; ++it) {
-            INFO("evaluation " << it + 1);
-            const LossTerms t = engine->iterate();
-            const double err = rel_err(t.total, number(fx, totals.at(it), cfg.name() + " lbfgs_totals"));
-            worst = std::max(worst, err);
-            report("reference", cfg.name() + " L-BFGS total " + std::to_string(it + 1), err, kTolLbfgs);
-            CHECK(err <= kTolLbfgs);
-        }
+        std::vector<double> totals;
+        for (int it = 0; it < kLbfgsIterations; ++it) totals.push_back(engine->iterate().total);
+        check_lbfgs_totals("reference", cfg, totals);
         CHECK_FALSE(engine->converged());  // torch ran all 10 without its g.d > 1 stop
-        report("reference", cfg.name() + " L-BFGS worst of 10", worst, kTolLbfgs);
     }
 }
 

@@ -52,64 +52,26 @@ TEST_CASE("cuda reference: activations at every ReLU tap match PyTorch") {
 TEST_CASE("cuda reference: every loss term and the total and gradient match PyTorch") {
     for (const Config& cfg : configs()) {
         INFO(cfg.name());
-        const json& r = results(cfg);
-        const Fixture& fx = fixture(pooling_name(cfg.pooling));
         auto engine = make_cuda_engine(weights(), problem_spec(cfg), 0);
-        const Tensor<float> x = make_image(kPoint);
-        Tensor<float> grad(x.shape());
-        const LossTerms terms = engine->evaluate(x.cview(), grad.view());
-
-        double worst = 0;
-        auto check_term = [&](const std::string& what, double value, const json& ref_json) {
-            INFO(what);
-            const double ref = number(fx, ref_json, cfg.name() + " " + what);
-            const double err = rel_err(value, ref);
-            worst = std::max(worst, err);
-            report("cuda reference", cfg.name() + " " + what, err, kTolLoss);
-            CHECK(err <= kTolLoss);
-        };
-        REQUIRE(terms.content.size() == kContentLayers.size());
-        for (std::size_t i = 0; i < kContentLayers.size(); ++i)
-            check_term("content " + kContentLayers[i], terms.content[i], r.at("content").at(kContentLayers[i]));
-        REQUIRE(terms.style.size() == kStyleLayers.size());
-        for (std::size_t j = 0; j < kStyleLayers.size(); ++j)
-            check_term("style " + kStyleLayers[j], terms.style[j], r.at("style").at(kStyleLayers[j]));
-        if (cfg.preset == Preset::JcJohnson)
-            check_term("tv", terms.tv, r.at("tv"));
-        else
-            CHECK(terms.tv == 0.0);
-        check_term("total", terms.total, r.at("total"));
-
-        const SafetensorsTensor& ref_grad = fx.tensor(std::string("grad.") + preset_name(cfg.preset), grad.numel());
-        const double err = rel_l2(grad.data(), ref_grad.data.data(), grad.numel());
-        report("cuda reference", cfg.name() + " gradient", err, kTolGradient);
-        CHECK(err <= kTolGradient);
-        MESSAGE("CUDA " << cfg.name() << " vs PyTorch float64: worst term " << worst << ", gradient " << err);
+        const EvaluationErrors e = check_evaluation("cuda reference", cfg, *engine);
+        MESSAGE("CUDA " << cfg.name() << " vs PyTorch float64: worst term " << e.worst_term << ", gradient "
+                        << e.gradient);
     }
 }
 
 TEST_CASE("cuda reference: the first 10 L-BFGS totals match torch.optim.LBFGS") {
     for (const Config& cfg : configs()) {
         INFO(cfg.name());
-        const Fixture& fx = fixture(pooling_name(cfg.pooling));
-        const json& totals = results(cfg).at("lbfgs_totals");
-        if (!totals.is_array() || totals.size() != std::size_t(kLbfgsIterations))
-            FAIL("fixture " << fx.path << " is missing or stale (lbfgs_totals for " << cfg.name() << "): " << kRegenerate);
         auto engine = make_cuda_engine(weights(), problem_spec(cfg), 0);
         // All 10 iterations queued at once, as the run loop does, then read back together.
         engine->advance(kLbfgsIterations);
         const std::vector<IterationRecord> records = engine->take_records();
-        REQUIRE(records.size() == std::size_t(kLbfgsIterations));
-        double worst = 0;
-        for (int it = 0; it < kLbfgsIterations; ++it) {
-            INFO("evaluation " << it + 1);
-            CHECK(records[std::size_t(it)].iter == it + 1);
-            const double err =
-                rel_err(records[std::size_t(it)].terms.total, number(fx, totals.at(it), cfg.name() + " lbfgs_totals"));
-            worst = std::max(worst, err);
-            report("cuda reference", cfg.name() + " L-BFGS total " + std::to_string(it + 1), err, kTolLbfgs);
-            CHECK(err <= kTolLbfgs);
+        std::vector<double> totals;
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            CHECK(records[i].iter == int(i) + 1);
+            totals.push_back(records[i].terms.total);
         }
+        const double worst = check_lbfgs_totals("cuda reference", cfg, totals);
         CHECK_FALSE(engine->converged());  // torch ran all 10 without its g.d > 1 stop
         MESSAGE("CUDA " << cfg.name() << " L-BFGS totals vs torch float64: worst of 10 " << worst);
     }
