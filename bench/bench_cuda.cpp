@@ -83,13 +83,6 @@ nst::LossSpec preset_loss() {
     return loss;
 }
 
-int deepest_layer(const nst::LossSpec& loss) {
-    int d = 0;
-    for (int l : loss.content_layers) d = std::max(d, l);
-    for (int l : loss.style_layers) d = std::max(d, l);
-    return d;
-}
-
 void set_counters(benchmark::State& state, double flops_per_iter, double seconds, double iters, std::size_t peak) {
     if (seconds <= 0 || iters <= 0) return;
     const double per_iter = seconds / iters;
@@ -116,7 +109,7 @@ void BM_cuda_iteration(benchmark::State& state) {
         spec.optimizer = nst::OptimizerKind::Lbfgs;
         spec.lbfgs_history = 100;
         spec.cuda.precision = precision;
-        const double flops = conv_flops(size, size, deepest_layer(spec.loss));
+        const double flops = conv_flops(size, size, nst::loss_taps(spec.loss).back());
         auto engine = nst::make_cuda_engine(bench_weights(), std::move(spec), 0);
         // Warm-up: buffers, cuDNN algorithm choice, graph capture, the first L-BFGS steps.
         engine->advance(kBatch);
@@ -150,8 +143,7 @@ void BM_cuda_vgg19(benchmark::State& state) {
         nst::cuda::Context ctx(0);
         nst::cuda::reset_device_peak();
         const nst::LossSpec loss = preset_loss();
-        std::vector<int> taps = loss.content_layers;
-        taps.insert(taps.end(), loss.style_layers.begin(), loss.style_layers.end());
+        const std::vector<int> taps = nst::loss_taps(loss);
         nst::cuda::Vgg19Net net(ctx, bench_weights(), nst::Pooling::Max, precision, nst::CudaOptions{}.workspace_limit);
         net.set_taps(taps);
         net.prepare(size, size);

@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "cuda/check.h"
 #include "kernels/launch.h"
+#include "kernels/row_load.cuh"
 
 namespace nst::kernels {
 
@@ -60,25 +61,6 @@ __device__ inline void upper_pair(int p, int tiles, int& ti, int& tj) {
         ++ti;
     }
     tj = ti + p;
-}
-
-// Four consecutive positions [k, k+4) of row `row` of F, zero outside the matrix or the chunk.
-template <bool Vec>
-__device__ inline float4 load_row4(const float* __restrict__ f, int channels, long long positions, int row,
-                                   long long k, long long chunk_end) {
-    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (row >= channels) return v;
-    const float* p = f + std::size_t(row) * std::size_t(positions) + k;
-    if (Vec) {
-        // chunk_end is a multiple of 4 here (M % 4 == 0, chunks of kStepK), so k < end covers k+3.
-        if (k < chunk_end) v = __ldg(reinterpret_cast<const float4*>(p));
-    } else {
-        if (k < chunk_end) v.x = __ldg(p);
-        if (k + 1 < chunk_end) v.y = __ldg(p + 1);
-        if (k + 2 < chunk_end) v.z = __ldg(p + 2);
-        if (k + 3 < chunk_end) v.w = __ldg(p + 3);
-    }
-    return v;
 }
 
 template <bool Vec>

@@ -26,6 +26,14 @@ __device__ __forceinline__ float clamp_unit(float v) {
     return v;
 }
 
+// The three planes of pixel `base` of an RGB image, clamped to [0, 1] when asked.
+__device__ __forceinline__ void store_rgb(float* rgb, std::size_t base, std::size_t plane, float r, float g, float b,
+                                          bool clamp01) {
+    rgb[base] = clamp01 ? clamp_unit(r) : r;
+    rgb[base + plane] = clamp01 ? clamp_unit(g) : g;
+    rgb[base + 2 * plane] = clamp01 ? clamp_unit(b) : b;
+}
+
 __global__ void caffe_to_network_kernel(float* x, const float* rgb, std::size_t plane, std::size_t pixels,
                                         double s) {
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
@@ -57,17 +65,10 @@ __global__ void caffe_to_image_kernel(float* rgb, const float* x, std::size_t pl
         const std::size_t base = (p / plane) * 3 * plane + p % plane;
         const double x0 = x[base], x1 = x[base + plane], x2 = x[base + 2 * plane];
         // x0 is blue, x2 red.
-        float r = float((x2 + kCaffeMeanR) / s);
-        float g = float((x1 + kCaffeMeanG) / s);
-        float b = float((x0 + kCaffeMeanB) / s);
-        if (clamp01) {
-            r = clamp_unit(r);
-            g = clamp_unit(g);
-            b = clamp_unit(b);
-        }
-        rgb[base] = r;
-        rgb[base + plane] = g;
-        rgb[base + 2 * plane] = b;
+        const float r = float((x2 + kCaffeMeanR) / s);
+        const float g = float((x1 + kCaffeMeanG) / s);
+        const float b = float((x0 + kCaffeMeanB) / s);
+        store_rgb(rgb, base, plane, r, g, b, clamp01);
     }
 }
 
@@ -77,17 +78,10 @@ __global__ void torch_to_image_kernel(float* rgb, const float* x, std::size_t pl
     for (std::size_t p = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; p < pixels; p += stride) {
         const std::size_t base = (p / plane) * 3 * plane + p % plane;
         const double x0 = x[base], x1 = x[base + plane], x2 = x[base + 2 * plane];
-        float r = float(__dadd_rn(__dmul_rn(x0, kTorchStdR), kTorchMeanR));
-        float g = float(__dadd_rn(__dmul_rn(x1, kTorchStdG), kTorchMeanG));
-        float b = float(__dadd_rn(__dmul_rn(x2, kTorchStdB), kTorchMeanB));
-        if (clamp01) {
-            r = clamp_unit(r);
-            g = clamp_unit(g);
-            b = clamp_unit(b);
-        }
-        rgb[base] = r;
-        rgb[base + plane] = g;
-        rgb[base + 2 * plane] = b;
+        const float r = float(__dadd_rn(__dmul_rn(x0, kTorchStdR), kTorchMeanR));
+        const float g = float(__dadd_rn(__dmul_rn(x1, kTorchStdG), kTorchMeanG));
+        const float b = float(__dadd_rn(__dmul_rn(x2, kTorchStdB), kTorchMeanB));
+        store_rgb(rgb, base, plane, r, g, b, clamp01);
     }
 }
 

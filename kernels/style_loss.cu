@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "cuda/check.h"
 #include "kernels/common.cuh"
+#include "kernels/row_load.cuh"
 
 namespace nst::kernels {
 
@@ -69,23 +70,6 @@ __device__ inline float4 load_diff4(const float* __restrict__ g, const float* __
     return v;
 }
 
-// Positions [m, m+4) of row k of F, zero outside.
-template <bool Vec>
-__device__ inline float4 load_f4(const float* __restrict__ f, int channels, long long positions, int k, long long m) {
-    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (k >= channels) return v;
-    const float* p = f + std::size_t(k) * std::size_t(positions) + m;
-    if (Vec) {
-        if (m < positions) v = __ldg(reinterpret_cast<const float4*>(p));  // M % 4 == 0
-    } else {
-        if (m < positions) v.x = __ldg(p);
-        if (m + 1 < positions) v.y = __ldg(p + 1);
-        if (m + 2 < positions) v.z = __ldg(p + 2);
-        if (m + 3 < positions) v.w = __ldg(p + 3);
-    }
-    return v;
-}
-
 template <bool Vec>
 __global__ void __launch_bounds__(kGemmThreads)
 style_gradient_kernel(const float* __restrict__ g, const float* __restrict__ a, const float* __restrict__ f,
@@ -112,7 +96,7 @@ style_gradient_kernel(const float* __restrict__ g, const float* __restrict__ a, 
     auto fetch = [&](int k0) {
         next_d = load_diff4<Vec>(g, a, channels, k0 + d_k, c0 + d_c);
 #pragma unroll
-        for (int h = 0; h < 2; ++h) next_f[h] = load_f4<Vec>(f, channels, positions, k0 + f_k[h], m0 + f_m[h]);
+        for (int h = 0; h < 2; ++h) next_f[h] = load_row4<Vec>(f, channels, positions, k0 + f_k[h], m0 + f_m[h], positions);
     };
     auto stash = [&](int buf) {
         *reinterpret_cast<float4*>(&d_tile[buf][d_k][d_c]) = next_d;

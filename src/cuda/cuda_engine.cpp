@@ -112,8 +112,8 @@ public:
 
     bool converged() const override { return m_converged; }
 
+    // (device_memory::copy waits for queued work itself.)
     Tensor<float> current() const override {
-        m_ctx.synchronize();
         Tensor<float> host(m_x.shape());
         device_memory::copy(host.data(), m_x.data(), m_x.numel() * sizeof(float), false, true);
         return host;
@@ -128,7 +128,6 @@ public:
             m_eval_x = Tensor<float>(x.shape, Device::Cuda);
             m_eval_g = Tensor<float>(x.shape, Device::Cuda);
         }
-        m_ctx.synchronize();
         device_memory::copy(m_eval_x.data(), x.data, x.numel() * sizeof(float), true, false);
         m_objective.evaluate(m_eval_x.cview(), grad.empty() ? TensorView<float>{} : m_eval_g.view());
         const LossTerms terms = m_objective.terms_to_host();
@@ -210,11 +209,10 @@ private:
         }
     }
 
-    // Copies the records of iterations m_drained+1 .. m_launched from the ring.
+    // Copies the records of iterations m_drained+1 .. m_launched from the ring (the copies wait
+    // for the queued iterations).
     void drain() {
-        m_ctx.synchronize();
-        const int n = m_launched - m_drained;
-        if (n == 0) return;
+        if (m_launched == m_drained) return;
         const int nt = m_objective.num_terms();
         const std::size_t row = std::size_t(nt + 1);
         std::vector<double> rows(std::size_t(kRingCapacity) * row);
