@@ -103,25 +103,14 @@ Checkpoint read_torch_legacy(const std::string& path) {
     Checkpoint ck;
     ck.path = path;
     ck.format = Format::TorchLegacy;
-    for (const torch::TensorRef& r : refs) {
-        const torch::Storage& s = F.storages[std::size_t(r.storage)];
-        SourceTensor t;
-        t.name = r.name;
-        t.shape = r.size;
-        t.dtype = torch::dtype_name(s);
-        t.read = [file, r](float* dst) {
-            const torch::Storage& st = file->storages[std::size_t(r.storage)];
-            if (st.elem == ElemType::Unsupported)
-                file->fail("tensor " + printable(r.name) + " has dtype " + torch::dtype_name(st) +
-                           "; only float32, float64, float16 and bfloat16 weights are supported");
-            std::vector<unsigned char> span((r.span_end - r.span_begin) * st.elem_bytes);
+    ck.tensors = torch::source_tensors(
+        refs, F.storages,
+        [file](const torch::TensorRef& r, const torch::Storage& st, unsigned char* bytes, std::size_t size) {
             file->seek(file->data_offset.at(st.key) + r.span_begin * st.elem_bytes);
-            if (!span.empty() && std::fread(span.data(), 1, span.size(), file->f) != span.size())
+            if (size > 0 && std::fread(bytes, 1, size, file->f) != size)
                 file->fail("read error in the data of tensor " + printable(r.name));
-            torch::gather(r, st, span.data(), dst);
-        };
-        ck.tensors.push_back(std::move(t));
-    }
+        },
+        [file](const std::string& message) { file->fail(message); });
     return ck;
 }
 

@@ -289,4 +289,28 @@ std::string dtype_name(const Storage& s) {
     return printable(s.type_name);
 }
 
+std::vector<SourceTensor> source_tensors(const std::vector<TensorRef>& refs, const std::vector<Storage>& storages,
+                                         SpanReader read_span, Failure fail) {
+    std::vector<SourceTensor> out;
+    for (const TensorRef& r : refs) {
+        const Storage& s = storages[std::size_t(r.storage)];
+        SourceTensor t;
+        t.name = r.name;
+        t.shape = r.size;
+        t.dtype = dtype_name(s);
+        t.read = [r, s, read_span, fail](float* dst) {
+            if (s.elem == ElemType::Unsupported) {
+                fail("tensor " + printable(r.name) + " has dtype " + dtype_name(s) +
+                     "; only float32, float64, float16 and bfloat16 weights are supported");
+                return;
+            }
+            std::vector<unsigned char> span((r.span_end - r.span_begin) * s.elem_bytes);
+            read_span(r, s, span.data(), span.size());
+            gather(r, s, span.data(), dst);
+        };
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
 }  // namespace nst::convert::torch

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "convert/checkpoint.h"
 #include "convert/elements.h"
 #include "convert/pickle.h"
 
@@ -54,5 +55,17 @@ void gather(const TensorRef& t, const Storage& s, const unsigned char* span_byte
 
 // "float32" etc. for a storage type; the type name itself when it is not a float type.
 std::string dtype_name(const Storage& s);
+
+// The container-specific parts of reading a tensor: the raw bytes of its span (span_end -
+// span_begin elements of its storage, from span_begin) and the reader's error, which throws
+// nst::Error(Input) naming the file.
+using SpanReader = std::function<void(const TensorRef& ref, const Storage& storage, unsigned char* bytes,
+                                      std::size_t size)>;
+using Failure = std::function<void(const std::string& message)>;
+
+// The checkpoint tensors of both containers: name, shape and dtype from the references, and a
+// read() that refuses unsupported dtypes, reads the span and gathers it into float32.
+std::vector<SourceTensor> source_tensors(const std::vector<TensorRef>& refs, const std::vector<Storage>& storages,
+                                         SpanReader read_span, Failure fail);
 
 }  // namespace nst::convert::torch

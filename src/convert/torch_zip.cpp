@@ -134,24 +134,13 @@ Checkpoint read_torch_zip(const std::string& path) {
     Checkpoint ck;
     ck.path = path;
     ck.format = Format::TorchZip;
-    for (const torch::TensorRef& r : refs) {
-        const torch::Storage& s = a->storages[std::size_t(r.storage)];
-        SourceTensor t;
-        t.name = r.name;
-        t.shape = r.size;
-        t.dtype = torch::dtype_name(s);
-        t.read = [a, r](float* dst) {
-            const torch::Storage& st = a->storages[std::size_t(r.storage)];
-            if (st.elem == ElemType::Unsupported)
-                a->fail("tensor " + printable(r.name) + " has dtype " + torch::dtype_name(st) +
-                        "; only float32, float64, float16 and bfloat16 weights are supported");
-            std::vector<unsigned char> span((r.span_end - r.span_begin) * st.elem_bytes);
-            read_entry(*a, a->entry[std::size_t(r.storage)], r.span_begin * st.elem_bytes, span.size(), span.data(),
+    ck.tensors = torch::source_tensors(
+        refs, a->storages,
+        [a](const torch::TensorRef& r, const torch::Storage& st, unsigned char* bytes, std::size_t size) {
+            read_entry(*a, a->entry[std::size_t(r.storage)], r.span_begin * st.elem_bytes, size, bytes,
                        "the data of tensor " + printable(r.name));
-            torch::gather(r, st, span.data(), dst);
-        };
-        ck.tensors.push_back(std::move(t));
-    }
+        },
+        [a](const std::string& message) { a->fail(message); });
     return ck;
 }
 
