@@ -89,8 +89,9 @@ public:
             const int iter = m_launched + 1;
             if (m_spec.cuda.profile_count > 0 && iter == m_spec.cuda.profile_first) NST_CUDA_CHECK(cudaProfilerStart());
             {
-                const std::string name = "iteration " + std::to_string(iter);
-                cuda::NvtxRange range(name.c_str());
+                char name[32];  // on the stack: nothing on the iteration path allocates
+                std::snprintf(name, sizeof name, "iteration %d", iter);
+                cuda::NvtxRange range(name);
                 launch_iteration();
             }
             ++m_launched;
