@@ -24,6 +24,22 @@ Precision parse_precision(const std::string& name) {
     throw_usage("--precision: unknown precision '" + name + "' (choose fp32, tf32 or bf16)");
 }
 
+GramImpl parse_gram_impl(const std::string& name) {
+    if (name == "own") return GramImpl::Own;
+    if (name == "cublas-syrk") return GramImpl::CublasSyrk;
+    if (name == "cublas-gemm") return GramImpl::CublasGemm;
+    throw_usage("--gram-impl: unknown implementation '" + name + "' (choose own, cublas-syrk or cublas-gemm)");
+}
+
+const char* gram_impl_name(GramImpl g) {
+    switch (g) {
+        case GramImpl::Own: return "own";
+        case GramImpl::CublasSyrk: return "cublas-syrk";
+        case GramImpl::CublasGemm: return "cublas-gemm";
+    }
+    return "?";
+}
+
 const char* precision_name(Precision p) {
     switch (p) {
         case Precision::Fp32: return "fp32";

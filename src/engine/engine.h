@@ -21,16 +21,22 @@ enum class OptimizerKind { Lbfgs, Adam };
 // Arithmetic of the convolutions (CUDA only; losses, Gram accumulation and the optimiser are
 // always fp32 with double sums). fp32 disables TF32 so that results match the CPU oracle.
 enum class Precision { Fp32, Tf32, Bf16 };
+// How the CUDA backend computes Gram matrices: our kernel (kernels/gram.h), or cuBLAS SSYRK or
+// SGEMM (the baseline profilers compare against; guided Grams copy F o T first).
+enum class GramImpl { Own, CublasSyrk, CublasGemm };
 
 Backend parse_backend(const std::string& name);        // usage error for unknown names
 OptimizerKind parse_optimizer(const std::string& name);
 Precision parse_precision(const std::string& name);
+GramImpl parse_gram_impl(const std::string& name);     // own, cublas-syrk, cublas-gemm
 const char* backend_name(Backend b);
 const char* precision_name(Precision p);
+const char* gram_impl_name(GramImpl g);
 
 // Settings that only the CUDA backend reads (the CPU engine rejects a non-fp32 precision).
 struct CudaOptions {
     Precision precision = Precision::Fp32;
+    GramImpl gram_impl = GramImpl::Own;
     bool graph = true;                 // capture one iteration as a CUDA graph and replay it
     int profile_first = 0;             // cudaProfilerStart before this iteration (0 = never) ...
     int profile_count = 0;             // ... and cudaProfilerStop after this many iterations
@@ -42,6 +48,10 @@ struct ProblemSpec {
     Tensor<float> content;                 // (1, 3, H, W) in network space
     std::vector<Tensor<float>> styles;     // each (1, 3, h_i, w_i) in network space
     std::vector<double> style_blend;       // one per style image (normalised by the objective)
+    // Perceptual controls (cpu::Objective::set_styles / set_content_masks / set_edit_mask):
+    std::vector<Tensor<float>> style_masks;    // empty or one per style: (1, 1, h_i, w_i) or empty
+    std::vector<Tensor<float>> content_masks;  // empty or one per style: (1, 1, H, W)
+    Tensor<float> edit_mask;                   // empty or (1, 1, H, W): gradient multiplier
     Tensor<float> init;                    // (1, 3, H, W) the starting point x0
     LossSpec loss;
     Pooling pooling = Pooling::Max;

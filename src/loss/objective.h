@@ -7,6 +7,7 @@
 
 #include "core/tensor.h"
 #include "loss/conventions.h"
+#include "loss/guides.h"
 #include "nn/vgg19.h"
 
 namespace nst {
@@ -20,6 +21,11 @@ struct LossSpec {
     double content_weight = 5;
     double style_weight = 100;
     double tv_weight = 1e-3;
+    // Scale control (CVPR 2017 §5): per style image, the style layers it gives targets for (each
+    // one of style_layers). Empty = every style image at every style layer.
+    std::vector<std::vector<int>> style_layer_sets;
+    // Spatial control (CVPR 2017 §4): how pixel masks become layer guides.
+    GuideOptions guides;
 };
 
 // Weighted terms as they enter the total (what `nst eval` prints and --trace records).
@@ -56,7 +62,25 @@ public:
     // image with M positions is M * sum_k b_k F_k F_k^T / M_k, which is F F^T of the style image
     // when sizes agree); blend weights are normalised to sum 1 here (empty = equal weights;
     // negative weights or weights summing to 0 are usage errors).
-    void set_styles(const std::vector<ConstView<T>>& styles, const std::vector<double>& blend);
+    //
+    // Perceptual controls (docs/conventions.md, "Perceptual controls"): with K style images,
+    //  - style_layer_sets (LossSpec): style k gives targets only at its layers; at a layer the
+    //    blend weights of the styles that use it are renormalised to sum 1;
+    //  - style_masks: empty, or one per style image, a pixel mask (1, 1, h_k, w_k) at that image's
+    //    size or an empty view (the whole image). Style k's Gram at layer l is then the guided
+    //    Gram of F_k o S^l_k, S normalised by normalize_guide (area-invariant);
+    //  - content masks (set_content_masks): one region per style image. The style term at layer
+    //    l becomes sum_k b_k * style_loss(F o C^l_k, A^l_k) over the styles using l, with b
+    //    normalised to sum 1 over all K (NIS's 1/R by default) and C^l_k normalised likewise;
+    //    a content guide that is empty at a layer contributes nothing there (NIS).
+    void set_styles(const std::vector<ConstView<T>>& styles, const std::vector<double>& blend,
+                    const std::vector<ConstView<float>>& style_masks = {});
+    // Content guides: empty (no spatial control) or one pixel mask (1, 1, H, W) per style image at
+    // the content image's size. Guides are propagated for the size of x when it is evaluated.
+    void set_content_masks(const std::vector<ConstView<float>>& masks);
+    // Frozen pixels: the gradient is multiplied by mask (1, 1, H, W) in [0, 1] at every channel
+    // (0 freezes a pixel); empty = no mask.
+    void set_edit_mask(ConstView<float> mask);
 
     // Terms at x (1, 3, H, W); assigns dx = d total / dx unless dx is empty.
     LossTerms evaluate(ConstView<T> x, TensorView<T> dx);
