@@ -15,7 +15,7 @@ from .inputs import fetch_images, git_commit, nst_identity, resolve_weights
 from .masks import generate_masks
 from .render import Progress, panel_paths, run_panel
 from .report import figure_summary, recorded_weights, describe_weights, write_report, write_summary
-from .util import HERE, ROOT, InputError, UsageError, fmt_ratio, fmt_seconds, info, warn
+from .util import CONFIGS, HERE, ROOT, InputError, UsageError, fmt_ratio, fmt_seconds, info, warn
 
 
 def parse_args(argv, params, figures):
@@ -43,6 +43,8 @@ def parse_args(argv, params, figures):
                    help="nst binary (default $NST_BIN or build/nst)")
     p.add_argument("--force", action="store_true", help="re-render panels whose record in --out matches")
     p.add_argument("--list", action="store_true", help="list figures and panels, then exit")
+    p.add_argument("--configs", metavar="DIR", default=str(CONFIGS),
+                   help="folder of figure configs, params.json and masks.json (default: paper_repro/configs)")
     p.add_argument("--check", action="store_true",
                    help="validate every figure config under both parameter sets, then exit (needs neither nst nor the images)")
     p.add_argument("--assemble-only", action="store_true",
@@ -88,7 +90,10 @@ def figure_images(fig, jobs):
 
 
 def main(argv):
-    params, figures = load_configs()
+    # The figure names are in the configs, so --configs is read before the other options.
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--configs", default=str(CONFIGS))
+    params, figures = load_configs(pre.parse_known_args(argv)[0].configs)
     args = parse_args(argv, params, figures)
     # Every config is checked before anything runs: a typo must not surface after hours of rendering.
     validate_all(params, figures)

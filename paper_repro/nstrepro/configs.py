@@ -9,6 +9,7 @@ parameter set without running nst or reading an image, so a config error shows u
 """
 
 import re
+from pathlib import Path
 
 from .util import CONFIGS, ROOT, InputError, load_json, num, round_sig
 
@@ -30,15 +31,32 @@ PANEL_REF = "panel:"
 PANEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def load_configs():
-    params = load_json(CONFIGS / "params.json")
+# Files of configs/ that are not figures.
+NOT_FIGURES = ("params.json", "masks.json")
+
+
+def load_configs(folder=CONFIGS):
+    """(params, figures). Each figure gets the shared masks of configs/masks.json under its own
+    (a figure's 'masks' may add to them but not redefine one)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("configs folder %s not found" % folder)
+    params = load_json(folder / "params.json")
+    shared = {k: v for k, v in load_json(folder / "masks.json").get("masks", {}).items() if not k.startswith("//")}
     figures = []
-    for p in sorted(CONFIGS.glob("*.json")):
-        if p.name == "params.json":
+    for p in sorted(folder.glob("*.json")):
+        if p.name in NOT_FIGURES:
             continue
         fig = load_json(p)
         if fig.get("name") != p.stem:
             raise InputError("%s: 'name' must be the file's stem (%s)" % (p, p.stem))
+        own = fig.get("masks") or {}
+        if not isinstance(own, dict):
+            raise InputError("%s: 'masks' must be an object {name: spec}" % p)
+        clash = sorted(set(own) & set(shared))
+        if clash:
+            raise InputError("%s: mask(s) %s are already defined in configs/masks.json" % (p, ", ".join(clash)))
+        fig["masks"] = dict(shared, **own)
         figures.append(fig)
     return params, figures
 
