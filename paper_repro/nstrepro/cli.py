@@ -218,6 +218,9 @@ def main(argv):
             if state == "missing":
                 failures += 1
                 warn("%s %s/%s has not been rendered into %s yet" % (count, fig["name"], j["cell"]["panel"], out))
+            elif state == "failed" and rec.get("exit_code") is None:
+                failures += 1
+                warn("%s %s/%s NOT RUN: %s%s" % (count, fig["name"], j["cell"]["panel"], "; ".join(rec["errors"]), eta))
             elif state == "failed":
                 failures += 1
                 warn("%s %s/%s FAILED (exit %s): %s; see %s%s" % (

@@ -115,7 +115,7 @@ def run_panel(job, ctx):
     if bad_deps:
         rec = {"figure": fig["name"], "panel": stem, "caption": caption_of(cell, cfg), "status": "failed",
                "exit_code": None, "config": cfg, "nst_options": opts, "output": {}, "key": key,
-               "errors": ["not run: it reads the output of panel(s) %s, which failed" % ", ".join(bad_deps)]}
+               "errors": ["it reads the output of panel(s) %s, which failed" % ", ".join(bad_deps)]}
         write_json(rec_path, rec)
         rec["_state"] = "failed"
         return rec
@@ -210,7 +210,7 @@ class Progress:
 
     The work of a panel is taken as iterations × image_size² (the cost of an iteration grows with
     the pixel count); the rate is the measured seconds per unit of the panels this run rendered.
-    Kept and copied panels cost nothing and are not in the rate; the estimate assumes that every
+    Kept, copied and failed panels are not in the rate; the estimate assumes that every
     panel still to come is rendered, so it is an upper bound when an earlier run left some."""
 
     def __init__(self, jobs):
@@ -229,7 +229,7 @@ class Progress:
         self.k += 1
         u = self.units(job["cfg"])
         self.left_units -= u
-        if rec.get("_state") in ("rendered", "failed") and rec.get("wall_seconds"):
+        if rec.get("_state") == "rendered" and rec.get("wall_seconds"):
             self.spent += rec["wall_seconds"]
             self.spent_units += u
         eta = ""

@@ -33,7 +33,7 @@ def control_notes(cfg):
     if cfg.get("style_blend_weights"):
         out.append("blend %s" % "/".join("%g" % w for w in cfg["style_blend_weights"]))
     if cfg.get("style_layer_sets"):
-        out.append("layer sets %s" % " | ".join("*" if s == "*" else ",".join(s) for s in cfg["style_layer_sets"]))
+        out.append("layer sets %s" % " ".join("{*}" if s == "*" else "{%s}" % ",".join(s) for s in cfg["style_layer_sets"]))
     if cfg.get("content_masks"):
         out.append("content masks %s" % ",".join(cfg["content_masks"]))
     if cfg.get("style_masks"):
