@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from .configs import PANEL_REF, build_argv, image_refs, panel_deps, used_masks
 from .util import file_digest, fmt_ratio, fmt_seconds, load_json, png_size, write_json
