@@ -159,15 +159,6 @@ Tensor<T> guide_as(const Tensor<double>& g) {
     return out;
 }
 
-// A pixel mask is empty when no pixel would enter any guide: all zero, or below the 0.5
-// threshold of the binarising modes (inside, all, or any --mask-grow).
-bool mask_is_empty(ConstView<float> mask, const GuideOptions& o) {
-    const bool binary = o.mode != GuidePropagation::Simple || o.grow != 0;
-    for (float v : mask)
-        if (binary ? v >= 0.5f : v > 0.0f) return false;
-    return true;
-}
-
 std::string mask_threshold_note(const GuideOptions& o) {
     return o.mode != GuidePropagation::Simple || o.grow != 0 ? " (no pixel >= 0.5)" : " (all zero)";
 }
