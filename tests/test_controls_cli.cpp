@@ -110,7 +110,7 @@ TEST_CASE("controls cli: input errors exit 3") {
     const std::string style_black = mask_png(f.dir, "style_black.png", 36, 36, [](int, int) { return 0.0; });
     check_error(f.run_args(out, {"--style-masks", style_black + ",-"}), 3, out, "the region is empty");
     check_error(f.run_args(out, {"--style-masks", stripe + ",-", "--mask-propagation", "inside"}), 3, out,
-                "style mask 1 is empty at relu");
+                "stripe.png': the region is empty at relu");
     check_error(f.run_args(out, {"--content-masks", f.dir + "/missing.png," + f.right}), 3, out, "missing.png");
     // The same problem through eval: same errors, nothing on stdout.
     const test::RunResult r = run_nst({"eval", "--content", f.content, "--style", f.style1, "--image", f.content,

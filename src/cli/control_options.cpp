@@ -128,9 +128,11 @@ void resolve_control_values(const ControlOptions& o, std::size_t num_styles, Los
     checked_loss_spec(loss);  // each set within --style-layers, every style layer in some set
 }
 
-void load_control_masks(const ControlOptions& o, const GuideOptions& guides, const std::string& content_path,
+void load_control_masks(const ControlOptions& o, const std::string& content_path,
                         const std::vector<std::string>& style_paths, ProblemSpec& spec) {
     const std::size_t n = style_paths.size();
+    const LossSpec& loss = spec.loss;
+    const GuideOptions& guides = loss.guides;
     const std::vector<std::string> cm = mask_list(o.content_masks, "--content-masks", n, false);
     const std::vector<std::string> sm = mask_list(o.style_masks, "--style-masks", n, true);
     const Shape cs = spec.content.shape();
@@ -149,7 +151,17 @@ void load_control_masks(const ControlOptions& o, const GuideOptions& guides, con
             int sh = 0, sw = 0;
             file_size(style_paths[k], sh, sw);
             const Shape ss = spec.styles[k].shape();
-            spec.style_masks.push_back(load_mask(sm[k], "--style-masks", style_paths[k], sh, sw, ss.h, ss.w, guides, true));
+            Tensor<float> mask = load_mask(sm[k], "--style-masks", style_paths[k], sh, sw, ss.h, ss.w, guides, true);
+            // The objective rejects a style region that vanishes at a layer it is used at; said
+            // here, the message can name the file.
+            for (int l : loss.style_layer_sets.empty() ? loss.style_layers : loss.style_layer_sets[k]) {
+                const Tensor<double> g = propagate_guide(mask.cview(), l, guides);
+                if (std::all_of(g.begin(), g.end(), [](double v) { return v == 0; }))
+                    throw_input("--style-masks '" + sm[k] + "': the region is empty at " + vgg19_layers()[l].name +
+                                " after '" + guide_propagation_name(guides.mode) +
+                                "' propagation: use a larger region, --mask-propagation simple or a smaller --mask-grow");
+            }
+            spec.style_masks.push_back(std::move(mask));
         }
     }
     spec.edit_mask = Tensor<float>();

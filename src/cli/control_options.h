@@ -31,8 +31,9 @@ void resolve_control_values(const ControlOptions& o, std::size_t num_styles, Los
 // Mask files (input errors, exit 3), after the images: each mask must be grey and have the pixel
 // size of its image file (the content image for --content-masks and --edit-mask, its style image
 // for --style-masks); it is resized with the image to that image's working size (spec.content's
-// or spec.styles[k]'s) and stored in spec as (1, 1, h, w) values in [0, 1].
-void load_control_masks(const ControlOptions& o, const GuideOptions& guides, const std::string& content_path,
+// or spec.styles[k]'s) and stored in spec as (1, 1, h, w) values in [0, 1]. Reads spec.loss (the
+// guide options and layer sets of resolve_control_values).
+void load_control_masks(const ControlOptions& o, const std::string& content_path,
                         const std::vector<std::string>& style_paths, ProblemSpec& spec);
 
 }  // namespace nst::cli

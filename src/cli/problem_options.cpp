@@ -200,7 +200,7 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
         p.spec.styles.push_back(std::move(s));
     }
 
-    load_control_masks(o.controls, loss.guides, o.content, style_paths, p.spec);
+    load_control_masks(o.controls, o.content, style_paths, p.spec);
 
     // --- device (exit 4)
     p.backend = resolve_backend(requested, o.gpu, backend_note);
