@@ -122,7 +122,19 @@ void Objective<T>::set_content(ConstView<T> content) {
 }
 
 template <typename T>
-void Objective<T>::set_styles(const std::vector<ConstView<T>>& styles, const std::vector<double>& blend) {
+void Objective<T>::set_content_masks(const std::vector<ConstView<float>>& masks) {
+    NST_REQUIRE(masks.empty(), "objective: content masks are not implemented yet");
+}
+
+template <typename T>
+void Objective<T>::set_edit_mask(ConstView<float> mask) {
+    NST_REQUIRE(mask.empty(), "objective: the edit mask is not implemented yet");
+}
+
+template <typename T>
+void Objective<T>::set_styles(const std::vector<ConstView<T>>& styles, const std::vector<double>& blend,
+                              const std::vector<ConstView<float>>& style_masks) {
+    NST_REQUIRE(style_masks.empty(), "objective: style masks are not implemented yet");
     if (m_spec.style_layers.empty()) {
         m_styles_set = true;
         return;
