@@ -74,6 +74,7 @@ void ProblemOptions::add_to(CLI::App& app) {
                    "convolution arithmetic on cuda: fp32 (no TF32, matches cpu), tf32 or bf16")
         ->capture_default_str();
     controls.add_to(app);
+    color.add_to(app);
 }
 
 std::vector<double> parse_weight_list(const std::string& list, const std::string& option) {
@@ -174,6 +175,7 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
     p.spec.cuda.precision = parse_precision(o.precision);
     if (requested == Backend::Cpu && p.spec.cuda.precision != Precision::Fp32)
         throw_usage("--precision " + o.precision + ": the cpu backend computes in fp32 only (use --backend cuda)");
+    p.color = parse_color_options(o.color);
 
     // --- files (exit 3)
     p.weights = load_weights(o.weights);
@@ -199,6 +201,7 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
                         " (needs at least " + std::to_string(min_side) + " pixels a side)");
         p.spec.styles.push_back(std::move(s));
     }
+    apply_color_controls(p.color, p.spec, p.pre, o.content, style_paths);
 
     load_control_masks(o.controls, o.content, style_paths, p.spec);
 
