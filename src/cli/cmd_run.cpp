@@ -71,10 +71,15 @@ Tensor<float> make_init(const RunOptions& o, const Problem& p) {
     // --init style: the first style image, resized to the content's size.
     std::string path = o.init;
     if (o.init == "style") path = o.problem.styles.front().substr(0, o.problem.styles.front().find(','));
-    return load_network_image(path, p.pre, shape.h, shape.w, "--init");
+    Tensor<float> x = load_network_image(path, p.pre, shape.h, shape.w, "--init");
+    color_init_image(p.color, p.pre, x);  // grey under --color-control luminance
+    return x;
 }
 
-void save_result(const std::string& path, const Tensor<float>& x, const Preprocessor& pre, int depth) {
+// An image output is recombined with the content's chroma when a colour control asks for it;
+// a .npy output is the raw optimised tensor x, untouched, so that it can be evaluated or resumed.
+void save_result(const std::string& path, const Tensor<float>& x, const Preprocessor& pre, int depth,
+                 const ColorPlan& color) {
     if (output_kind(path) == OutputKind::Npy) {
         const Shape s = x.shape();
         save_npy(path, x.data(), {s.n, s.c, s.h, s.w});
@@ -82,6 +87,7 @@ void save_result(const std::string& path, const Tensor<float>& x, const Preproce
     }
     Tensor<float> rgb(x.shape());
     pre.to_image(rgb.view(), x.cview());
+    color_output_image(color, rgb.view());
     save_image(path, rgb.cview(), depth);
 }
 
@@ -147,11 +153,11 @@ void run(RunOptions& o) {
             }
         }
         if (!stopped && o.save_iter > 0 && done % o.save_iter == 0 && done != o.num_iterations)
-            save_result(iteration_path(o.output, done), engine->current(), pre, o.output_depth);
+            save_result(iteration_path(o.output, done), engine->current(), pre, o.output_depth, p.color);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.finish(done, seconds);
-    save_result(o.output, engine->current(), pre, o.output_depth);
+    save_result(o.output, engine->current(), pre, o.output_depth, p.color);
     if (!o.trace.empty()) trace.write(o.trace);
     if (!o.quiet)
         std::fprintf(stderr, "nst: wrote %s; peak %s memory %.0f MiB\n", o.output.c_str(), engine->peak_memory_kind(),
@@ -172,6 +178,7 @@ Command add_run_command(CLI::App& app) {
     auto o = std::make_shared<RunOptions>();
     CLI::App* sub = app.add_subcommand("run", "style transfer: optimise an image to match content and style");
     o->problem.add_to(*sub);
+    o->problem.color.add_run_options(*sub);
     sub->add_option("--output", o->output, ".png, .jpg or .npy (raw optimised tensor)")->capture_default_str();
     sub->add_option("--output-depth", o->output_depth, "bits per PNG sample: 8 or 16")->capture_default_str();
     sub->add_option("--init", o->init, "random, content, style, or an image/.npy path")->capture_default_str();

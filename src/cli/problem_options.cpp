@@ -73,6 +73,8 @@ void ProblemOptions::add_to(CLI::App& app) {
     app.add_option("--precision", precision,
                    "convolution arithmetic on cuda: fp32 (no TF32, matches cpu), tf32 or bf16")
         ->capture_default_str();
+    controls.add_to(app);
+    color.add_to(app);
 }
 
 std::vector<double> parse_weight_list(const std::string& list, const std::string& option) {
@@ -167,11 +169,13 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
     double blend_sum = 0;
     for (double b : p.spec.style_blend) blend_sum += b;
     if (!(blend_sum > 0)) throw_usage("--style-blend-weights: the weights must not all be zero");
+    resolve_control_values(o.controls, style_paths.size(), loss);
     const Backend requested = parse_backend(o.backend);
     if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
     p.spec.cuda.precision = parse_precision(o.precision);
     if (requested == Backend::Cpu && p.spec.cuda.precision != Precision::Fp32)
         throw_usage("--precision " + o.precision + ": the cpu backend computes in fp32 only (use --backend cuda)");
+    p.color = parse_color_options(o.color);
 
     // --- files (exit 3)
     p.weights = load_weights(o.weights);
@@ -197,6 +201,9 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
                         " (needs at least " + std::to_string(min_side) + " pixels a side)");
         p.spec.styles.push_back(std::move(s));
     }
+    apply_color_controls(p.color, p.spec, p.pre, o.content, style_paths);
+
+    load_control_masks(o.controls, o.content, style_paths, p.spec);
 
     // --- device (exit 4)
     p.backend = resolve_backend(requested, o.gpu, backend_note);

@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/control_options.h"
+#include "cli/color_options.h"
 #include "engine/engine.h"
 #include "engine/presets.h"
 #include "io/image.h"
@@ -32,6 +34,8 @@ struct ProblemOptions {
     std::string backend = "auto";
     int gpu = 0;
     std::string precision = "fp32";
+    ControlOptions controls;  // spatial and scale controls (control_options.h)
+    ColorOptions color;  // --match-color, --color-control, --luminance-match (--original-colors: run)
 
     // Options whose presence decides whether the preset's default applies.
     CLI::Option* o_content_weight = nullptr;
@@ -52,6 +56,7 @@ struct Problem {
     SizeRule size_rule = SizeRule::Max;
     Backend backend = Backend::Cpu;
     ProblemSpec spec;  // content, styles, blend, loss, pooling (init left empty)
+    ColorPlan color;   // colour controls; spec's images already transformed
 };
 
 // Validates option values (usage errors, exit 2) before any file is touched, then loads weights
