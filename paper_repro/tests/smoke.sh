@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# CTest smoke test of the reproduction harness: one figure (arXiv Fig. 2, five panels) in quick
-# mode at 32 px with 3 iterations and random weights on the CPU, then check_outputs on what it
-# wrote. Exit 77 (CTest: skipped) when the paper's images cannot be had.
+# CTest smoke test of the reproduction harness: arXiv Fig. 2 (five panels) and CVPR 2017 Fig. 1
+# (four panels: content masks, luminance-only transfer, colour matching, and the two-step texture
+# recipe whose second step reads the first one's output) in quick mode at 32 px with 3 iterations
+# and random weights on the CPU, then check_outputs on what it wrote (panels, records, figures,
+# masks). Exit 77 (CTest: skipped) when the paper's images cannot be had.
 # Usage: smoke.sh NST_BINARY OUT_DIR [IMAGES_DIR]
 set -u
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -10,7 +12,8 @@ nst="$1"
 out="$2"
 images="${3:-}"
 rm -rf "$out"
-set -- --quick --only gatys2015-fig2 --size 32 --iterations 3 --weights random --backend cpu \
+figures=gatys2015-fig2,gatys2017-fig1
+set -- --quick --only "$figures" --size 32 --iterations 3 --weights random --backend cpu \
   --out "$out" --cache "$out/images" --nst "$nst" --force
 [ -n "$images" ] && [ -d "$images" ] && set -- "$@" --images "$images"
 "$here/run" "$@"
@@ -20,4 +23,4 @@ if [ "$rc" -eq 3 ] && grep -q "download failed" "$out/REPORT.md" 2>/dev/null; th
   exit 77
 fi
 [ "$rc" -eq 0 ] || { echo "smoke.sh: paper_repro/run exited $rc" >&2; exit 1; }
-exec "$here/tests/check_outputs" --out "$out" --figures gatys2015-fig2 --iterations 3 --expect-random
+exec "$here/tests/check_outputs" --out "$out" --figures "$figures" --iterations 3 --expect-random
