@@ -201,7 +201,7 @@ void Objective::set_styles(const std::vector<ConstView<float>>& styles, const st
             NST_REQUIRE(m_k > 0, "style image too small for layer " + vgg19_layers()[l].name);
             o.ensure_gram_scratch(kernels::gram_scratch_floats(f.shape.c, m_k));
             float* g = o.grams[j].data();
-            kernels::gram(f.data, f.shape.c, m_k, 1.0 / double(m_k), o.gram_partials.data(), g, o.stream());
+            kernels::gram(f.data, nullptr, f.shape.c, m_k, 1.0 / double(m_k), o.gram_partials.data(), g, o.stream());
             kernels::style_target_accumulate(o.style_norm[j].data(), g, f.shape.c, bk, o.stream());
         }
         o.ctx.synchronize();  // before `holder` frees the uploaded image
@@ -307,10 +307,10 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
             o.refresh_style_target(std::size_t(j), plan.positions, plan.gram_scale);  // no-op after prepare()
             float* g = o.grams[std::size_t(j)].data();
             const float* a = o.style_targets[std::size_t(j)].data();
-            kernels::gram(f.data, plan.channels, plan.positions, plan.gram_scale, o.gram_partials.data(), g, stream);
+            kernels::gram(f.data, nullptr, plan.channels, plan.positions, plan.gram_scale, o.gram_partials.data(), g, stream);
             kernels::style_value(g, a, plan.channels, o.slot(o.nc + j), stream);
             if (grad)
-                kernels::style_gradient(g, a, f.data, plan.channels, plan.positions, plan.coef, o.net.grad(l).data,
+                kernels::style_gradient(g, a, f.data, nullptr, plan.channels, plan.positions, plan.coef, o.net.grad(l).data,
                                         stream);
         }
         if (grad) {
