@@ -34,7 +34,7 @@ constexpr int kStep = 16;       // k per shared-memory step
 constexpr int kGemmThreads = 256;
 
 __global__ void __launch_bounds__(kThreads)
-style_value_kernel(const float* __restrict__ g, const float* __restrict__ a, long long n,
+style_value_kernel(const float* __restrict__ g, const float* __restrict__ a, long long n, double weight,
                    double* __restrict__ partials) {
     __shared__ double scratch[kThreads];
     long long begin, end;
@@ -45,7 +45,7 @@ style_value_kernel(const float* __restrict__ g, const float* __restrict__ a, lon
         acc += e * e;
     }
     const double s = block_sum(acc, scratch);
-    if (threadIdx.x == 0) partials[blockIdx.x] = s;
+    if (threadIdx.x == 0) partials[blockIdx.x] = weight * s;  // weight 1: s exactly
 }
 
 // G - A as the CPU forms it: the difference in double, rounded once to float.
@@ -203,8 +203,13 @@ std::size_t square(int channels) { return std::size_t(channels) * std::size_t(ch
 int style_value_partials(int channels) { return reduce_blocks(square(channels)); }
 
 void style_value(const float* g, const float* a, int channels, double* partials, cudaStream_t stream) {
+    style_value_weighted(g, a, channels, 1.0, partials, stream);
+}
+
+void style_value_weighted(const float* g, const float* a, int channels, double weight, double* partials,
+                          cudaStream_t stream) {
     const std::size_t n = square(channels);
-    style_value_kernel<<<reduce_blocks(n), kThreads, 0, stream>>>(g, a, (long long)n, partials);
+    style_value_kernel<<<reduce_blocks(n), kThreads, 0, stream>>>(g, a, (long long)n, weight, partials);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 

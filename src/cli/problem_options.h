@@ -32,6 +32,7 @@ struct ProblemOptions {
     std::string backend = "auto";
     int gpu = 0;
     std::string precision = "fp32";
+    std::string gram_impl = "own";
 
     // Options whose presence decides whether the preset's default applies.
     CLI::Option* o_content_weight = nullptr;
