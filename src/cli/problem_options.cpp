@@ -76,6 +76,7 @@ void ProblemOptions::add_to(CLI::App& app) {
     app.add_option("--gram-impl", gram_impl,
                    "cuda: Gram matrices by our kernel (own) or cuBLAS (cublas-syrk, cublas-gemm); cpu ignores it")
         ->capture_default_str();
+    controls.add_to(app);
 }
 
 std::vector<double> parse_weight_list(const std::string& list, const std::string& option) {
@@ -170,6 +171,7 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
     double blend_sum = 0;
     for (double b : p.spec.style_blend) blend_sum += b;
     if (!(blend_sum > 0)) throw_usage("--style-blend-weights: the weights must not all be zero");
+    resolve_control_values(o.controls, style_paths.size(), loss);
     const Backend requested = parse_backend(o.backend);
     if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
     p.spec.cuda.precision = parse_precision(o.precision);
@@ -201,6 +203,8 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
                         " (needs at least " + std::to_string(min_side) + " pixels a side)");
         p.spec.styles.push_back(std::move(s));
     }
+
+    load_control_masks(o.controls, o.content, style_paths, p.spec);
 
     // --- device (exit 4)
     p.backend = resolve_backend(requested, o.gpu, backend_note);

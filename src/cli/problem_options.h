@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/control_options.h"
 #include "engine/engine.h"
 #include "engine/presets.h"
 #include "io/image.h"
@@ -33,6 +34,7 @@ struct ProblemOptions {
     int gpu = 0;
     std::string precision = "fp32";
     std::string gram_impl = "own";
+    ControlOptions controls;  // spatial and scale controls (control_options.h)
 
     // Options whose presence decides whether the preset's default applies.
     CLI::Option* o_content_weight = nullptr;

@@ -28,7 +28,12 @@ public:
         m_objective.set_content(m_spec.content.cview());
         std::vector<ConstView<float>> styles;
         for (const auto& s : m_spec.styles) styles.push_back(s.cview());
-        m_objective.set_styles(styles, m_spec.style_blend);
+        std::vector<ConstView<float>> style_masks, content_masks;
+        for (const auto& m : m_spec.style_masks) style_masks.push_back(m.cview());  // an empty one = whole image
+        for (const auto& m : m_spec.content_masks) content_masks.push_back(m.cview());
+        m_objective.set_styles(styles, m_spec.style_blend, style_masks);
+        m_objective.set_content_masks(content_masks);
+        m_objective.set_edit_mask(m_spec.edit_mask.cview());
         m_x = m_spec.init.clone();
         m_g = Tensor<float>(m_x.shape());
         if (m_spec.optimizer == OptimizerKind::Lbfgs)

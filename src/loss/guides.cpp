@@ -105,6 +105,13 @@ Tensor<double> propagate_guide(ConstView<float> mask, int layer, const GuideOpti
     return out;
 }
 
+bool mask_is_empty(ConstView<float> mask, const GuideOptions& options) {
+    const bool binary = options.mode != GuidePropagation::Simple || options.grow != 0;
+    for (float v : mask)
+        if (binary ? v >= 0.5f : v > 0.0f) return false;
+    return true;
+}
+
 bool normalize_guide(Tensor<double>& guide) {
     double sq = 0;
     for (double v : guide) sq += v * v;

@@ -36,6 +36,10 @@ struct GuideOptions {
 Tensor<double> propagate_guide(ConstView<float> mask,  // (1, 1, H, W)
                                int layer, const GuideOptions& options);
 
+// True when no pixel of mask (1, 1, H, W) enters a guide: all zero, or (for the binarising
+// settings: inside, all, or grow != 0) no value >= 0.5. Such a mask is an empty region.
+bool mask_is_empty(ConstView<float> mask, const GuideOptions& options);
+
 // T / sqrt(mean(T^2)) in place; returns false (and leaves T all zero) when T is all zero.
 bool normalize_guide(Tensor<double>& guide);  // (1, 1, h, w)
 

@@ -39,6 +39,30 @@ double style_loss(ConstView<T> f,      // (1, C, H, W)
                   TensorView<T> diff,  // (1, 1, C, C) scratch, receives G - A when df is given
                   TensorView<T> df);   // (1, C, H, W) or empty
 
+// Guided Gram (Gatys et al., CVPR 2017, §4): g = scale * (F o T)(F o T)^T, the guide t broadcast
+// over the channels. ft is caller-provided scratch that receives F o T. Assigns g.
+template <typename T>
+void guided_gram(TensorView<T> g,   // (1, 1, C, C)
+                 ConstView<T> f,    // (1, C, H, W)
+                 ConstView<T> t,    // (1, 1, H, W) guide
+                 double scale,
+                 TensorView<T> ft); // (1, C, H, W) scratch
+
+// The style loss of F o T: G = gram_scale (F o T)(F o T)^T, value = loss_scale * sum (G - A)^2,
+//   df += T o d value / d(F o T) = 4 loss_scale gram_scale (G - A) (F o T o T).
+// The masking is fused into the two passes the plain loss needs anyway: ft receives F o T for the
+// Gram and is then multiplied by T once more in place, so the gradient is one gemm straight into
+// df (no separate d(F o T) buffer). df may be empty; with T all ones this is style_loss exactly.
+template <typename T>
+double guided_style_loss(ConstView<T> f,      // (1, C, H, W)
+                         ConstView<T> t,      // (1, 1, H, W) guide
+                         ConstView<T> a,      // (1, 1, C, C) target Gram
+                         double gram_scale, double loss_scale,
+                         TensorView<T> ft,    // (1, C, H, W) scratch (overwritten)
+                         TensorView<T> g,     // (1, 1, C, C) scratch, receives G
+                         TensorView<T> diff,  // (1, 1, C, C) scratch, receives G - A when df is given
+                         TensorView<T> df);   // (1, C, H, W) or empty
+
 // value = scale * 1/2 * sum_{c, i<H-1, j<W-1} [(x_{i,j} - x_{i,j+1})^2 + (x_{i,j} - x_{i+1,j})^2]
 // (jcjohnson's total variation, spec §5); dx += its gradient. dx may be empty.
 template <typename T>

@@ -10,6 +10,12 @@
 // (G - A) / M compares the M-normalised Grams of both images, as the authors' code does
 // (paper.md §1.2: each Gram is divided by its own M). With equal sizes both reduce to the
 // preset's plain Gram.
+//
+// Spatial and scale controls (objective.h): style masks only change how the per-style Grams
+// N^l_k are taken (the guided Gram of F_k o S^l_k); layer sets only decide which N^l_k exist.
+// Without content masks the N^l_k are blended per layer as above; with content masks each style
+// keeps its own target and the image's features are masked by that style's content guide. The
+// plain path (no masks) runs exactly the code it ran before the controls existed.
 #include "loss/objective.h"
 
 #include <algorithm>
@@ -51,6 +57,27 @@ LossSpec checked_loss_spec(const LossSpec& spec) {
                     " weights given for " + std::to_string(n_style) + " style layers (one per layer)");
     for (double w : s.style_layer_weights)
         if (!std::isfinite(w)) throw_usage("--style-layer-weights: weights must be finite numbers");
+    // Layer sets: each set non-empty, within the style layers, without repeats; together they
+    // must cover every style layer (a layer without any target would have no meaning).
+    std::vector<char> covered(n_style, s.style_layer_sets.empty() ? 1 : 0);
+    for (std::size_t k = 0; k < s.style_layer_sets.size(); ++k) {
+        const std::vector<int>& set = s.style_layer_sets[k];
+        const std::string which = "--style-layer-sets: set " + std::to_string(k + 1);
+        if (set.empty()) throw_usage(which + " is empty (use '*' for all style layers)");
+        for (std::size_t i = 0; i < set.size(); ++i) {
+            require_layer(set[i], "style layer set");
+            const auto it = std::find(s.style_layers.begin(), s.style_layers.end(), set[i]);
+            if (it == s.style_layers.end())
+                throw_usage(which + ": " + vgg19_layers()[set[i]].name + " is not one of the style layers (--style-layers)");
+            if (std::find(set.begin(), set.begin() + i, set[i]) != set.begin() + i)
+                throw_usage(which + ": " + vgg19_layers()[set[i]].name + " is given twice");
+            covered[std::size_t(it - s.style_layers.begin())] = 1;
+        }
+    }
+    for (std::size_t j = 0; j < n_style; ++j)
+        if (!covered[j])
+            throw_usage("--style-layer-sets: style layer " + vgg19_layers()[s.style_layers[j]].name +
+                        " is in no set (every style layer needs a style image)");
     return s;
 }
 
@@ -103,6 +130,7 @@ Objective<T>::Objective(Vgg19Net<T>& net, const LossSpec& spec) : m_net(net), m_
         m_style_norm.emplace_back(gs);
     }
     m_style_target_positions.assign(n_style, -1);
+    m_layer_active.assign(n_style, 1);
 }
 
 template <typename T>
@@ -121,44 +149,181 @@ void Objective<T>::set_content(ConstView<T> content) {
     m_content_set = true;
 }
 
+namespace {
+
+// A double guide as T (the features' type), for the masking passes.
 template <typename T>
-void Objective<T>::set_content_masks(const std::vector<ConstView<float>>& masks) {
-    NST_REQUIRE(masks.empty(), "objective: content masks are not implemented yet");
+Tensor<T> guide_as(const Tensor<double>& g) {
+    Tensor<T> out(g.shape());
+    for (std::size_t i = 0; i < g.numel(); ++i) out[i] = T(g[i]);
+    return out;
 }
 
-template <typename T>
-void Objective<T>::set_edit_mask(ConstView<float> mask) {
-    NST_REQUIRE(mask.empty(), "objective: the edit mask is not implemented yet");
+std::string mask_threshold_note(const GuideOptions& o) {
+    return o.mode != GuidePropagation::Simple || o.grow != 0 ? " (no pixel >= 0.5)" : " (all zero)";
 }
+
+}  // namespace
 
 template <typename T>
 void Objective<T>::set_styles(const std::vector<ConstView<T>>& styles, const std::vector<double>& blend,
                               const std::vector<ConstView<float>>& style_masks) {
-    NST_REQUIRE(style_masks.empty(), "objective: style masks are not implemented yet");
+    const std::size_t n_k = styles.size();
+    const std::vector<double> b = normalized_blend(blend, n_k);
+    if (!m_spec.style_layer_sets.empty() && m_spec.style_layer_sets.size() != n_k)
+        throw_usage("--style-layer-sets: " + std::to_string(m_spec.style_layer_sets.size()) + " sets given for " +
+                    std::to_string(n_k) + " style images (one per image)");
+    if (!style_masks.empty() && style_masks.size() != n_k)
+        throw_usage("--style-masks: " + std::to_string(style_masks.size()) + " masks given for " +
+                    std::to_string(n_k) + " style images (one per image; '-' for a whole image)");
+    m_num_styles = n_k;
+    m_blend = b;
     if (m_spec.style_layers.empty()) {
         m_styles_set = true;
+        check_region_count();
         return;
     }
-    const std::vector<double> b = normalized_blend(blend, styles.size());
+    const std::size_t n_style = m_spec.style_layers.size();
+    m_uses.assign(n_k, std::vector<char>(n_style, 1));
+    for (std::size_t k = 0; k < m_spec.style_layer_sets.size(); ++k)
+        for (std::size_t j = 0; j < n_style; ++j) {
+            const auto& set = m_spec.style_layer_sets[k];
+            m_uses[k][j] = std::find(set.begin(), set.end(), m_spec.style_layers[j]) != set.end();
+        }
 
-    for (auto& t : m_style_norm)
-        for (auto& v : t) v = 0.0;
-    for (std::size_t k = 0; k < styles.size(); ++k) {
-        const double bk = b[k];
-        if (bk == 0) continue;
+    m_region_norm.clear();
+    m_region_targets.clear();
+    m_region_norm.resize(n_k);
+    m_region_targets.resize(n_k);
+    for (std::size_t k = 0; k < n_k; ++k) {
+        m_region_norm[k].resize(n_style);
+        m_region_targets[k].resize(n_style);
+    }
+    for (std::size_t k = 0; k < n_k; ++k) {
+        const ConstView<float> mask = style_masks.empty() ? ConstView<float>{} : style_masks[k];
+        const std::string mask_name = "style mask " + std::to_string(k + 1);
+        if (!mask.empty()) {
+            const Shape ms{1, 1, styles[k].shape.h, styles[k].shape.w};
+            NST_REQUIRE(mask.shape == ms, mask_name + " " + mask.shape.str() + " vs its image " + styles[k].shape.str());
+            if (mask_is_empty(mask, m_spec.guides))
+                throw_input(mask_name + " is empty" + mask_threshold_note(m_spec.guides) +
+                            ": a style region needs at least one pixel");
+        }
+        if (b[k] == 0) continue;  // contributes to no target
         m_net.forward(styles[k]);
-        for (std::size_t j = 0; j < m_spec.style_layers.size(); ++j) {
-            ConstView<T> f = m_net.output(m_spec.style_layers[j]);
+        for (std::size_t j = 0; j < n_style; ++j) {
+            if (!m_uses[k][j]) continue;
+            const int l = m_spec.style_layers[j];
+            ConstView<T> f = m_net.output(l);
             const double m_k = double(f.shape.plane());
-            NST_REQUIRE(m_k > 0, "style image too small for layer " + vgg19_layers()[m_spec.style_layers[j]].name);
+            NST_REQUIRE(m_k > 0, "style image too small for layer " + vgg19_layers()[l].name);
             Tensor<T>& g = m_gram_scratch[j];
-            gram_matrix(g.view(), f, 1.0 / m_k);
-            Tensor<double>& acc = m_style_norm[j];
-            for (std::size_t i = 0; i < acc.numel(); ++i) acc[i] += bk * double(g[i]);
+            if (mask.empty()) {
+                gram_matrix(g.view(), f, 1.0 / m_k);
+            } else {
+                Tensor<double> guide = propagate_guide(mask, l, m_spec.guides);
+                if (!normalize_guide(guide))
+                    throw_input(mask_name + " is empty at " + vgg19_layers()[l].name + " after '" +
+                                guide_propagation_name(m_spec.guides.mode) +
+                                "' propagation: use a larger region, --mask-propagation simple or a smaller "
+                                "--mask-grow");
+                const Tensor<T> t = guide_as<T>(guide);
+                Tensor<T> ft(f.shape);
+                guided_gram(g.view(), f, t.cview(), 1.0 / m_k, ft.view());
+            }
+            Tensor<double>& n = m_region_norm[k][j];
+            n = Tensor<double>(g.shape());
+            for (std::size_t i = 0; i < n.numel(); ++i) n[i] = double(g[i]);
         }
     }
-    m_style_target_positions.assign(m_spec.style_layers.size(), -1);
+    // Blended targets: the weights of the styles that use a layer, renormalised over them.
+    for (std::size_t j = 0; j < n_style; ++j) {
+        double b_sum = 0;
+        for (std::size_t k = 0; k < n_k; ++k)
+            if (m_uses[k][j]) b_sum += b[k];
+        m_layer_active[j] = b_sum > 0;
+        Tensor<double>& acc = m_style_norm[j];
+        for (auto& v : acc) v = 0.0;
+        for (std::size_t k = 0; k < n_k; ++k) {
+            if (!m_uses[k][j] || b[k] == 0) continue;
+            const double bk = b[k] / b_sum;
+            const Tensor<double>& n = m_region_norm[k][j];
+            for (std::size_t i = 0; i < acc.numel(); ++i) acc[i] += bk * n[i];
+        }
+    }
+    m_style_target_positions.assign(n_style, -1);
     m_styles_set = true;
+    check_region_count();
+}
+
+template <typename T>
+void Objective<T>::set_content_masks(const std::vector<ConstView<float>>& masks) {
+    std::vector<Tensor<float>> copies;
+    for (std::size_t k = 0; k < masks.size(); ++k) {
+        const ConstView<float> m = masks[k];
+        NST_REQUIRE(m.device == Device::Host && m.shape.n == 1 && m.shape.c == 1 && m.numel() > 0,
+                    "content mask " + std::to_string(k + 1) + " must be a host (1, 1, H, W) mask, got " + m.shape.str());
+        if (mask_is_empty(m, m_spec.guides))
+            throw_input("content mask " + std::to_string(k + 1) + " is empty" + mask_threshold_note(m_spec.guides) +
+                        ": a content region needs at least one pixel");
+        Tensor<float> c(m.shape);
+        std::copy(m.begin(), m.end(), c.begin());
+        copies.push_back(std::move(c));
+    }
+    m_content_masks = std::move(copies);
+    m_content_guides.clear();
+    m_guides_h = m_guides_w = -1;
+    m_style_target_positions.assign(m_spec.style_layers.size(), -1);
+    if (m_styles_set) check_region_count();
+}
+
+template <typename T>
+void Objective<T>::set_edit_mask(ConstView<float> mask) {
+    if (mask.empty()) {
+        m_edit_mask = Tensor<float>();
+        return;
+    }
+    NST_REQUIRE(mask.device == Device::Host && mask.shape.n == 1 && mask.shape.c == 1,
+                "edit mask must be a host (1, 1, H, W) mask, got " + mask.shape.str());
+    m_edit_mask = Tensor<float>(mask.shape);
+    std::copy(mask.begin(), mask.end(), m_edit_mask.begin());
+}
+
+template <typename T>
+void Objective<T>::check_region_count() const {
+    if (!m_content_masks.empty() && m_content_masks.size() != m_num_styles)
+        throw_usage("--content-masks: " + std::to_string(m_content_masks.size()) + " masks given for " +
+                    std::to_string(m_num_styles) + " style images (one region per style image)");
+}
+
+template <typename T>
+void Objective<T>::refresh_content_guides(int h, int w) {
+    if (m_guides_h == h && m_guides_w == w) return;
+    const std::size_t n_style = m_spec.style_layers.size();
+    m_content_guides.clear();
+    m_content_guides.resize(m_content_masks.size());
+    for (auto& per_layer : m_content_guides) per_layer.resize(n_style);
+    std::size_t largest = 0;
+    for (std::size_t k = 0; k < m_content_masks.size(); ++k) {
+        const Tensor<float>& mask = m_content_masks[k];
+        NST_REQUIRE(mask.shape().h == h && mask.shape().w == w,
+                    "content mask " + std::to_string(k + 1) + " " + mask.shape().str() + " vs image " +
+                        std::to_string(h) + "x" + std::to_string(w));
+        for (std::size_t j = 0; j < n_style; ++j) {
+            if (!m_uses[k][j]) continue;
+            Tensor<double> guide = propagate_guide(mask.cview(), m_spec.style_layers[j], m_spec.guides);
+            // A region that vanished at this layer takes no part there (NIS skips zero-sum guides).
+            if (normalize_guide(guide)) m_content_guides[k][j] = guide_as<T>(guide);
+        }
+    }
+    for (int l : m_spec.style_layers) {
+        int lh = 0, lw = 0;
+        layer_output_size(l, h, w, lh, lw);
+        largest = std::max(largest, std::size_t(layer_channels(l)) * std::size_t(lh) * std::size_t(lw));
+    }
+    m_masked_scratch.ensure(Shape{1, 1, 1, int(largest)});
+    m_guides_h = h;
+    m_guides_w = w;
 }
 
 template <typename T>
@@ -187,23 +352,51 @@ LossTerms Objective<T>::evaluate(ConstView<T> x, TensorView<T> dx) {
             terms.content[i] = content_loss(f, p, m_spec.content_weight * sc.content,
                                             grad ? m_net.grad(l) : TensorView<T>{});
         }
+        const bool regions = !m_content_masks.empty();
+        if (regions && n_style > 0 && m_spec.style_weight != 0) {
+            NST_REQUIRE(m_content_masks.size() == m_num_styles, "objective: content masks vs style images");
+            refresh_content_guides(x.shape.h, x.shape.w);
+        }
         for (std::size_t j = 0; j < n_style && m_spec.style_weight != 0; ++j) {
             const int l = m_spec.style_layers[j];
             const double wl = style_layer_weight(m_spec.preset, m_spec.style_layer_weights[j], int(n_style));
-            if (wl == 0) continue;
+            if (wl == 0 || (!regions && !m_layer_active[j])) continue;
             ConstView<T> f = m_net.output(l);
             const long long m = (long long)f.shape.plane();
             const LossScales sc = loss_scales(m_spec.preset, f.shape.c, m);
             refresh_style_target(j, m, sc.gram);
-            terms.style[j] = style_loss(f, m_style_targets[j].cview(), sc.gram, m_spec.style_weight * wl * sc.style,
-                                        m_gram_scratch[j].view(), m_diff_scratch[j].view(),
-                                        grad ? m_net.grad(l) : TensorView<T>{});
+            const TensorView<T> df = grad ? m_net.grad(l) : TensorView<T>{};
+            if (!regions) {
+                terms.style[j] = style_loss(f, m_style_targets[j].cview(), sc.gram, m_spec.style_weight * wl * sc.style,
+                                            m_gram_scratch[j].view(), m_diff_scratch[j].view(), df);
+                continue;
+            }
+            // One guided term per region whose style uses this layer (sum_k b_k style_loss(F o C_k, A_k)).
+            const TensorView<T> ft(m_masked_scratch.data(), f.shape);
+            for (std::size_t k = 0; k < m_num_styles; ++k) {
+                const Tensor<T>& guide = m_content_guides[k][j];
+                if (!m_uses[k][j] || m_blend[k] == 0 || guide.empty()) continue;
+                terms.style[j] += guided_style_loss(f, guide.cview(), m_region_targets[k][j].cview(), sc.gram,
+                                                    m_spec.style_weight * wl * sc.style * m_blend[k], ft,
+                                                    m_gram_scratch[j].view(), m_diff_scratch[j].view(), df);
+            }
         }
         if (grad) m_net.backward(dx);
     } else if (grad) {
         for (auto& v : dx) v = T(0);  // nothing but TV: its gradient accumulates onto zero
     }
     if (m_spec.tv_weight != 0) terms.tv = tv_loss(x, m_spec.tv_weight, dx);
+    if (grad && !m_edit_mask.empty()) {
+        // Frozen pixels: every term's gradient (TV included) is multiplied by the mask.
+        const Shape ms{1, 1, x.shape.h, x.shape.w};
+        NST_REQUIRE(m_edit_mask.shape() == ms, "edit mask " + m_edit_mask.shape().str() + " vs image " + x.shape.str());
+        const std::size_t plane = x.shape.plane();
+        const float* mk = m_edit_mask.data();
+        for (int c = 0; c < x.shape.n * x.shape.c; ++c) {
+            T* d = dx.data + std::size_t(c) * plane;
+            for (std::size_t i = 0; i < plane; ++i) d[i] *= T(mk[i]);
+        }
+    }
     terms.total = terms.content_sum() + terms.style_sum() + terms.tv;
     return terms;
 }
@@ -212,9 +405,19 @@ template <typename T>
 void Objective<T>::refresh_style_target(std::size_t j, long long positions, double gram_scale) {
     if (m_style_target_positions[j] == positions) return;
     const double factor = gram_scale * double(positions);
-    const Tensor<double>& src = m_style_norm[j];
-    Tensor<T>& dst = m_style_targets[j];
-    for (std::size_t i = 0; i < src.numel(); ++i) dst[i] = T(factor * src[i]);
+    if (m_content_masks.empty()) {
+        const Tensor<double>& src = m_style_norm[j];
+        Tensor<T>& dst = m_style_targets[j];
+        for (std::size_t i = 0; i < src.numel(); ++i) dst[i] = T(factor * src[i]);
+    } else {
+        for (std::size_t k = 0; k < m_num_styles; ++k) {
+            const Tensor<double>& src = m_region_norm[k][j];
+            if (src.empty()) continue;
+            Tensor<T>& dst = m_region_targets[k][j];
+            dst.ensure(src.shape());
+            for (std::size_t i = 0; i < src.numel(); ++i) dst[i] = T(factor * src[i]);
+        }
+    }
     m_style_target_positions[j] = positions;
 }
 

@@ -88,9 +88,13 @@ public:
     const LossSpec& spec() const { return m_spec; }
 
 private:
-    // Scales the blended, position-normalised target N_j to the preset's Gram target for an
-    // image with `positions` positions at style layer j (cached until the size changes).
+    // Scales the position-normalised targets of style layer j (N_j blended, or N^j_k per region
+    // when content masks are set) to the preset's Gram target for an image with `positions`
+    // positions (cached until the size or the targets change).
     void refresh_style_target(std::size_t j, long long positions, double gram_scale);
+    // Normalised content guides C^l_k for an image of h x w (cached until the size changes).
+    void refresh_content_guides(int h, int w);
+    void check_region_count() const;
 
     Vgg19Net<T>& m_net;
     LossSpec m_spec;                           // style_layer_weights filled in (all 1 when empty)
@@ -98,8 +102,21 @@ private:
     std::vector<Tensor<T>> m_style_targets;    // per style layer (1, 1, C, C)
     std::vector<Tensor<T>> m_gram_scratch;     // per style layer (1, 1, C, C)
     std::vector<Tensor<T>> m_diff_scratch;     // per style layer (1, 1, C, C): G - A
-    std::vector<Tensor<double>> m_style_norm;  // per style layer (1, 1, C, C): sum_k b_k F_k F_k^T / M_k
-    std::vector<long long> m_style_target_positions;  // M that m_style_targets[j] was scaled for
+    std::vector<Tensor<double>> m_style_norm;  // per style layer (1, 1, C, C): sum_k b~_k Gram(F_k o S_k) / M_k
+    std::vector<char> m_layer_active;          // per style layer: some style with a weight > 0 uses it
+    std::vector<long long> m_style_target_positions;  // M that the targets of layer j were scaled for
+    // Per style image k and style layer j (empty tensors where k does not use j or b_k = 0):
+    std::vector<std::vector<char>> m_uses;                     // style k gives targets at layer j
+    std::vector<double> m_blend;                               // b, normalised to sum 1 over all K
+    std::vector<std::vector<Tensor<double>>> m_region_norm;    // (1, 1, C, C): Gram(F_k o S_k) / M_k
+    std::vector<std::vector<Tensor<T>>> m_region_targets;      // (1, 1, C, C): the scaled A^j_k
+    std::vector<Tensor<float>> m_content_masks;                // (1, 1, H, W) each, or none
+    std::vector<std::vector<Tensor<T>>> m_content_guides;      // (1, 1, h_j, w_j) normalised; empty
+                                                               // where region k vanished at layer j
+    int m_guides_h = -1, m_guides_w = -1;                      // image size of m_content_guides
+    Tensor<T> m_masked_scratch;                // F o T of one layer, sized for the largest style layer
+    Tensor<float> m_edit_mask;                 // (1, 1, H, W) or empty
+    std::size_t m_num_styles = 0;
     bool m_content_set = false, m_styles_set = false;
 };
 
