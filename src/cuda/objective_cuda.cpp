@@ -63,15 +63,8 @@ Tensor<float> upload_guide(const Tensor<double>& guide) {
     return d;
 }
 
-// A pixel mask is empty when no pixel would enter any guide: all zero, or below the 0.5
-// threshold of the binarising modes (inside, all, or any --mask-grow). As cpu::Objective.
-bool mask_is_empty(ConstView<float> mask, const GuideOptions& o) {
-    const bool binary = o.mode != GuidePropagation::Simple || o.grow != 0;
-    for (float v : mask)
-        if (binary ? v >= 0.5f : v > 0.0f) return false;
-    return true;
-}
-
+// The wording of cpu::Objective's empty-mask errors (loss/objective.cpp), which the two
+// backends share: what "empty" meant for the guide options (mask_is_empty, loss/guides.h).
 std::string mask_threshold_note(const GuideOptions& o) {
     return o.mode != GuidePropagation::Simple || o.grow != 0 ? " (no pixel >= 0.5)" : " (all zero)";
 }

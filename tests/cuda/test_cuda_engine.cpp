@@ -154,7 +154,7 @@ TEST_CASE("cuda engine: perceptual controls run under a CUDA graph for each Gram
     // paths to have run through cuBLAS without an allocation during capture.
     const Tensor<float> start = make_image(kStart);
     for (GramImpl impl : {GramImpl::Own, GramImpl::CublasSyrk, GramImpl::CublasGemm}) {
-        INFO("gram " << gram_impl_name(impl));
+        INFO("gram " << std::string(gram_impl_name(impl)));
 #if defined(NST_EMU_BACKEND)
         const emu::RuntimeStats before = emu::runtime_stats();
         const emu::CublasStats blas_before = emu::cublas_stats();

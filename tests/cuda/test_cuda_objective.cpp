@@ -394,7 +394,7 @@ TEST_CASE("cuda objective: perceptual controls match the CPU objective for each 
     for (const Config& c : control_configs())
         for (GramImpl impl : {GramImpl::Own, GramImpl::CublasSyrk, GramImpl::CublasGemm}) {
             const Errors e = compare(c, Precision::Fp32, 1e-5, impl);
-            MESSAGE(c.name << " gram " << gram_impl_name(impl) << ": worst term rel err " << e.terms
+            MESSAGE(c.name << " gram " << std::string(gram_impl_name(impl)) << ": worst term rel err " << e.terms
                            << ", gradient rel L2 " << e.gradient
                            << std::string(e.corrected ? " (decision-corrected oracle)" : ""));
         }
