@@ -19,6 +19,12 @@ Only outputs are stored. The inputs (VGG19 weights of `--weights random:SEED` an
 come from nst's counter-based RNG (tools/nst_rng.py, bit for bit the C++ src/core/rng.h), so the
 C++ test regenerates them itself and no weight file is committed. tests/README.md describes the
 files, what is compared, the tolerances and when to regenerate.
+
+ref_guided.safetensors (tests/test_controls_reference.cpp) holds the spatial and scale controls
+of issue #10 (docs/perceptual_controls_spatial.md), computed the same way from their definition:
+mask propagation to the layers (simple / inside / all, grow) by torch pooling operators, guided
+Grams of F o T with T / sqrt(mean T^2) guides, per-region style terms, style masks, per-style
+layer sets, and the gradient by autograd. `--parts guided` rewrites only that file.
 """
 import argparse
 import json
@@ -263,12 +269,240 @@ def f32(t):
     return t.detach().cpu().numpy().astype(np.float32)
 
 
+# --- spatial and scale controls (ref_guided.safetensors) ----------------------------------------
+
+# A mask (H, W) with values clamp((a*i + b*j - c) / d, 0, 1), d a power of two, so that every
+# value k/d is exact in float32 and the C++ test rebuilds the same mask from these integers;
+# "invert" gives 1 - value (also exact).
+GUIDED_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1"]
+GUIDED_CONTENT_LAYERS = ["relu2_2"]
+GUIDED_SETTINGS = {
+    "weights": {"random_seed": 0},
+    "images": {
+        "seed": 0,
+        "content": {"stream": 1010, "shape": [1, 3, 24, 28], "scale": 256.0, "offset": -128.0},
+        "style1": {"stream": 1011, "shape": [1, 3, 26, 22], "scale": 256.0, "offset": -64.0},
+        "style2": {"stream": 1012, "shape": [1, 3, 20, 30], "scale": 256.0, "offset": -96.0},
+        "point": {"stream": 1013, "shape": [1, 3, 24, 28], "scale": 128.0, "offset": -64.0},
+    },
+    "masks": {
+        # content regions: a soft diagonal boundary and its complement
+        "region1": {"shape": [24, 28], "a": 2, "b": 3, "c": 50, "d": 8, "invert": True},
+        "region2": {"shape": [24, 28], "a": 2, "b": 3, "c": 50, "d": 8, "invert": False},
+        # style masks: the right part of style 1, a soft lower band of style 2
+        "style1": {"shape": [26, 22], "a": 0, "b": 4, "c": 10, "d": 16, "invert": False},
+        "style2": {"shape": [20, 30], "a": 4, "b": 1, "c": 10, "d": 32, "invert": False},
+    },
+    "content_layers": GUIDED_CONTENT_LAYERS,
+    "style_layers": GUIDED_STYLE_LAYERS,
+    "grams": {"image": "point", "config": "regions_simple", "layers": ["relu1_1", "relu2_1"],
+              "stored": "upper triangle, row-major, of (F o T_k)(F o T_k)^T / (C M), T_k the normalised guide of region k"},
+    "guides": {"masks": ["region1", "region2", "style2"], "layers": GUIDED_STYLE_LAYERS,
+               "modes": [["simple", 0], ["inside", 0], ["all", 0], ["simple", 2], ["inside", -1]],
+               "stored": "unnormalised layer guide of the mask (pixel size of its image)"},
+    "configs": [
+        {"name": "regions_simple", "preset": "jcjohnson", "pooling": "avg", "mode": "simple", "grow": 0,
+         "content_masks": ["region1", "region2"], "style_masks": [None, "style2"],
+         "layer_sets": [["relu1_1", "relu2_1"], ["relu2_1", "relu3_1"]], "blend": [1.0, 3.0],
+         "content_weight": 5.0, "style_weight": 100.0, "tv_weight": 1e-4, "style_layer_weights": [1.0, 5.0, 600.0]},
+        {"name": "regions_inside", "preset": "gatys", "pooling": "max", "mode": "inside", "grow": 0,
+         "content_masks": ["region1", "region2"], "style_masks": ["style1", "style2"],
+         "layer_sets": None, "blend": [1.0, 1.0],
+         "content_weight": 1.0, "style_weight": 1e3, "tv_weight": 0.0, "style_layer_weights": [1.0, 0.3, 1.0]},
+        {"name": "blended_all_grow", "preset": "jcjohnson", "pooling": "avg", "mode": "all", "grow": 1,
+         "content_masks": None, "style_masks": ["style1", None],
+         "layer_sets": [["relu1_1", "relu2_1", "relu3_1"], ["relu3_1"]], "blend": [2.0, 1.0],
+         "content_weight": 5.0, "style_weight": 100.0, "tv_weight": 1e-4, "style_layer_weights": [0.5, 8.0, 1000.0]},
+    ],
+}
+
+
+def make_guided_image(name):
+    s = GUIDED_SETTINGS["images"]
+    spec = s[name]
+    n = math.prod(spec["shape"])
+    u = nst_rng.uniform_array(s["seed"], spec["stream"], 0, n)
+    return torch.from_numpy((spec["scale"] * u + spec["offset"]).astype(np.float32).reshape(spec["shape"])).double()
+
+
+def make_mask(name):
+    m = GUIDED_SETTINGS["masks"][name]
+    h, w = m["shape"]
+    i = torch.arange(h, dtype=torch.float64)[:, None]
+    j = torch.arange(w, dtype=torch.float64)[None, :]
+    v = ((m["a"] * i + m["b"] * j - m["c"]) / m["d"]).clamp(0, 1)
+    return 1 - v if m["invert"] else v
+
+
+def layer_sequence(deepest):
+    """('conv' | 'relu' | 'pool', name) in forward order up to `deepest` (spec section 2)."""
+    seq = []
+    for b, n in enumerate(CONVS_PER_BLOCK, start=1):
+        for i in range(1, n + 1):
+            seq.append(("conv", f"conv{b}_{i}"))
+            seq.append(("relu", f"relu{b}_{i}"))
+            if seq[-1][1] == deepest:
+                return seq
+        seq.append(("pool", f"pool{b}"))
+    return seq
+
+
+def erode(m, k):
+    # max_pool2d pads with -inf, so positions outside the image never count against a position.
+    return -F.max_pool2d(-m, 2 * k + 1, 1, k)
+
+
+def dilate(m, k):
+    return F.max_pool2d(m, 2 * k + 1, 1, k)
+
+
+def propagate(mask, layer, mode, grow):
+    """The guide of `layer` for a pixel mask (H, W), from the definition: 'simple' averages 2x2 at
+    each pool; 'inside' / 'all' binarise at 0.5 and erode / dilate 3x3 at each conv and take the
+    2x2 minimum / maximum at each pool; grow binarises and dilates / erodes first."""
+    m = mask[None, None]
+    if mode != "simple" or grow != 0:
+        m = (m >= 0.5).double()
+    if grow > 0:
+        m = dilate(m, grow)
+    elif grow < 0:
+        m = erode(m, -grow)
+    for kind, _ in layer_sequence(layer):
+        if kind == "conv" and mode == "inside":
+            m = erode(m, 1)
+        elif kind == "conv" and mode == "all":
+            m = dilate(m, 1)
+        elif kind == "pool":
+            m = F.avg_pool2d(m, 2) if mode == "simple" else (-F.max_pool2d(-m, 2) if mode == "inside" else F.max_pool2d(m, 2))
+    return m[0, 0]
+
+
+def normalized(t):
+    """T / sqrt(mean(T^2)), or None for an all-zero guide."""
+    ms = (t * t).mean()
+    return None if ms.item() == 0 else t / ms.sqrt()
+
+
+class GuidedProblem:
+    """One configuration of GUIDED_SETTINGS: the semantics of src/loss/objective.h written out."""
+
+    def __init__(self, cfg, weights, images, masks):
+        self.cfg, self.weights, self.masks = cfg, weights, masks
+        self.jc = cfg["preset"] == "jcjohnson"
+        self.deepest = "relu3_1"
+        styles = [images["style1"], images["style2"]]
+        k_n = len(styles)
+        b = torch.tensor(cfg["blend"], dtype=torch.float64)
+        self.b = b / b.sum()
+        sets = cfg["layer_sets"] or [GUIDED_STYLE_LAYERS] * k_n
+        self.uses = [[l in sets[k] for l in GUIDED_STYLE_LAYERS] for k in range(k_n)]
+        with torch.no_grad():
+            ac = vgg19(images["content"], weights, cfg["pooling"], self.deepest)
+            self.P = {l: ac[l] for l in GUIDED_CONTENT_LAYERS}
+            # N[k][l] = Gram(F_k o S^l_k) / M_k, S the style mask's normalised guide (or ones).
+            self.N = [{} for _ in range(k_n)]
+            for k, img in enumerate(styles):
+                a = vgg19(img, weights, cfg["pooling"], self.deepest)
+                for j, l in enumerate(GUIDED_STYLE_LAYERS):
+                    if not self.uses[k][j]:
+                        continue
+                    f = features(a[l])
+                    sm = cfg["style_masks"][k]
+                    if sm is not None:
+                        t = normalized(propagate(masks[sm], l, cfg["mode"], cfg["grow"]))
+                        assert t is not None, "empty style guide"
+                        f = f * t.reshape(1, -1)
+                    self.N[k][l] = f @ f.t() / f.shape[1]
+
+    def terms(self, x):
+        cfg, jc = self.cfg, self.jc
+        a = vgg19(x, self.weights, cfg["pooling"], self.deepest)
+        t = {"content": {}, "style": {}}
+        for l in GUIDED_CONTENT_LAYERS:
+            d2 = (a[l] - self.P[l]) ** 2
+            t["content"][l] = cfg["content_weight"] * (d2.mean() if jc else 0.5 * d2.sum())
+        L = len(GUIDED_STYLE_LAYERS)
+        for j, (l, user_w) in enumerate(zip(GUIDED_STYLE_LAYERS, cfg["style_layer_weights"])):
+            f = features(a[l])
+            C, M = f.shape
+            gs = 1.0 / (C * M) if jc else 1.0
+            ss = 1.0 / (C * C) if jc else 1.0 / (4.0 * C * C * M * M)
+            wl = user_w if jc else user_w / L
+            users = [k for k in range(len(self.N)) if self.uses[k][j]]
+            term = torch.zeros((), dtype=torch.float64)
+            if cfg["content_masks"]:
+                # One term per region k: b_k * style_loss(F o C^l_k, gs * M * N^l_k), b over all K.
+                for k in users:
+                    c = normalized(propagate(self.masks[cfg["content_masks"][k]], l, cfg["mode"], cfg["grow"]))
+                    if c is None:
+                        continue  # the region vanished at this layer
+                    fc = f * c.reshape(1, -1)
+                    g = gs * (fc @ fc.t())
+                    term = term + self.b[k] * ((g - gs * M * self.N[k][l]) ** 2).sum()
+            else:
+                # Blend renormalised over the styles that use this layer.
+                bu = sum(self.b[k] for k in users)
+                target = sum((self.b[k] / bu) * self.N[k][l] for k in users)
+                g = gs * (f @ f.t())
+                term = ((g - gs * M * target) ** 2).sum()
+            t["style"][l] = cfg["style_weight"] * wl * ss * term
+        if jc and cfg["tv_weight"] != 0:
+            core, right, down = x[:, :, :-1, :-1], x[:, :, :-1, 1:], x[:, :, 1:, :-1]
+            t["tv"] = cfg["tv_weight"] * 0.5 * (((core - right) ** 2).sum() + ((core - down) ** 2).sum())
+        else:
+            t["tv"] = torch.zeros((), dtype=x.dtype)
+        t["total"] = sum(t["content"].values()) + sum(t["style"].values()) + t["tv"]
+        return t
+
+
+def write_guided(out_dir, weights, metadata, start):
+    images = {k: make_guided_image(k) for k in GUIDED_SETTINGS["images"] if k != "seed"}
+    masks = {k: make_mask(k) for k in GUIDED_SETTINGS["masks"]}
+    tensors, results = [], {}
+    for name in GUIDED_SETTINGS["guides"]["masks"]:
+        for l in GUIDED_SETTINGS["guides"]["layers"]:
+            for mode, grow in GUIDED_SETTINGS["guides"]["modes"]:
+                tensors.append((f"guide.{name}.{l}.{mode}.{grow}", f32(propagate(masks[name], l, mode, grow))))
+    for cfg in GUIDED_SETTINGS["configs"]:
+        problem = GuidedProblem(cfg, weights, images, masks)
+        x = images["point"].clone().requires_grad_(True)
+        t = problem.terms(x)
+        (grad,) = torch.autograd.grad(t["total"], x, retain_graph=True)
+        tensors.append((f"grad.{cfg['name']}", f32(grad)))
+        # How much each term moves the gradient, so that none hides behind another (printed only).
+        norms = {}
+        for group in ("content", "style"):
+            for l, v in t[group].items():
+                (gl,) = torch.autograd.grad(v, x, retain_graph=True)
+                norms[f"{group} {l}"] = f"{gl.norm().item():.2e}"
+        results[cfg["name"]] = {"content": {k: v.item() for k, v in t["content"].items()},
+                                "style": {k: v.item() for k, v in t["style"].items()},
+                                "tv": t["tv"].item(), "total": t["total"].item()}
+        print(f"guided {cfg['name']:17s} total {t['total'].item():.6g}; gradient norms {norms} "
+              f"({time.time() - start:.1f} s)")
+    gcfg = next(c for c in GUIDED_SETTINGS["configs"] if c["name"] == GUIDED_SETTINGS["grams"]["config"])
+    with torch.no_grad():
+        a = vgg19(images["point"], weights, gcfg["pooling"], "relu3_1")
+    for l in GUIDED_SETTINGS["grams"]["layers"]:
+        f = features(a[l])
+        for k, region in enumerate(gcfg["content_masks"]):
+            fc = f * normalized(propagate(masks[region], l, gcfg["mode"], gcfg["grow"])).reshape(1, -1)
+            tensors.append((f"gram.{l}.region{k + 1}", upper_triangle(f32(fc @ fc.t() / (f.shape[0] * f.shape[1])))))
+    path = os.path.join(out_dir, "ref_guided.safetensors")
+    m = metadata("guided", {"nst.results": json.dumps(results)})
+    m["nst.settings"] = json.dumps(GUIDED_SETTINGS, sort_keys=True)
+    write_safetensors(path, tensors, m)
+    return path
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 def main():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out-dir", default=os.path.join(repo, "tests", "data"))
+    ap.add_argument("--parts", default="all", choices=["all", "core", "guided"],
+                    help="core: ref_common/max/avg; guided: ref_guided (spatial and scale controls)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     start = time.time()
@@ -307,6 +541,12 @@ def main():
 
     point = images["point"]
     written = []
+    if args.parts in ("all", "guided"):
+        written.append(write_guided(args.out_dir, weights, metadata, start))
+    if args.parts == "guided":
+        for p in written:
+            print(f"wrote {os.path.relpath(p)} ({os.path.getsize(p) / 1e6:.2f} MB)")
+        return
 
     # Block 1 runs before the first pool, so its activations (and the relu1_1 Gram) are the same
     # for both poolings: stored once.
