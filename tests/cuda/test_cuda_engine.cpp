@@ -333,3 +333,45 @@ TEST_CASE("cuda cli: nst run with the cuda backend") {
         CHECK(n == 4);
     }
 }
+
+TEST_CASE("cuda cli: nst eval with the controls matches the cpu backend for each Gram implementation") {
+    // The options reach the CUDA objective: content regions, a style mask, layer sets and
+    // 'inside' propagation through `nst eval --backend cuda --gram-impl ...`, against the same
+    // command on the cpu backend (both float: 1e-4 on the total leaves room for the CPU's
+    // Winograd rounding; the objective tests bound each term to 1e-5 against double).
+    const std::string dir = test::temp_dir("cuda_cli_controls");
+    const std::string content = test::smooth_png(dir, "content.png", 40, 48, 1);
+    const std::string style1 = test::smooth_png(dir, "style1.png", 36, 36, 2);
+    const std::string style2 = test::smooth_png(dir, "style2.png", 44, 32, 3);
+    auto mask = [&](const std::string& name, int h, int w, double (*v)(int, int)) {
+        Tensor<float> rgb(Shape{1, 3, h, w});
+        for (int c = 0; c < 3; ++c)
+            for (int i = 0; i < h; ++i)
+                for (int j = 0; j < w; ++j) rgb.view().at(0, c, i, j) = float(v(i, j));
+        save_image(dir + "/" + name, rgb.cview());
+        return dir + "/" + name;
+    };
+    const std::string left = mask("left.png", 40, 48, [](int, int j) { return j < 20 ? 1.0 : 0.0; });
+    const std::string right = mask("right.png", 40, 48, [](int, int j) { return j < 20 ? 0.0 : 1.0; });
+    const std::string style_left = mask("style_left.png", 36, 36, [](int, int j) { return j < 18 ? 1.0 : 0.0; });
+    auto eval = [&](const std::vector<std::string>& backend) {
+        std::vector<std::string> a = {"eval", "--content", content, "--style", style1 + "," + style2, "--image",
+                                      style2, "--weights", "random:3", "--image-size", "32", "--content-masks",
+                                      left + "," + right, "--style-masks", style_left + ",-", "--style-layer-sets",
+                                      "relu1_1,relu2_1;*", "--mask-propagation", "inside"};
+        a.insert(a.end(), backend.begin(), backend.end());
+        const test::RunResult r = test::run_nst(a);
+        INFO("stderr: " << r.err);
+        REQUIRE(r.exit_code == 0);
+        return nlohmann::json::parse(r.out);
+    };
+    const double cpu_total = eval({"--backend", "cpu"})["total"].get<double>();
+    for (const char* impl : {"own", "cublas-syrk", "cublas-gemm"}) {
+        INFO("--gram-impl " << impl);
+        const double total = eval({"--backend", "cuda", "--gram-impl", impl})["total"].get<double>();
+        const double rel = std::fabs(total - cpu_total) / std::fabs(cpu_total);
+        CHECK(rel <= 1e-4);
+        MESSAGE("nst eval with controls, cuda --gram-impl " << impl << " vs cpu: total rel " << rel);
+    }
+}
+
