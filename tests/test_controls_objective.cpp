@@ -457,7 +457,8 @@ TEST_CASE("controls: errors for empty regions and wrong counts") {
 }
 
 TEST_CASE("controls: the compacted guided style loss equals the dense one") {
-    // Supports of 1, 30 and 70 of 100 positions (70: the gradient runs in three blocks of 30),
+    // Supports of 1, 30 and 70 of 100 positions (70: the gradient runs in three blocks of 30, the
+    // free columns of the scratch),
     // soft values on the support; df starts non-zero to check that both accumulate.
     const int c = 5, h = 10, w = 10;
     const Tensor<double> f = test::random_tensor<double>(Shape{1, c, h, w}, 571, -1, 2);

@@ -59,8 +59,6 @@ inline void gemm_block(int m, int n, int k, double alpha, const double* a, const
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, k, b, ldb, 0.0, c, n);
 }
 
-constexpr std::size_t kScatterBlock = 4096;  // columns per gemm block of the compacted gradient
-
 }  // namespace
 
 template <typename T>
@@ -136,15 +134,13 @@ double guided_style_loss(ConstView<T> f,      // (1, C, H, W)
         detail::gemm_accumulate(c, detail::blas_int(m), c, alpha, dd, ft.data, df.data);
         return value;
     }
-    // Compacted: ft *= T once more, then (G - A)(F o T o T) block by block into the free part of
-    // ft (m - nnz >= m / 4 columns per channel are unused), added to df's support columns.
+    // Compacted: (G - A)(F o T) block by block into the free part of ft (m - nnz >= m / 4 columns
+    // per channel are unused, so a few large gemms), each column multiplied by T once more as it
+    // is added to its column of df. Few blocks matter: every gemm and parallel loop is a barrier,
+    // and barriers are what an oversubscribed machine makes expensive.
     const std::int32_t* sp = support.data();
-#pragma omp parallel for schedule(static) if (std::size_t(c) * nnz >= 65536)
-    for (int ch = 0; ch < c; ++ch) {
-        T* row = ft.data + std::size_t(ch) * nnz;
-        for (std::size_t p = 0; p < nnz; ++p) row[p] *= t.data[sp[p]];
-    }
-    const std::size_t block = std::min(kScatterBlock, m - nnz);
+    const T* td = t.data;
+    const std::size_t block = m - nnz;
     T* out = ft.data + std::size_t(c) * nnz;  // c x block
     for (std::size_t p0 = 0; p0 < nnz; p0 += block) {
         const std::size_t b = std::min(block, nnz - p0);
@@ -153,7 +149,10 @@ double guided_style_loss(ConstView<T> f,      // (1, C, H, W)
         for (int ch = 0; ch < c; ++ch) {
             T* drow = df.data + std::size_t(ch) * m;
             const T* orow = out + std::size_t(ch) * b;
-            for (std::size_t q = 0; q < b; ++q) drow[sp[p0 + q]] += orow[q];
+            for (std::size_t q = 0; q < b; ++q) {
+                const std::int32_t i = sp[p0 + q];
+                drow[i] += orow[q] * td[i];
+            }
         }
     }
     return value;

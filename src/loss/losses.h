@@ -59,8 +59,8 @@ void guided_gram(TensorView<T> g,   // (1, 1, C, C)
 //
 // support: empty, or the positions where t is non-zero, ascending (guide_support). With a support
 // the columns of F o T outside it, which are zero, are left out: ft holds the compacted C x |S|
-// matrix, the syrk and the gradient gemm run over |S| columns, and the gemm's result is added to
-// df's columns in blocks. Regions that split an image then cost about one plain Gram in all.
+// matrix, the syrk and the gradient gemm run over |S| columns, and the gemm's result (times T) is
+// added to df's columns in blocks. Regions that split an image then cost about one plain Gram in all.
 template <typename T>
 double guided_style_loss(ConstView<T> f,      // (1, C, H, W)
                          ConstView<T> t,      // (1, 1, H, W) guide
