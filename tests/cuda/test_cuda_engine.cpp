@@ -367,11 +367,11 @@ TEST_CASE("cuda cli: nst eval with the controls matches the cpu backend for each
     };
     const double cpu_total = eval({"--backend", "cpu"})["total"].get<double>();
     for (const char* impl : {"own", "cublas-syrk", "cublas-gemm"}) {
-        INFO("--gram-impl " << impl);
+        INFO("--gram-impl " << std::string(impl));
         const double total = eval({"--backend", "cuda", "--gram-impl", impl})["total"].get<double>();
         const double rel = std::fabs(total - cpu_total) / std::fabs(cpu_total);
         CHECK(rel <= 1e-4);
-        MESSAGE("nst eval with controls, cuda --gram-impl " << impl << " vs cpu: total rel " << rel);
+        MESSAGE("nst eval with controls, cuda --gram-impl " << std::string(impl) << " vs cpu: total rel " << rel);
     }
 }
 
