@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Gram matrix G = scale * F F^T, F (C, M) row-major, in two kernels:
+// Gram matrix G = scale * F F^T, F (C, M) row-major, in two kernels (with a guide T, F o T in
+// place of F, formed by the row loads: kernels/row_load.cuh):
 //
 //   1. gram_partial_kernel: grid (upper-triangle 64x64 tile pairs, splits). Block (p, s) computes
 //      the 64x64 tile (ti, tj), ti <= tj, of F[:, chunk s] F[:, chunk s]^T in fp32 and writes it
@@ -65,8 +66,8 @@ __device__ inline void upper_pair(int p, int tiles, int& ti, int& tj) {
 
 template <bool Vec>
 __global__ void __launch_bounds__(kGramThreads)
-gram_partial_kernel(const float* __restrict__ f, int channels, long long positions, long long chunk,
-                    float* __restrict__ partials) {
+gram_partial_kernel(const float* __restrict__ f, const float* __restrict__ guide, int channels, long long positions,
+                    long long chunk, float* __restrict__ partials) {
     __shared__ __align__(16) float a_tile[kTile * kLd];
     __shared__ __align__(16) float b_tile[kTile * kLd];
 
@@ -98,9 +99,9 @@ gram_partial_kernel(const float* __restrict__ f, int channels, long long positio
     auto fetch = [&](long long k0) {
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
-            next_a[h] = load_row4<Vec>(f, channels, positions, row0 + load_row[h], k0 + load_k[h], k_end);
+            next_a[h] = load_row4<Vec>(f, guide, channels, positions, row0 + load_row[h], k0 + load_k[h], k_end);
             if (!diagonal)
-                next_b[h] = load_row4<Vec>(f, channels, positions, col0 + load_row[h], k0 + load_k[h], k_end);
+                next_b[h] = load_row4<Vec>(f, guide, channels, positions, col0 + load_row[h], k0 + load_k[h], k_end);
         }
     };
     if (steps > 0) fetch(k_begin);
@@ -180,6 +181,16 @@ gram_finalize_kernel(const float* __restrict__ partials, int channels, int split
         g[std::size_t(c0 + jj) * channels + (r0 + ii)] = slab[ii][jj];
 }
 
+// Lower triangle from the upper one, row-major: g[i][j] = g[j][i] for j < i. Reads and writes
+// are disjoint (upper vs strictly lower), so one pass over C * C needs no ordering.
+__global__ void gram_mirror_upper_kernel(float* __restrict__ g, int channels, long long n) {
+    for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n;
+         idx += (long long)gridDim.x * blockDim.x) {
+        const long long i = idx / channels, j = idx % channels;
+        if (j < i) g[idx] = g[j * channels + i];
+    }
+}
+
 bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
@@ -194,24 +205,31 @@ std::size_t gram_scratch_floats(int channels, long long positions) {
     return std::size_t(gram_splits(channels, positions)) * std::size_t(channels) * std::size_t(channels);
 }
 
-void gram(const float* f, int channels, long long positions, double scale, float* partials, float* g,
-          cudaStream_t stream) {
+void gram(const float* f, const float* guide, int channels, long long positions, double scale, float* partials,
+          float* g, cudaStream_t stream) {
     NST_REQUIRE(channels > 0 && positions >= 0, "gram: empty channel count");
     const long long chunk = chunk_length(channels, positions);
     const int splits = gram_splits(channels, positions);
     NST_REQUIRE(splits <= 65535, "gram: too many splits");
     const long long t = tiles_of(channels, kTile);
     const dim3 grid(unsigned(t * (t + 1) / 2), unsigned(splits));
-    const bool vec = positions % 4 == 0 && aligned16(f);
+    const bool vec = positions % 4 == 0 && aligned16(f) && (!guide || aligned16(guide));
     if (vec)
-        gram_partial_kernel<true><<<grid, kGramThreads, 0, stream>>>(f, channels, positions, chunk, partials);
+        gram_partial_kernel<true><<<grid, kGramThreads, 0, stream>>>(f, guide, channels, positions, chunk, partials);
     else
-        gram_partial_kernel<false><<<grid, kGramThreads, 0, stream>>>(f, channels, positions, chunk, partials);
+        gram_partial_kernel<false><<<grid, kGramThreads, 0, stream>>>(f, guide, channels, positions, chunk, partials);
     NST_CUDA_CHECK(cudaGetLastError());
 
     const long long t32 = tiles_of(channels, kFinalTile);
     const dim3 final_grid(unsigned(t32 * (t32 + 1) / 2), unsigned(kFinalTile / kSlabRows));
     gram_finalize_kernel<<<final_grid, kThreads, 0, stream>>>(partials, channels, splits, scale, g);
+    NST_CUDA_CHECK(cudaGetLastError());
+}
+
+void gram_mirror_upper(float* g, int channels, cudaStream_t stream) {
+    const long long n = (long long)channels * channels;
+    if (n <= 0) return;
+    gram_mirror_upper_kernel<<<elementwise_blocks(std::size_t(n)), kThreads, 0, stream>>>(g, channels, n);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -19,10 +19,21 @@ int gram_splits(int channels, long long positions);
 std::size_t gram_scratch_floats(int channels, long long positions);
 
 // g = scale * F F^T with F = f viewed as (C, M), row-major. Assigns all of g.
+// Guided (spatial control): with a guide T (M floats, one per position, broadcast over the
+// channels), g = scale * (F o T)(F o T)^T, the products f * t rounded to float as the host's
+// float(f * t) and formed in the loads (no copy of F o T). A null guide is the plain Gram; an
+// all-ones guide gives the plain Gram's bits.
 void gram(const float* f,          // (1, C, H, W) with M = H*W, device
+          const float* guide,      // (1, 1, H, W) device, or null
           int channels, long long positions, double scale,
           float* partials,         // gram_scratch_floats(C, M) floats of device scratch
           float* g,                // (1, 1, C, C), device
           cudaStream_t stream);
+
+// g[i][j] = g[j][i] for every j < i (row-major): the lower triangle made the bit mirror of the
+// upper one. For the cuBLAS Gram path (cuda/gram_cublas.h): SSYRK writes one triangle only,
+// and SGEMM's two triangles need not agree bit for bit, which the style gradient requires.
+void gram_mirror_upper(float* g,   // (1, 1, C, C), device
+                       int channels, cudaStream_t stream);
 
 }  // namespace nst::kernels

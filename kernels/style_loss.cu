@@ -9,6 +9,10 @@
 // as rows k of G - A, contiguous along c: both shared tiles are then [k][column], and a
 // thread's float4 reads along the columns are conflict-free without any transpose.
 //
+// Guided (spatial control), df += coef * T o (D (F o T)): the F tile is loaded as F o T by the
+// shared row load (kernels/row_load.cuh), and each output column m takes coef * T_m as its
+// factor; F o T is never stored.
+//
 // Every df entry is written by exactly one thread, which sums over k in increasing order:
 // the result does not depend on scheduling.
 #include "kernels/style_loss.h"
@@ -30,7 +34,7 @@ constexpr int kStep = 16;       // k per shared-memory step
 constexpr int kGemmThreads = 256;
 
 __global__ void __launch_bounds__(kThreads)
-style_value_kernel(const float* __restrict__ g, const float* __restrict__ a, long long n,
+style_value_kernel(const float* __restrict__ g, const float* __restrict__ a, long long n, double weight,
                    double* __restrict__ partials) {
     __shared__ double scratch[kThreads];
     long long begin, end;
@@ -41,7 +45,7 @@ style_value_kernel(const float* __restrict__ g, const float* __restrict__ a, lon
         acc += e * e;
     }
     const double s = block_sum(acc, scratch);
-    if (threadIdx.x == 0) partials[blockIdx.x] = s;
+    if (threadIdx.x == 0) partials[blockIdx.x] = weight * s;  // weight 1: s exactly
 }
 
 // G - A as the CPU forms it: the difference in double, rounded once to float.
@@ -73,7 +77,8 @@ __device__ inline float4 load_diff4(const float* __restrict__ g, const float* __
 template <bool Vec>
 __global__ void __launch_bounds__(kGemmThreads)
 style_gradient_kernel(const float* __restrict__ g, const float* __restrict__ a, const float* __restrict__ f,
-                      int channels, long long positions, float coef, float* __restrict__ df) {
+                      const float* __restrict__ guide, int channels, long long positions, float coef,
+                      float* __restrict__ df) {
     __shared__ __align__(16) float d_tile[2][kStep][kRows];
     __shared__ __align__(16) float f_tile[2][kStep][kCols];
 
@@ -96,7 +101,7 @@ style_gradient_kernel(const float* __restrict__ g, const float* __restrict__ a, 
     auto fetch = [&](int k0) {
         next_d = load_diff4<Vec>(g, a, channels, k0 + d_k, c0 + d_c);
 #pragma unroll
-        for (int h = 0; h < 2; ++h) next_f[h] = load_row4<Vec>(f, channels, positions, k0 + f_k[h], m0 + f_m[h], positions);
+        for (int h = 0; h < 2; ++h) next_f[h] = load_row4<Vec>(f, guide, channels, positions, k0 + f_k[h], m0 + f_m[h], positions);
     };
     auto stash = [&](int buf) {
         *reinterpret_cast<float4*>(&d_tile[buf][d_k][d_c]) = next_d;
@@ -135,6 +140,19 @@ style_gradient_kernel(const float* __restrict__ g, const float* __restrict__ a, 
         __syncthreads();
     }
 
+    // The factor of each of the thread's 8 columns: coef, or coef * T_m rounded to float (an
+    // all-ones guide leaves coef's bits).
+    float cf[8];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const long long col = m0 + 64 * h + tx * 4;
+        float4 t = make_float4(1.f, 1.f, 1.f, 1.f);
+        if (guide) t = load_guide4<Vec>(guide, col, positions);
+        cf[4 * h + 0] = __fmul_rn(coef, t.x);
+        cf[4 * h + 1] = __fmul_rn(coef, t.y);
+        cf[4 * h + 2] = __fmul_rn(coef, t.z);
+        cf[4 * h + 3] = __fmul_rn(coef, t.w);
+    }
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
         const int row = c0 + ty * 4 + r;
@@ -144,19 +162,20 @@ style_gradient_kernel(const float* __restrict__ g, const float* __restrict__ a, 
         for (int h = 0; h < 2; ++h) {
             const long long col = m0 + 64 * h + tx * 4;
             const float* v = &acc[r][4 * h];
+            const float* k = &cf[4 * h];
             if (Vec) {
                 if (col < positions) {
                     float4 o = *reinterpret_cast<float4*>(out + col);
-                    o.x = fmaf(coef, v[0], o.x);
-                    o.y = fmaf(coef, v[1], o.y);
-                    o.z = fmaf(coef, v[2], o.z);
-                    o.w = fmaf(coef, v[3], o.w);
+                    o.x = fmaf(k[0], v[0], o.x);
+                    o.y = fmaf(k[1], v[1], o.y);
+                    o.z = fmaf(k[2], v[2], o.z);
+                    o.w = fmaf(k[3], v[3], o.w);
                     *reinterpret_cast<float4*>(out + col) = o;
                 }
             } else {
 #pragma unroll
                 for (int e = 0; e < 4; ++e)
-                    if (col + e < positions) out[col + e] = fmaf(coef, v[e], out[col + e]);
+                    if (col + e < positions) out[col + e] = fmaf(k[e], v[e], out[col + e]);
             }
         }
     }
@@ -184,23 +203,30 @@ std::size_t square(int channels) { return std::size_t(channels) * std::size_t(ch
 int style_value_partials(int channels) { return reduce_blocks(square(channels)); }
 
 void style_value(const float* g, const float* a, int channels, double* partials, cudaStream_t stream) {
+    style_value_weighted(g, a, channels, 1.0, partials, stream);
+}
+
+void style_value_weighted(const float* g, const float* a, int channels, double weight, double* partials,
+                          cudaStream_t stream) {
     const std::size_t n = square(channels);
-    style_value_kernel<<<reduce_blocks(n), kThreads, 0, stream>>>(g, a, (long long)n, partials);
+    style_value_kernel<<<reduce_blocks(n), kThreads, 0, stream>>>(g, a, (long long)n, weight, partials);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 
-void style_gradient(const float* g, const float* a, const float* f, int channels, long long positions, double coef,
-                    float* df, cudaStream_t stream) {
+void style_gradient(const float* g, const float* a, const float* f, const float* guide, int channels,
+                    long long positions, double coef, float* df, cudaStream_t stream) {
     if (channels <= 0 || positions <= 0) return;
     const long long col_blocks = (positions + kCols - 1) / kCols;
     NST_REQUIRE(col_blocks <= 0x7fffffffLL, "style_gradient: too many positions");
     const dim3 grid(unsigned(col_blocks), unsigned((channels + kRows - 1) / kRows));
     const bool vec = channels % 4 == 0 && positions % 4 == 0 && aligned16(g) && aligned16(a) && aligned16(f) &&
-                     aligned16(df);
+                     aligned16(df) && (!guide || aligned16(guide));
     if (vec)
-        style_gradient_kernel<true><<<grid, kGemmThreads, 0, stream>>>(g, a, f, channels, positions, float(coef), df);
+        style_gradient_kernel<true>
+            <<<grid, kGemmThreads, 0, stream>>>(g, a, f, guide, channels, positions, float(coef), df);
     else
-        style_gradient_kernel<false><<<grid, kGemmThreads, 0, stream>>>(g, a, f, channels, positions, float(coef), df);
+        style_gradient_kernel<false>
+            <<<grid, kGemmThreads, 0, stream>>>(g, a, f, guide, channels, positions, float(coef), df);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 

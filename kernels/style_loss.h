@@ -23,12 +23,22 @@ void style_value(const float* g,    // (1, 1, C, C), device
                  double* partials,  // style_value_partials(C) doubles, device
                  cudaStream_t stream);
 
+// As style_value, each partial times `weight` (a region's blend weight b_k when content masks
+// split the style term of a layer into sum_k b_k * style_loss_k; cuda/objective_cuda.cpp).
+void style_value_weighted(const float* g, const float* a, int channels, double weight,
+                          double* partials,  // style_value_partials(C) doubles, device
+                          cudaStream_t stream);
+
 // df += coef * (g - a) F with F = f viewed as (C, M); coef = 4 * loss_scale * gram_scale.
 // g and a must be symmetric (Gram matrices and their blends are, bit for bit): the kernel
 // reads (g - a)^T, which is contiguous along the rows it needs.
+// Guided (g the Gram of F o T, kernels/gram.h): df += coef * T o ((g - a)(F o T)), the chain
+// rule through F o T, with F o T formed in the loads and column m's factor float(coef * T_m).
+// A null guide is the plain gradient; an all-ones guide gives its bits.
 void style_gradient(const float* g,   // (1, 1, C, C), device
                     const float* a,   // (1, 1, C, C), device
                     const float* f,   // (1, C, H, W), M = H*W, device
+                    const float* guide,  // (1, 1, H, W) device, or null
                     int channels, long long positions, double coef,
                     float* df,        // (1, C, H, W), device; accumulated into
                     cudaStream_t stream);

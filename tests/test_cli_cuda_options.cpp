@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The CUDA-only options of `nst run` (--precision, --cuda-graph, --profile-iters) where no GPU
+// The CUDA-only options of `nst run` (--precision, --cuda-graph, --profile-iters, --gram-impl) where no GPU
 // is needed: a precision other than fp32 on the cpu backend and malformed values are usage
 // errors (exit 2, one `nst: error:` line naming the option, an existing output untouched);
 // fp32 on the cpu backend runs; the cuda backend without a usable device is a runtime error
@@ -66,13 +66,15 @@ TEST_CASE("cli: malformed values of the cuda options are usage errors") {
     check_error(f, {"--backend", "cpu", "--precision", "fp16"}, 2, "fp16");
     check_error(f, {"--backend", "cuda", "--precision", "half"}, 2, "half");
     check_error(f, {"--backend", "cpu", "--cuda-graph", "maybe"}, 2, "--cuda-graph");
+    check_error(f, {"--backend", "cpu", "--gram-impl", "cublas"}, 2, "--gram-impl");
     for (const char* bad : {"3", "0:1", "2:0", "a:b", "2:3x", ":"})
         check_error(f, {"--backend", "cpu", "--profile-iters", bad}, 2, "--profile-iters");
 }
 
 TEST_CASE("cli: --precision fp32 on the cpu backend runs") {
     Files f("precision_fp32");
-    const test::RunResult r = run_nst(f.args({"--backend", "cpu", "--precision", "fp32"}));
+    // --gram-impl is read by the cuda backend only; the cpu backend accepts and ignores it.
+    const test::RunResult r = run_nst(f.args({"--backend", "cpu", "--precision", "fp32", "--gram-impl", "cublas-syrk"}));
     INFO("stderr: " << r.err);
     CHECK(r.exit_code == 0);
     CHECK(test::file_exists(f.output));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "loss/losses.h"
 #include "loss/objective.h"
 #include "test_errors.h"
 #include "test_util.h"
@@ -453,4 +454,29 @@ TEST_CASE("controls: errors for empty regions and wrong counts") {
                          "relu3_1 is in no set"));
     sets.style_layer_sets = {layers({"relu1_1", "relu3_1", "relu1_1"})};
     CHECK(test::contains(test::error_of([&] { cpu::Objective<double>(net, sets); }, ExitCode::Usage), "given twice"));
+}
+
+TEST_CASE("controls: the compacted guided style loss equals the dense one") {
+    // Supports of 1, 30 and 70 of 100 positions (70: the gradient runs in three blocks of 30, the
+    // free columns of the scratch),
+    // soft values on the support; df starts non-zero to check that both accumulate.
+    const int c = 5, h = 10, w = 10;
+    const Tensor<double> f = test::random_tensor<double>(Shape{1, c, h, w}, 571, -1, 2);
+    const Tensor<double> a = test::random_tensor<double>(Shape{1, 1, c, c}, 572, -1, 1);
+    for (int count : {1, 30, 70}) {
+        CAPTURE(count);
+        Tensor<double> t = filled(Shape{1, 1, h, w}, 0.0);
+        for (int i = 0; i < count; ++i) t[std::size_t((i * 37) % 100)] = 0.25 + rng::uniform(573, 0, std::size_t(i));
+        const std::vector<std::int32_t> support = cpu::guide_support(t.cview());
+        REQUIRE(support.size() == std::size_t(count));
+        Tensor<double> ft1(f.shape()), ft2(f.shape()), g1(a.shape()), g2(a.shape()), d1(a.shape()), d2(a.shape());
+        Tensor<double> df1 = test::random_tensor<double>(f.shape(), 574, -1, 1), df2 = df1.clone();
+        const double v1 = cpu::guided_style_loss<double>(f, t, a, 0.3, 1.7, ft1, g1, d1, df1);
+        const double v2 = cpu::guided_style_loss<double>(f, t, a, 0.3, 1.7, ft2, g2, d2, df2, support);
+        CHECK(v2 == approx(v1).epsilon(1e-13));
+        CHECK(test::rel_l2(df2.data(), df1.data(), df1.numel()) < 1e-13);
+        CHECK(test::rel_l2(g2.data(), g1.data(), g1.numel()) < 1e-13);
+    }
+    // A support of 3/4 or more: the dense path (empty support).
+    CHECK(cpu::guide_support(filled(Shape{1, 1, 4, 4}, 1.0).cview()).empty());
 }

@@ -8,7 +8,9 @@
 #               kept) and every other CTest suite                       -> $OUT/ctest.log
 #   sanitizer   compute-sanitizer memcheck and racecheck on a subset of nst_cuda_tests
 #                                                                       -> $OUT/sanitizer.log
-#   bench       nst_bench's CUDA cases (BM_cuda_*)                      -> $OUT/bench_cuda.json
+#   bench       nst_bench's CUDA cases (BM_cuda_iteration, BM_cuda_vgg19) -> $OUT/bench_cuda.json
+#   gram        BM_cuda_gram: our Gram vs cuBLAS SSYRK / SGEMM, plain and guided, per VGG
+#               style layer at 512 and 1024 px (--gram-impl's side by side) -> table in REPORT.md
 #   torch       bench/torch_cuda_iteration.py (PyTorch vs nst per iteration) -> $OUT/torch_cuda.json
 #   peak        nst run --backend cuda at 512 px, history 100: the peak device memory line
 #   ncu         Nsight Compute summary of one iteration (optional)      -> $OUT/misc.log
@@ -18,7 +20,7 @@
 # files in $OUT. Every step is time-boxed with `timeout`, and the whole stays inside a budget
 # (GPU_CHECK_BUDGET seconds, default 530): a step that no longer fits is reported as skipped.
 #
-# Usage: tools/gpu_check.sh [STEP...]   (default: all of ctest sanitizer bench torch peak ncu;
+# Usage: tools/gpu_check.sh [STEP...]   (default: all of ctest sanitizer bench gram torch peak ncu;
 #                                        the build always runs first and is incremental)
 # Environment: OUT (required), GPU_CHECK_BUDGET, BUILD_DIR (default build-gpu), JOBS (16).
 set -uo pipefail
@@ -32,7 +34,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 JOBS=${JOBS:-16}
 START=$(date +%s)
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(ctest sanitizer bench torch peak ncu)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(ctest sanitizer bench gram torch peak ncu)
 MISC=$OUT/misc.log
 REPORT_ROWS=()   # "| step | result | seconds | notes |"
 NOTES=()         # free text for the report's body
@@ -217,10 +219,10 @@ if want bench; then
   t0=$(date +%s)
   lim=$(box 150)
   if [ "$lim" -ge 40 ]; then
-    timed "$lim" "$BUILD/nst_bench" --benchmark_filter='BM_cuda_' --benchmark_format=json \
+    timed "$lim" "$BUILD/nst_bench" --benchmark_filter='BM_cuda_(iteration|vgg19)' --benchmark_format=json \
       >"$OUT/bench_cuda.json" 2>>"$MISC"
     rc=$?
-    row bench "$(status_word $rc)" $(($(date +%s) - t0)) "BM_cuda_* -> bench_cuda.json"
+    row bench "$(status_word $rc)" $(($(date +%s) - t0)) "BM_cuda_iteration, BM_cuda_vgg19 -> bench_cuda.json"
     BENCH_TABLE=$(python3 - "$OUT/bench_cuda.json" <<'EOF' 2>/dev/null
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -237,6 +239,38 @@ EOF
 )
   else
     row bench "skipped (time)" 0 ""
+  fi
+fi
+
+# ---- Gram: ours vs cuBLAS (the JSON stays in the build folder: $OUT holds at most 7 files) ------
+if want gram; then
+  t0=$(date +%s)
+  lim=$(box 120)
+  if [ "$lim" -ge 40 ]; then
+    timed "$lim" "$BUILD/nst_bench" --benchmark_filter='BM_cuda_gram' --benchmark_format=json \
+      >"$BUILD/bench_gram.json" 2>>"$MISC"
+    rc=$?
+    row gram "$(status_word $rc)" $(($(date +%s) - t0)) "BM_cuda_gram -> table in REPORT.md"
+    GRAM_TABLE=$(python3 - "$BUILD/bench_gram.json" <<'EOF' 2>/dev/null
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = {}
+for b in d.get('benchmarks', []):
+    if b.get('error_occurred'):
+        continue
+    a = dict(p.split(':') for p in b['name'].split('/')[1:] if ':' in p)
+    key = (int(a['layer']), int(a['size']), int(a['guided']))
+    rows.setdefault(key, {})[int(a['impl'])] = b.get('us_per_gram', float('nan'))
+layers = ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1']
+print('| layer | size | guided | own us | cuBLAS SSYRK us | cuBLAS SGEMM us |')
+print('|---|---|---|---|---|---|')
+for (l, s, g), r in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
+    f = lambda i: f"{r[i]:.1f}" if i in r else '-'
+    print(f"| {layers[l]} | {s} | {'yes' if g else 'no'} | {f(0)} | {f(1)} | {f(2)} |")
+EOF
+)
+  else
+    row gram "skipped (time)" 0 ""
   fi
 fi
 
@@ -365,6 +399,12 @@ rm -rf "$PEAK_DIR"
     echo "## nst_bench CUDA cases (precision 0 fp32, 1 tf32, 2 bf16)"
     echo
     echo "$BENCH_TABLE"
+  fi
+  if [ -n "${GRAM_TABLE:-}" ]; then
+    echo
+    echo "## One Gram matrix: ours vs cuBLAS (fp32 pedantic), microseconds"
+    echo
+    echo "$GRAM_TABLE"
   fi
   if [ -n "${TORCH_TABLE:-}" ]; then
     echo

@@ -120,6 +120,7 @@ void run(RunOptions& o) {
     p.spec.learning_rate = o.learning_rate;
     p.spec.lbfgs_history = o.lbfgs_history;
     cuda.precision = p.spec.cuda.precision;
+    cuda.gram_impl = p.spec.cuda.gram_impl;
     p.spec.cuda = cuda;
     const Shape shape = p.spec.content.shape();
     const Preprocessor pre = p.pre;

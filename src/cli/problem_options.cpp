@@ -73,6 +73,9 @@ void ProblemOptions::add_to(CLI::App& app) {
     app.add_option("--precision", precision,
                    "convolution arithmetic on cuda: fp32 (no TF32, matches cpu), tf32 or bf16")
         ->capture_default_str();
+    app.add_option("--gram-impl", gram_impl,
+                   "cuda: Gram matrices by our kernel (own) or cuBLAS (cublas-syrk, cublas-gemm); cpu ignores it")
+        ->capture_default_str();
     controls.add_to(app);
     color.add_to(app);
 }
@@ -173,6 +176,7 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
     const Backend requested = parse_backend(o.backend);
     if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
     p.spec.cuda.precision = parse_precision(o.precision);
+    p.spec.cuda.gram_impl = parse_gram_impl(o.gram_impl);
     if (requested == Backend::Cpu && p.spec.cuda.precision != Precision::Fp32)
         throw_usage("--precision " + o.precision + ": the cpu backend computes in fp32 only (use --backend cuda)");
     p.color = parse_color_options(o.color);

@@ -34,6 +34,7 @@ struct ProblemOptions {
     std::string backend = "auto";
     int gpu = 0;
     std::string precision = "fp32";
+    std::string gram_impl = "own";
     ControlOptions controls;  // spatial and scale controls (control_options.h)
     ColorOptions color;  // --match-color, --color-control, --luminance-match (--original-colors: run)
 

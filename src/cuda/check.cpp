@@ -39,4 +39,12 @@ void throw_cudnn(cudnnStatus_t status, const char* expr, const char* file, int l
                   short_location(file, line));
 }
 
+void throw_cublas(cublasStatus_t status, const char* expr, const char* file, int line) {
+    if (status == CUBLAS_STATUS_ALLOC_FAILED)
+        throw_runtime("out of device memory in cuBLAS (" + std::string(expr) + " at " +
+                      short_location(file, line) + "); lower --image-size or --lbfgs-history");
+    throw_runtime(std::string("cuBLAS error: ") + cublasGetStatusName(status) + " (" + cublasGetStatusString(status) +
+                  ") in " + expr + " at " + short_location(file, line));
+}
+
 }  // namespace nst::cuda

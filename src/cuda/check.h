@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Every CUDA runtime, cuDNN and driver-visible call goes through these checks. A failure becomes
+// Every CUDA runtime, cuDNN, cuBLAS and driver-visible call goes through these checks. A failure becomes
 // nst::Error with exit code 4 (runtime, spec §7) naming the call; an allocation failure says
 // "out of device memory" so that the user knows what to lower.
 #pragma once
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
@@ -12,6 +13,7 @@ namespace nst::cuda {
 
 [[noreturn]] void throw_cuda(cudaError_t status, const char* expr, const char* file, int line);
 [[noreturn]] void throw_cudnn(cudnnStatus_t status, const char* expr, const char* file, int line);
+[[noreturn]] void throw_cublas(cublasStatus_t status, const char* expr, const char* file, int line);
 
 }  // namespace nst::cuda
 
@@ -26,4 +28,11 @@ namespace nst::cuda {
         const cudnnStatus_t nst_status_ = (expr);                                         \
         if (nst_status_ != CUDNN_STATUS_SUCCESS)                                          \
             ::nst::cuda::throw_cudnn(nst_status_, #expr, __FILE__, __LINE__);             \
+    } while (0)
+
+#define NST_CUBLAS_CHECK(expr)                                                            \
+    do {                                                                                  \
+        const cublasStatus_t nst_status_ = (expr);                                        \
+        if (nst_status_ != CUBLAS_STATUS_SUCCESS)                                         \
+            ::nst::cuda::throw_cublas(nst_status_, #expr, __FILE__, __LINE__);            \
     } while (0)

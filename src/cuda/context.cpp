@@ -19,6 +19,13 @@ int cuda_device_count() {
 
 namespace cuda {
 
+namespace {
+
+// cuBLAS's recommended workspace on Hopper (32 MiB; 4 MiB suffices on earlier GPUs).
+constexpr std::size_t kCublasWorkspaceBytes = std::size_t(32) << 20;
+
+}  // namespace
+
 Context::Context(int device) : m_device(device) {
     const int count = cuda_device_count();
     if (device < 0 || device >= count)
@@ -43,8 +50,27 @@ Context::Context(int device) : m_device(device) {
 Context::~Context() {
     // Destructors must not throw: errors here would only repeat one already reported.
     if (m_stream) cudaStreamSynchronize(m_stream);
+    if (m_cublas) cublasDestroy(m_cublas);
     if (m_cudnn) cudnnDestroy(m_cudnn);
     if (m_stream) cudaStreamDestroy(m_stream);
+}
+
+cublasHandle_t Context::cublas() {
+    if (m_cublas) return m_cublas;
+    Buffer workspace(kCublasWorkspaceBytes, Device::Cuda);
+    cublasHandle_t handle = nullptr;
+    NST_CUBLAS_CHECK(cublasCreate(&handle));
+    try {
+        NST_CUBLAS_CHECK(cublasSetStream(handle, m_stream));
+        // After cublasSetStream, which resets the workspace to the library's default.
+        NST_CUBLAS_CHECK(cublasSetWorkspace(handle, workspace.data(), workspace.bytes()));
+    } catch (...) {
+        cublasDestroy(handle);
+        throw;
+    }
+    m_cublas = handle;
+    m_cublas_workspace = std::move(workspace);
+    return m_cublas;
 }
 
 void Context::synchronize() const { NST_CUDA_CHECK(cudaStreamSynchronize(m_stream)); }

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
-// Context: one device, one stream and the cuDNN handle bound to it. Everything of one engine
-// runs on this stream, in order, so that an iteration can be captured as one CUDA graph.
+// Context: one device, one stream and the cuDNN (and, on first use, cuBLAS) handles bound to it.
+// Everything of one engine runs on this stream, in order, so that an iteration can be captured
+// as one CUDA graph.
 #pragma once
 #include <string>
 
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
+
+#include "core/buffer.h"
 
 namespace nst::cuda {
 
@@ -19,6 +23,10 @@ public:
     int device() const { return m_device; }
     cudaStream_t stream() const { return m_stream; }
     cudnnHandle_t cudnn() const { return m_cudnn; }
+    // The cuBLAS handle on stream(), created on the first call (only the cuBLAS Gram path,
+    // --gram-impl cublas-*, needs the library), with a workspace of its own, so that calls
+    // captured into a graph never make cuBLAS allocate. Not to be first called while capturing.
+    cublasHandle_t cublas();
     int sm_count() const { return m_sm_count; }
     const std::string& name() const { return m_name; }  // "NVIDIA H100 80GB HBM3 (sm_90)"
 
@@ -30,6 +38,8 @@ private:
     std::string m_name;
     cudaStream_t m_stream = nullptr;
     cudnnHandle_t m_cudnn = nullptr;
+    cublasHandle_t m_cublas = nullptr;
+    Buffer m_cublas_workspace;  // device; outlives m_cublas (destroyed in ~Context's body)
 };
 
 }  // namespace nst::cuda

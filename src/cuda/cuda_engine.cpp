@@ -46,12 +46,16 @@ public:
         : m_ctx(gpu),
           m_spec(std::move(spec)),
           m_net(m_ctx, weights, m_spec.pooling, m_spec.cuda.precision, m_spec.cuda.workspace_limit),
-          m_objective(m_ctx, m_net, m_spec.loss) {
+          m_objective(m_ctx, m_net, m_spec.loss, m_spec.cuda.gram_impl, m_spec.cuda.precision) {
         cuda::reset_device_peak();
         m_objective.set_content(m_spec.content.cview());
-        std::vector<ConstView<float>> styles;
+        std::vector<ConstView<float>> styles, style_masks, content_masks;
         for (const auto& s : m_spec.styles) styles.push_back(s.cview());
-        m_objective.set_styles(styles, m_spec.style_blend);
+        for (const auto& s : m_spec.style_masks) style_masks.push_back(s.cview());  // an empty one = whole image
+        for (const auto& s : m_spec.content_masks) content_masks.push_back(s.cview());
+        m_objective.set_styles(styles, m_spec.style_blend, style_masks);
+        m_objective.set_content_masks(content_masks);
+        m_objective.set_edit_mask(m_spec.edit_mask.cview());
 
         const Shape shape = m_spec.init.shape();
         m_objective.prepare(shape);
@@ -81,7 +85,9 @@ public:
 
     std::string device_description() const override {
         return "cuda:" + std::to_string(m_ctx.device()) + " " + m_ctx.name() + ", " +
-               precision_name(m_spec.cuda.precision) + (m_spec.cuda.graph ? ", CUDA graph" : ", no graph");
+               precision_name(m_spec.cuda.precision) + (m_spec.cuda.graph ? ", CUDA graph" : ", no graph") +
+               (m_spec.cuda.gram_impl != GramImpl::Own ? std::string(", Gram ") + gram_impl_name(m_spec.cuda.gram_impl)
+                                                       : std::string());
     }
 
     void advance(int count) override {

@@ -8,8 +8,12 @@
 // on the image size (scales, partial counts, Gram scratch, style targets) is settled in
 // prepare(), so evaluate() only checks host-side shapes and queues kernels.
 //
-// Style targets follow the CPU exactly: N_l = sum_k b_k F_k F_k^T / M_k accumulated in double
-// (on the device), turned into A_l = float(gram_scale(M) * M * N_l) for the image's M.
+// Style targets follow the CPU exactly: N_l = sum_k b~_k Gram(F_k o S^l_k) / M_k accumulated in
+// double (on the device), b~ the blend renormalised over the styles whose layer set holds l,
+// turned into A_l = float(gram_scale(M) * M * N_l) for the image's M. Each style's own
+// N^l_k is kept as well, for content masks: then the style term at l is
+// sum_k b_k style_loss(F o C^l_k, A^l_k), one guided Gram, value and gradient per region, the
+// regions' weighted partials side by side in the layer's slot.
 #include "cuda/objective_cuda.h"
 
 #include <algorithm>
@@ -19,9 +23,11 @@
 #include "core/device_memory.h"
 #include "core/error.h"
 #include "cuda/check.h"
+#include "cuda/gram_cublas.h"
 #include "cuda/nvtx.h"
 #include "kernels/content_loss.h"
 #include "kernels/gram.h"
+#include "kernels/guide.h"
 #include "kernels/launch.h"
 #include "kernels/style_loss.h"
 #include "kernels/terms.h"
@@ -40,6 +46,29 @@ Shape layer_shape(int layer, int h, int w) {
     return Shape{1, layer_channels(layer), oh, ow};
 }
 
+// rows x cols empty tensors (Tensor is move-only, so not by vector::assign).
+template <typename T>
+std::vector<std::vector<Tensor<T>>> tensor_grid(std::size_t rows, std::size_t cols) {
+    std::vector<std::vector<Tensor<T>>> grid(rows);
+    for (auto& row : grid) row.resize(cols);
+    return grid;
+}
+
+// A normalised host guide (double) as a device float tensor.
+Tensor<float> upload_guide(const Tensor<double>& guide) {
+    Tensor<float> host(guide.shape());
+    for (std::size_t i = 0; i < guide.numel(); ++i) host[i] = float(guide[i]);
+    Tensor<float> d(guide.shape(), Device::Cuda);
+    device_memory::copy(d.data(), host.data(), host.numel() * sizeof(float), true, false);
+    return d;
+}
+
+// The wording of cpu::Objective's empty-mask errors (loss/objective.cpp), which the two
+// backends share: what "empty" meant for the guide options (mask_is_empty, loss/guides.h).
+std::string mask_threshold_note(const GuideOptions& o) {
+    return o.mode != GuidePropagation::Simple || o.grow != 0 ? " (no pixel >= 0.5)" : " (all zero)";
+}
+
 }  // namespace
 
 struct Objective::Impl {
@@ -55,13 +84,36 @@ struct Objective::Impl {
         double gram_scale = 0;
         double coef = 0;        // 4 * loss_scale * gram_scale
     };
+    // One content region's term at a style layer (content masks): style k, its guide, b_k.
+    struct Region {
+        int k = 0;
+        const float* guide = nullptr;  // C^l_k on the device (normalised)
+        double weight = 0;             // b_k, normalised over all K
+    };
 
-    Impl(Context& c, Vgg19Net& n, const LossSpec& s) : ctx(c), net(n), spec(checked_loss_spec(s)) {}
+    Impl(Context& c, Vgg19Net& n, const LossSpec& s, GramImpl impl)
+        : ctx(c), net(n), spec(checked_loss_spec(s)), gram_impl(impl) {}
 
     Context& ctx;
     Vgg19Net& net;
     LossSpec spec;  // style_layer_weights filled in (all 1 when empty)
+    GramImpl gram_impl;
     int nc = 0, ns = 0;
+
+    // Controls (host state, as cpu::Objective's).
+    std::size_t num_styles = 0;
+    std::vector<double> blend;                        // b, normalised to sum 1 over all K
+    std::vector<std::vector<char>> uses;              // [k][j]: style k gives targets at layer j
+    std::vector<char> layer_active;                   // [j]: some style with b > 0 uses layer j
+    std::vector<std::vector<Tensor<double>>> region_norm;    // [k][j] (1, 1, C, C) device: N^j_k
+    std::vector<std::vector<Tensor<float>>> region_targets;  // [k][j] (1, 1, C, C) device: A^j_k
+    std::vector<Tensor<float>> content_masks;         // host (1, 1, H, W) each, or none
+    std::vector<std::vector<Tensor<float>>> content_guides;  // [k][j] device, empty where unused/vanished
+    int guides_h = -1, guides_w = -1;                 // image size content_guides were made for
+    std::vector<std::vector<Region>> regions;         // [j]: the region terms evaluate() runs
+    Tensor<float> edit_mask_host;                     // (1, 1, H, W) or empty
+    Tensor<float> edit_mask;                          // its device copy for the prepared shape
+    Tensor<float> cublas_scratch;                     // F o T for guided cuBLAS Grams, device
 
     std::vector<Tensor<float>> content_targets;   // per content layer (1, C, h, w), device
     std::vector<Tensor<double>> style_norm;       // per style layer (1, 1, C, C): N_l, device
@@ -84,12 +136,27 @@ struct Objective::Impl {
     cudaStream_t stream() const { return ctx.stream(); }
     double* slot(int term) { return partials.data() + std::size_t(term) * kernels::kMaxPartials; }
 
-    // Grows the Gram scratch; waits first, since queued kernels may still use the old buffer.
-    void ensure_gram_scratch(std::size_t floats) {
-        if (floats <= gram_partials.numel()) return;
+    // Grows a scratch buffer; waits first, since queued kernels may still use the old one.
+    void ensure_scratch(Tensor<float>& t, std::size_t floats) {
+        if (floats <= t.numel()) return;
         NST_REQUIRE(floats <= std::size_t(0x7fffffff), "objective: Gram scratch too large");
         ctx.synchronize();
-        gram_partials = Tensor<float>(Shape{1, 1, 1, int(floats)}, Device::Cuda);
+        t = Tensor<float>(Shape{1, 1, 1, int(floats)}, Device::Cuda);
+    }
+    // The scratch a Gram of (C, M) needs under the chosen implementation.
+    void ensure_gram_scratch(int channels, long long positions, bool guided) {
+        if (gram_impl == GramImpl::Own)
+            ensure_scratch(gram_partials, kernels::gram_scratch_floats(channels, positions));
+        else
+            ensure_scratch(cublas_scratch, gram_cublas_scratch_floats(channels, positions, guided));
+    }
+
+    // g = scale * (F o T)(F o T)^T (guide null: F F^T) by the chosen implementation.
+    void gram(const float* f, const float* guide, int channels, long long positions, double scale, float* g) {
+        if (gram_impl == GramImpl::Own)
+            kernels::gram(f, guide, channels, positions, scale, gram_partials.data(), g, stream());
+        else
+            gram_cublas(ctx, gram_impl, f, guide, channels, positions, scale, cublas_scratch.data(), g);
     }
 
     // A device image: the view itself, or a copy of a host image held by `holder`.
@@ -106,12 +173,17 @@ struct Objective::Impl {
         if (prepared) net.prepare(shape.h, shape.w);
     }
 
-    // objective.cpp's refresh_style_target: A_j = float(gram_scale * M * N_j) for M positions.
+    // objective.cpp's refresh_style_target: A_j = float(gram_scale * M * N_j) for M positions,
+    // and each region's A^j_k likewise from N^j_k.
     void refresh_style_target(std::size_t j, long long positions, double gram_scale) {
         if (style_target_positions[j] == positions) return;
         const double factor = gram_scale * double(positions);
-        kernels::style_target_scale(style_targets[j].data(), style_norm[j].data(), style_norm[j].shape().h, factor,
-                                    stream());
+        const int c = style_norm[j].shape().h;
+        kernels::style_target_scale(style_targets[j].data(), style_norm[j].data(), c, factor, stream());
+        for (std::size_t k = 0; k < region_norm.size(); ++k)
+            if (!region_norm[k][j].empty())
+                kernels::style_target_scale(region_targets[k][j].data(), region_norm[k][j].data(), c, factor,
+                                            stream());
         style_target_positions[j] = positions;
     }
 
@@ -121,9 +193,82 @@ struct Objective::Impl {
             if (style_plan[j].active)
                 refresh_style_target(j, style_plan[j].positions, style_plan[j].gram_scale);
     }
+
+    void check_region_count() const {
+        if (!content_masks.empty() && content_masks.size() != num_styles)
+            throw_usage("--content-masks: " + std::to_string(content_masks.size()) + " masks given for " +
+                        std::to_string(num_styles) + " style images (one region per style image)");
+    }
+
+    bool masks_match(int h, int w) const {
+        for (const auto& m : content_masks)
+            if (m.shape().h != h || m.shape().w != w) return false;
+        return true;
+    }
+
+    // Everything the masks need for the prepared shape: the content guides C^j_k (host
+    // propagation, uploaded once per shape), the region terms of each layer and their partial
+    // counts, the edit mask on the device. Allocates; evaluate() then only reads.
+    void refresh_controls() {
+        if (!prepared) return;
+        const int h = shape.h, w = shape.w;
+        const std::size_t n_style = spec.style_layers.size();
+        const bool use_regions = !content_masks.empty() && styles_set && content_masks.size() == num_styles &&
+                                 spec.style_weight != 0 && n_style > 0;
+        if (use_regions && masks_match(h, w) && (guides_h != h || guides_w != w)) {
+            content_guides = tensor_grid<float>(content_masks.size(), n_style);
+            for (std::size_t k = 0; k < content_masks.size(); ++k)
+                for (std::size_t j = 0; j < n_style; ++j) {
+                    if (!uses[k][j]) continue;
+                    Tensor<double> guide = propagate_guide(content_masks[k].cview(), spec.style_layers[j], spec.guides);
+                    // A region that vanished at this layer takes no part there (NIS skips it).
+                    if (normalize_guide(guide)) content_guides[k][j] = upload_guide(guide);
+                }
+            guides_h = h;
+            guides_w = w;
+        }
+        regions.assign(n_style, {});
+        if (use_regions && masks_match(h, w)) {
+            for (std::size_t j = 0; j < n_style; ++j) {
+                const StylePlan& plan = style_plan[j];
+                if (!plan.active) continue;
+                for (std::size_t k = 0; k < num_styles; ++k) {
+                    const Tensor<float>& guide = content_guides[k][j];
+                    if (!uses[k][j] || blend[k] == 0 || guide.empty()) continue;
+                    regions[j].push_back(Region{int(k), guide.data(), blend[k]});
+                }
+                const int np = kernels::style_value_partials(plan.channels);
+                NST_REQUIRE(int(regions[j].size()) * np <= kernels::kMaxPartials,
+                            "objective: too many content regions at " + vgg19_layers()[spec.style_layers[j]].name +
+                                " for the CUDA backend");
+                ensure_gram_scratch(plan.channels, plan.positions, true);
+            }
+        }
+        // The style terms' partial counts: a layer no style uses (layer sets) or without any
+        // region is exactly 0.
+        for (std::size_t j = 0; j < n_style; ++j) {
+            const StylePlan& plan = style_plan[j];
+            const int term = nc + int(j);
+            const bool regional = !content_masks.empty();
+            const bool on = plan.active && (regional ? !regions[j].empty() : layer_active.empty() || layer_active[j]);
+            const int np = plan.active ? kernels::style_value_partials(plan.channels) : 0;
+            sums.count[term] = on ? np * (regional ? int(regions[j].size()) : 1) : 0;
+        }
+        edit_mask = Tensor<float>();
+        const Shape ms{1, 1, h, w};
+        if (!edit_mask_host.empty() && edit_mask_host.shape() == ms) edit_mask = upload_guide_float(edit_mask_host);
+    }
+
+    static Tensor<float> upload_guide_float(const Tensor<float>& host) {
+        Tensor<float> d(host.shape(), Device::Cuda);
+        device_memory::copy(d.data(), host.data(), host.numel() * sizeof(float), true, false);
+        return d;
+    }
 };
 
-Objective::Objective(Context& ctx, Vgg19Net& net, const LossSpec& spec) : m(std::make_unique<Impl>(ctx, net, spec)) {
+Objective::Objective(Context& ctx, Vgg19Net& net, const LossSpec& spec, GramImpl gram_impl, Precision precision)
+    : m(std::make_unique<Impl>(ctx, net, spec, gram_impl)) {
+    if (gram_impl != GramImpl::Own) NST_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), cublas_math_mode(precision)));
     const LossSpec& s = m->spec;  // checked_loss_spec: the CPU objective's validation
     const std::size_t n_style = s.style_layers.size();
 
@@ -177,39 +322,133 @@ void Objective::set_content(ConstView<float> content) {
     o.content_set = true;
 }
 
-void Objective::set_styles(const std::vector<ConstView<float>>& styles, const std::vector<double>& blend) {
+void Objective::set_styles(const std::vector<ConstView<float>>& styles, const std::vector<double>& blend,
+                           const std::vector<ConstView<float>>& style_masks) {
     Impl& o = *m;
-    if (o.spec.style_layers.empty()) {
+    const LossSpec& s = o.spec;
+    const std::size_t n_k = styles.size();
+    const std::vector<double> b = normalized_blend(blend, n_k);
+    if (!s.style_layer_sets.empty() && s.style_layer_sets.size() != n_k)
+        throw_usage("--style-layer-sets: " + std::to_string(s.style_layer_sets.size()) + " sets given for " +
+                    std::to_string(n_k) + " style images (one per image)");
+    if (!style_masks.empty() && style_masks.size() != n_k)
+        throw_usage("--style-masks: " + std::to_string(style_masks.size()) + " masks given for " +
+                    std::to_string(n_k) + " style images (one per image; '-' for a whole image)");
+    o.num_styles = n_k;
+    o.blend = b;
+    if (s.style_layers.empty()) {
         o.styles_set = true;
+        o.check_region_count();
         return;
     }
-    const std::vector<double> b = normalized_blend(blend, styles.size());
+    const std::size_t n_style = s.style_layers.size();
+    o.uses.assign(n_k, std::vector<char>(n_style, 1));
+    for (std::size_t k = 0; k < s.style_layer_sets.size(); ++k)
+        for (std::size_t j = 0; j < n_style; ++j) {
+            const auto& set = s.style_layer_sets[k];
+            o.uses[k][j] = std::find(set.begin(), set.end(), s.style_layers[j]) != set.end();
+        }
+    // The blend renormalised per layer over the styles that use it.
+    std::vector<double> b_sum(n_style, 0.0);
+    o.layer_active.assign(n_style, 0);
+    for (std::size_t j = 0; j < n_style; ++j) {
+        for (std::size_t k = 0; k < n_k; ++k)
+            if (o.uses[k][j]) b_sum[j] += b[k];
+        o.layer_active[j] = b_sum[j] > 0;
+    }
 
     for (auto& t : o.style_norm)
         NST_CUDA_CHECK(cudaMemsetAsync(t.data(), 0, t.numel() * sizeof(double), o.stream()));  // 0.0
-    for (std::size_t k = 0; k < styles.size(); ++k) {
+    o.region_norm = tensor_grid<double>(n_k, n_style);
+    o.region_targets = tensor_grid<float>(n_k, n_style);
+    for (std::size_t k = 0; k < n_k; ++k) {
+        const ConstView<float> mask = style_masks.empty() ? ConstView<float>{} : style_masks[k];
+        const std::string mask_name = "style mask " + std::to_string(k + 1);
+        if (!mask.empty()) {
+            const Shape ms{1, 1, styles[k].shape.h, styles[k].shape.w};
+            NST_REQUIRE(mask.shape == ms, mask_name + " " + mask.shape.str() + " vs its image " + styles[k].shape.str());
+            if (mask_is_empty(mask, s.guides))
+                throw_input(mask_name + " is empty" + mask_threshold_note(s.guides) +
+                            ": a style region needs at least one pixel");
+        }
         const double bk = b[k];
-        if (bk == 0) continue;
+        if (bk == 0) continue;  // contributes to no target
         Tensor<float> holder;
+        std::vector<Tensor<float>> guides;  // kept until the synchronisation below
         const ConstView<float> image = o.on_device(styles[k], holder);
         o.net.prepare(image.shape.h, image.shape.w);
         o.net.forward(image);
-        for (std::size_t j = 0; j < o.spec.style_layers.size(); ++j) {
-            const int l = o.spec.style_layers[j];
+        for (std::size_t j = 0; j < n_style; ++j) {
+            if (!o.uses[k][j]) continue;
+            const int l = s.style_layers[j];
             const ConstView<float> f = o.net.output(l);
             const long long m_k = (long long)f.shape.plane();
             NST_REQUIRE(m_k > 0, "style image too small for layer " + vgg19_layers()[l].name);
-            o.ensure_gram_scratch(kernels::gram_scratch_floats(f.shape.c, m_k));
+            const float* guide = nullptr;
+            if (!mask.empty()) {
+                Tensor<double> g = propagate_guide(mask, l, s.guides);
+                if (!normalize_guide(g))
+                    throw_input(mask_name + " is empty at " + vgg19_layers()[l].name + " after '" +
+                                guide_propagation_name(s.guides.mode) +
+                                "' propagation: use a larger region, --mask-propagation simple or a smaller "
+                                "--mask-grow");
+                guides.push_back(upload_guide(g));
+                guide = guides.back().data();
+            }
+            o.ensure_gram_scratch(f.shape.c, m_k, guide != nullptr);
             float* g = o.grams[j].data();
-            kernels::gram(f.data, f.shape.c, m_k, 1.0 / double(m_k), o.gram_partials.data(), g, o.stream());
-            kernels::style_target_accumulate(o.style_norm[j].data(), g, f.shape.c, bk, o.stream());
+            o.gram(f.data, guide, f.shape.c, m_k, 1.0 / double(m_k), g);
+            kernels::style_target_accumulate(o.style_norm[j].data(), g, f.shape.c, bk / b_sum[j], o.stream());
+            // N^j_k = double(g) exactly (0 + 1 * g), as the CPU keeps it.
+            Tensor<double>& n = o.region_norm[k][j];
+            n = Tensor<double>(o.style_norm[j].shape(), Device::Cuda);
+            NST_CUDA_CHECK(cudaMemsetAsync(n.data(), 0, n.numel() * sizeof(double), o.stream()));
+            kernels::style_target_accumulate(n.data(), g, f.shape.c, 1.0, o.stream());
+            o.region_targets[k][j] = Tensor<float>(o.style_norm[j].shape(), Device::Cuda);
         }
-        o.ctx.synchronize();  // before `holder` frees the uploaded image
+        o.ctx.synchronize();  // before `holder` and the guides free their device memory
     }
-    o.style_target_positions.assign(o.spec.style_layers.size(), -1);
+    o.style_target_positions.assign(n_style, -1);
     o.styles_set = true;
+    o.check_region_count();
     o.restore_net_shape();
     o.refresh_style_targets();
+    o.refresh_controls();
+}
+
+void Objective::set_content_masks(const std::vector<ConstView<float>>& masks) {
+    Impl& o = *m;
+    std::vector<Tensor<float>> copies;
+    for (std::size_t k = 0; k < masks.size(); ++k) {
+        const ConstView<float> mk = masks[k];
+        NST_REQUIRE(mk.device == Device::Host && mk.shape.n == 1 && mk.shape.c == 1 && mk.numel() > 0,
+                    "content mask " + std::to_string(k + 1) + " must be a host (1, 1, H, W) mask, got " +
+                        mk.shape.str());
+        if (mask_is_empty(mk, o.spec.guides))
+            throw_input("content mask " + std::to_string(k + 1) + " is empty" + mask_threshold_note(o.spec.guides) +
+                        ": a content region needs at least one pixel");
+        Tensor<float> c(mk.shape);
+        std::copy(mk.begin(), mk.end(), c.begin());
+        copies.push_back(std::move(c));
+    }
+    o.content_masks = std::move(copies);
+    o.content_guides.clear();
+    o.guides_h = o.guides_w = -1;
+    if (o.styles_set) o.check_region_count();
+    o.refresh_controls();
+}
+
+void Objective::set_edit_mask(ConstView<float> mask) {
+    Impl& o = *m;
+    if (mask.empty()) {
+        o.edit_mask_host = Tensor<float>();
+    } else {
+        NST_REQUIRE(mask.device == Device::Host && mask.shape.n == 1 && mask.shape.c == 1,
+                    "edit mask must be a host (1, 1, H, W) mask, got " + mask.shape.str());
+        o.edit_mask_host = Tensor<float>(mask.shape);
+        std::copy(mask.begin(), mask.end(), o.edit_mask_host.begin());
+    }
+    o.refresh_controls();
 }
 
 void Objective::prepare(const Shape& x_shape) {
@@ -235,7 +474,6 @@ void Objective::prepare(const Shape& x_shape) {
         o.sums.scale[i] = scale;
     }
 
-    std::size_t scratch = 0;
     o.style_plan.assign(std::size_t(o.ns), {});
     for (int j = 0; j < o.ns; ++j) {
         Impl::StylePlan& plan = o.style_plan[std::size_t(j)];
@@ -255,7 +493,7 @@ void Objective::prepare(const Shape& x_shape) {
         plan.coef = 4 * loss_scale * sc.gram;
         o.sums.count[term] = kernels::style_value_partials(plan.channels);
         o.sums.scale[term] = loss_scale;
-        scratch = std::max(scratch, kernels::gram_scratch_floats(plan.channels, plan.positions));
+        o.ensure_gram_scratch(plan.channels, plan.positions, false);
     }
 
     const int tv_term = o.nc + o.ns;
@@ -264,10 +502,10 @@ void Objective::prepare(const Shape& x_shape) {
     o.sums.scale[tv_term] = tv ? s.tv_weight * 0.5 : 0.0;  // value = tv_weight * 0.5 * sum
     for (int t = tv_term + 1; t < kernels::kMaxTerms; ++t) o.sums.count[t] = 0;
 
-    if (any_layer) o.ensure_gram_scratch(scratch);
     o.shape = x_shape;
     o.prepared = true;
     o.refresh_style_targets();
+    o.refresh_controls();
 }
 
 void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
@@ -295,9 +533,18 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
             kernels::content_loss(f.data, p.data(), f.numel(), o.content_plan[std::size_t(i)].two_scale,
                                   grad ? o.net.grad(l).data : nullptr, o.slot(i), stream);
         }
+        const bool regional = !o.content_masks.empty();
+        if (regional && o.ns > 0 && s.style_weight != 0) {
+            NST_REQUIRE(o.content_masks.size() == o.num_styles, "objective: content masks vs style images");
+            for (std::size_t k = 0; k < o.content_masks.size(); ++k)
+                NST_REQUIRE(o.content_masks[k].shape().h == x.shape.h && o.content_masks[k].shape().w == x.shape.w,
+                            "content mask " + std::to_string(k + 1) + " " + o.content_masks[k].shape().str() +
+                                " vs image " + std::to_string(x.shape.h) + "x" + std::to_string(x.shape.w));
+        }
         for (int j = 0; j < o.ns && s.style_weight != 0; ++j) {
             const Impl::StylePlan& plan = o.style_plan[std::size_t(j)];
             if (!plan.active) continue;  // w_l == 0
+            if (!regional && !o.layer_active.empty() && !o.layer_active[std::size_t(j)]) continue;  // no style uses l
             NvtxRange range(o.style_ranges[std::size_t(j)].c_str());
             const int l = s.style_layers[std::size_t(j)];
             const ConstView<float> f = o.net.output(l);
@@ -306,12 +553,28 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
                             " differs from the prepared shape");
             o.refresh_style_target(std::size_t(j), plan.positions, plan.gram_scale);  // no-op after prepare()
             float* g = o.grams[std::size_t(j)].data();
-            const float* a = o.style_targets[std::size_t(j)].data();
-            kernels::gram(f.data, plan.channels, plan.positions, plan.gram_scale, o.gram_partials.data(), g, stream);
-            kernels::style_value(g, a, plan.channels, o.slot(o.nc + j), stream);
-            if (grad)
-                kernels::style_gradient(g, a, f.data, plan.channels, plan.positions, plan.coef, o.net.grad(l).data,
-                                        stream);
+            if (!regional) {
+                const float* a = o.style_targets[std::size_t(j)].data();
+                o.gram(f.data, nullptr, plan.channels, plan.positions, plan.gram_scale, g);
+                kernels::style_value(g, a, plan.channels, o.slot(o.nc + j), stream);
+                if (grad)
+                    kernels::style_gradient(g, a, f.data, nullptr, plan.channels, plan.positions, plan.coef,
+                                            o.net.grad(l).data, stream);
+                continue;
+            }
+            // One guided term per region whose style uses this layer: sum_k b_k style_loss(F o C_k, A_k),
+            // the regions' partials side by side in the layer's slot, each weighted by b_k.
+            const int np = kernels::style_value_partials(plan.channels);
+            const std::vector<Impl::Region>& regions = o.regions[std::size_t(j)];
+            for (std::size_t r = 0; r < regions.size(); ++r) {
+                const Impl::Region& region = regions[r];
+                const float* a = o.region_targets[std::size_t(region.k)][std::size_t(j)].data();
+                o.gram(f.data, region.guide, plan.channels, plan.positions, plan.gram_scale, g);
+                kernels::style_value_weighted(g, a, plan.channels, region.weight, o.slot(o.nc + j) + r * np, stream);
+                if (grad)
+                    kernels::style_gradient(g, a, f.data, region.guide, plan.channels, plan.positions,
+                                            plan.coef * region.weight, o.net.grad(l).data, stream);
+            }
         }
         if (grad) {
             NvtxRange range("backward");
@@ -325,6 +588,14 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
         NvtxRange range("loss tv");
         kernels::tv_loss(x.data, x.shape.n * x.shape.c, x.shape.h, x.shape.w, s.tv_weight, grad ? dx.data : nullptr,
                          o.slot(o.nc + o.ns), stream);
+    }
+    if (grad && !o.edit_mask_host.empty()) {
+        // Frozen pixels: every term's gradient (TV included) is multiplied by the mask.
+        const Shape ms{1, 1, x.shape.h, x.shape.w};
+        NST_REQUIRE(o.edit_mask_host.shape() == ms,
+                    "edit mask " + o.edit_mask_host.shape().str() + " vs image " + x.shape.str());
+        NvtxRange range("edit mask");
+        kernels::mask_multiply(dx.data, o.edit_mask.data(), x.shape.n * x.shape.c, (long long)x.shape.plane(), stream);
     }
     NvtxRange range("loss terms");
     kernels::finalize_terms(o.partials.data(), o.sums, o.terms.data(), stream);

@@ -7,6 +7,12 @@
 // (the weighted values of LossTerms), summed in a fixed order (no atomics) so that a run is
 // bit-reproducible. prepare() allocates for an image shape; after it evaluate() allocates
 // nothing and never synchronises, so it can be captured into a CUDA graph.
+//
+// Perceptual controls (cpu::Objective's semantics, loss/objective.h): style layer sets, style
+// masks, content masks (one region per style image) and the edit mask. Layer guides are
+// propagated and normalised on the host (loss/guides.h) and uploaded as float once per prepared
+// shape (content guides) or per set_styles (style guides); the guided Grams and gradients are
+// our kernels with the guide fused into their loads (kernels/gram.h, style_loss.h).
 #pragma once
 #include <memory>
 #include <vector>
@@ -14,13 +20,17 @@
 #include "core/tensor.h"
 #include "cuda/context.h"
 #include "cuda/vgg19_cuda.h"
+#include "engine/engine.h"
 #include "loss/objective.h"
 
 namespace nst::cuda {
 
 class Objective {
 public:
-    Objective(Context& ctx, Vgg19Net& net, const LossSpec& spec);  // sets the net's taps
+    // Sets the net's taps. gram_impl: our Gram kernel or cuBLAS (cuda/gram_cublas.h), whose math
+    // mode follows precision (TF32 only for Precision::Tf32).
+    Objective(Context& ctx, Vgg19Net& net, const LossSpec& spec, GramImpl gram_impl = GramImpl::Own,
+              Precision precision = Precision::Fp32);
     ~Objective();
     Objective(const Objective&) = delete;
     Objective& operator=(const Objective&) = delete;
@@ -28,7 +38,11 @@ public:
     // Targets from host images in network space (1, 3, h, w); may synchronise and allocate.
     // Same validation and usage errors as cpu::Objective.
     void set_content(ConstView<float> content);
-    void set_styles(const std::vector<ConstView<float>>& styles, const std::vector<double>& blend);
+    void set_styles(const std::vector<ConstView<float>>& styles, const std::vector<double>& blend,
+                    const std::vector<ConstView<float>>& style_masks = {});
+    // Host masks, as cpu::Objective (empty = none); may allocate and synchronise.
+    void set_content_masks(const std::vector<ConstView<float>>& masks);
+    void set_edit_mask(ConstView<float> mask);
 
     // Allocates for an (1, 3, H, W) image and prepares the net (cuDNN algorithms).
     void prepare(const Shape& x_shape);

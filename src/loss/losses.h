@@ -3,6 +3,9 @@
 // gradient in one pass (value and gradient always agree). Values are returned in double;
 // the sums are accumulated in double whatever T is.
 #pragma once
+#include <cstdint>
+#include <vector>
+
 #include "core/tensor.h"
 
 namespace nst::cpu {
@@ -53,6 +56,11 @@ void guided_gram(TensorView<T> g,   // (1, 1, C, C)
 // The masking is fused into the two passes the plain loss needs anyway: ft receives F o T for the
 // Gram and is then multiplied by T once more in place, so the gradient is one gemm straight into
 // df (no separate d(F o T) buffer). df may be empty; with T all ones this is style_loss exactly.
+//
+// support: empty, or the positions where t is non-zero, ascending (guide_support). With a support
+// the columns of F o T outside it, which are zero, are left out: ft holds the compacted C x |S|
+// matrix, the syrk and the gradient gemm run over |S| columns, and the gemm's result (times T) is
+// added to df's columns in blocks. Regions that split an image then cost about one plain Gram in all.
 template <typename T>
 double guided_style_loss(ConstView<T> f,      // (1, C, H, W)
                          ConstView<T> t,      // (1, 1, H, W) guide
@@ -61,7 +69,13 @@ double guided_style_loss(ConstView<T> f,      // (1, C, H, W)
                          TensorView<T> ft,    // (1, C, H, W) scratch (overwritten)
                          TensorView<T> g,     // (1, 1, C, C) scratch, receives G
                          TensorView<T> diff,  // (1, 1, C, C) scratch, receives G - A when df is given
-                         TensorView<T> df);   // (1, C, H, W) or empty
+                         TensorView<T> df,    // (1, C, H, W) or empty
+                         const std::vector<std::int32_t>& support = {});
+
+// The positions where t (1, 1, H, W) is non-zero, ascending, when they are few enough for the
+// compacted path of guided_style_loss to pay (under 3/4 of all); otherwise empty (dense path).
+template <typename T>
+std::vector<std::int32_t> guide_support(ConstView<T> t);
 
 // value = scale * 1/2 * sum_{c, i<H-1, j<W-1} [(x_{i,j} - x_{i,j+1})^2 + (x_{i,j} - x_{i+1,j})^2]
 // (jcjohnson's total variation, spec §5); dx += its gradient. dx may be empty.

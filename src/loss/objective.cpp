@@ -303,6 +303,7 @@ void Objective<T>::refresh_content_guides(int h, int w) {
     m_content_guides.clear();
     m_content_guides.resize(m_content_masks.size());
     for (auto& per_layer : m_content_guides) per_layer.resize(n_style);
+    m_content_support.assign(m_content_masks.size(), std::vector<std::vector<std::int32_t>>(n_style));
     std::size_t largest = 0;
     for (std::size_t k = 0; k < m_content_masks.size(); ++k) {
         const Tensor<float>& mask = m_content_masks[k];
@@ -313,7 +314,9 @@ void Objective<T>::refresh_content_guides(int h, int w) {
             if (!m_uses[k][j]) continue;
             Tensor<double> guide = propagate_guide(mask.cview(), m_spec.style_layers[j], m_spec.guides);
             // A region that vanished at this layer takes no part there (NIS skips zero-sum guides).
-            if (normalize_guide(guide)) m_content_guides[k][j] = guide_as<T>(guide);
+            if (!normalize_guide(guide)) continue;
+            m_content_guides[k][j] = guide_as<T>(guide);
+            m_content_support[k][j] = guide_support(m_content_guides[k][j].cview());
         }
     }
     for (int l : m_spec.style_layers) {
@@ -378,7 +381,8 @@ LossTerms Objective<T>::evaluate(ConstView<T> x, TensorView<T> dx) {
                 if (!m_uses[k][j] || m_blend[k] == 0 || guide.empty()) continue;
                 terms.style[j] += guided_style_loss(f, guide.cview(), m_region_targets[k][j].cview(), sc.gram,
                                                     m_spec.style_weight * wl * sc.style * m_blend[k], ft,
-                                                    m_gram_scratch[j].view(), m_diff_scratch[j].view(), df);
+                                                    m_gram_scratch[j].view(), m_diff_scratch[j].view(), df,
+                                                    m_content_support[k][j]);
             }
         }
         if (grad) m_net.backward(dx);

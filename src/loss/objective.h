@@ -113,6 +113,7 @@ private:
     std::vector<Tensor<float>> m_content_masks;                // (1, 1, H, W) each, or none
     std::vector<std::vector<Tensor<T>>> m_content_guides;      // (1, 1, h_j, w_j) normalised; empty
                                                                // where region k vanished at layer j
+    std::vector<std::vector<std::vector<std::int32_t>>> m_content_support;  // guide_support of each
     int m_guides_h = -1, m_guides_w = -1;                      // image size of m_content_guides
     Tensor<T> m_masked_scratch;                // F o T of one layer, sized for the largest style layer
     Tensor<float> m_edit_mask;                 // (1, 1, H, W) or empty

@@ -10,6 +10,11 @@
 // objective's tap gradients (read from its net after evaluate) and B the double backward under
 // the given decisions. Where the decisions agree (almost always) the correction is exactly 0.
 //
+// Perceptual controls (issue #10): content masks (two regions, soft with simple propagation or
+// binary with inside, one region vanishing at the deep layers), style masks, per-style layer sets
+// and the edit mask, against cpu::Objective<double> given the same masks, for each Gram
+// implementation (our kernel, cuBLAS SSYRK, cuBLAS SGEMM), same tolerances.
+//
 // Tolerances (fp32): each term |d| / |ref| <= 1e-5 (exact 0 where the reference is 0), the
 // gradient rel L2 <= 1e-5. The terms are sums of squares of differences between the image's and
 // the targets' features (content, style and point images differ in mean and spread, so the
@@ -23,7 +28,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -67,6 +74,16 @@ struct Config {
     std::vector<double> blend;
 };
 
+// Perceptual controls of a configuration (none by default).
+struct Controls {
+    int content_masks = 0;          // 0: none; 1: two soft regions; 2: two binary regions, one small
+    std::vector<bool> style_masks;  // per style image: a mask, or the whole image; empty = none
+    std::vector<std::vector<std::string>> layer_sets;
+    bool edit_mask = false;
+    GuideOptions guides;
+};
+const Controls kNoControls;
+
 const std::vector<std::string> kStyle5 = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"};
 // relu3_1 is both a content and a style layer: both gradients meet in one tap.
 const std::vector<std::string> kContent2 = {"relu3_1", "relu4_2"};
@@ -94,8 +111,70 @@ std::vector<Config> configs() {
     };
 }
 
-LossSpec loss_spec(const Config& c) {
+// Grey masks (1, 1, h, w) in [0, 1] for the controls.
+Tensor<float> mask_image(int h, int w, const std::function<double(int, int)>& f) {
+    Tensor<float> m(Shape{1, 1, h, w});
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) m[std::size_t(y) * w + x] = float(std::min(1.0, std::max(0.0, f(y, x))));
+    return m;
+}
+
+// Region k of the content image: kind 1, a soft left / right split; kind 2, a binary 8 x 8 block
+// (region 1: it vanishes at the deep layers under 'inside') and its complement (region 0).
+Tensor<float> content_mask(int kind, int k) {
+    if (kind == 1) {
+        const Tensor<float> left = mask_image(kImage.h, kImage.w, [](int, int x) { return (22.0 - x) / 10.0; });
+        return k == 0 ? left.clone() : mask_image(kImage.h, kImage.w, [&](int y, int x) {
+            return 1.0 - double(left[std::size_t(y) * kImage.w + x]);
+        });
+    }
+    const auto block = [](int y, int x) { return y >= 2 && y < 10 && x >= 3 && x < 11; };
+    return mask_image(kImage.h, kImage.w, [&](int y, int x) { return block(y, x) == (k == 1) ? 1.0 : 0.0; });
+}
+
+// Style image k's mask: A, its upper rows (soft edge); B, its right columns.
+Tensor<float> style_mask(int k, const Shape& image) {
+    if (k == 0) return mask_image(image.h, image.w, [](int y, int) { return (26.0 - y) / 6.0; });
+    return mask_image(image.h, image.w, [](int, int x) { return x >= 12 ? 1.0 : 0.0; });
+}
+
+// Frozen top-left block, a half-weight band, free elsewhere.
+Tensor<float> edit_mask() {
+    return mask_image(kImage.h, kImage.w, [](int y, int x) {
+        if (y < 6 && x < 8) return 0.0;
+        return x >= 20 && x < 24 ? 0.5 : 1.0;
+    });
+}
+
+struct Masks {
+    std::vector<Tensor<float>> style, content;
+    Tensor<float> edit;
+    std::vector<ConstView<float>> style_views() const {
+        std::vector<ConstView<float>> v;
+        for (const auto& m : style) v.push_back(m.cview());
+        return v;
+    }
+    std::vector<ConstView<float>> content_views() const {
+        std::vector<ConstView<float>> v;
+        for (const auto& m : content) v.push_back(m.cview());
+        return v;
+    }
+};
+
+Masks masks_of(const Config& c, const Controls& ctl, const std::vector<Tensor<float>>& styles) {
+    Masks m;
+    for (std::size_t k = 0; k < ctl.style_masks.size(); ++k)
+        m.style.push_back(ctl.style_masks[k] ? style_mask(int(k), styles[k].shape()) : Tensor<float>());
+    if (ctl.content_masks)
+        for (int k = 0; k < c.num_styles; ++k) m.content.push_back(content_mask(ctl.content_masks, k));
+    if (ctl.edit_mask) m.edit = edit_mask();
+    return m;
+}
+
+LossSpec loss_spec(const Config& c, const Controls& ctl = kNoControls) {
     LossSpec s;
+    for (const auto& set : ctl.layer_sets) s.style_layer_sets.push_back(layers_by_name(set));
+    s.guides = ctl.guides;
     s.preset = c.preset;
     s.content_layers = layers_by_name(c.content_layers);
     s.style_layers = layers_by_name(c.style_layers);
@@ -121,8 +200,8 @@ struct CpuResult {
     std::map<int, Tensor<float>> relu_outputs;    // the double net's decisions (as floats)
 };
 
-CpuResult compute_cpu_oracle(const Config& c, const std::vector<Tensor<float>>& styles) {
-    const LossSpec spec = loss_spec(c);
+CpuResult compute_cpu_oracle(const Config& c, const Controls& ctl, const std::vector<Tensor<float>>& styles) {
+    const LossSpec spec = loss_spec(c, ctl);
     cpu::Vgg19Net<double> net(weights(), c.pooling, cpu::ConvAlgo::Direct);
     cpu::Objective<double> obj(net, spec);
     const int deepest = deepest_of(spec);
@@ -135,7 +214,10 @@ CpuResult compute_cpu_oracle(const Config& c, const std::vector<Tensor<float>>& 
     std::vector<ConstView<double>> sv;
     for (const auto& s : styles) sd.push_back(cast<double, float>(s.cview()));
     for (const auto& s : sd) sv.push_back(s.cview());
-    obj.set_styles(sv, c.blend);
+    const Masks masks = masks_of(c, ctl, styles);
+    obj.set_styles(sv, c.blend, masks.style_views());
+    obj.set_content_masks(masks.content_views());
+    obj.set_edit_mask(masks.edit.cview());
     const Tensor<double> x = cast<double, float>(point().cview());
     CpuResult r;
     r.dx = Tensor<double>(x.shape());
@@ -148,10 +230,10 @@ CpuResult compute_cpu_oracle(const Config& c, const std::vector<Tensor<float>>& 
 }
 
 // Cached per configuration: the tf32 / bf16 case reuses the fp32 case's oracles.
-const CpuResult& cpu_oracle(const Config& c, const std::vector<Tensor<float>>& styles) {
+const CpuResult& cpu_oracle(const Config& c, const Controls& ctl, const std::vector<Tensor<float>>& styles) {
     static std::map<std::string, CpuResult> cache;
     auto it = cache.find(c.name);
-    if (it == cache.end()) it = cache.emplace(c.name, compute_cpu_oracle(c, styles)).first;
+    if (it == cache.end()) it = cache.emplace(c.name, compute_cpu_oracle(c, ctl, styles)).first;
     return it->second;
 }
 
@@ -161,11 +243,12 @@ struct CudaResult {
     std::map<int, Tensor<float>> relu_outputs;
 };
 
-CudaResult cuda_objective(const Config& c, const std::vector<Tensor<float>>& styles, Precision precision) {
-    const LossSpec spec = loss_spec(c);
+CudaResult cuda_objective(const Config& c, const Controls& ctl, const std::vector<Tensor<float>>& styles,
+                          Precision precision, GramImpl gram_impl) {
+    const LossSpec spec = loss_spec(c, ctl);
     cuda::Context& ctx = context();
     cuda::Vgg19Net net(ctx, weights(), c.pooling, precision, kWorkspace);
-    cuda::Objective obj(ctx, net, spec);
+    cuda::Objective obj(ctx, net, spec, gram_impl, precision);
     CHECK(obj.num_terms() == int(spec.content_layers.size() + spec.style_layers.size() + 2));
     const int deepest = deepest_of(spec);
     // The objective set the net's taps to its layers; add every ReLU up to the deepest so that
@@ -176,7 +259,10 @@ CudaResult cuda_objective(const Config& c, const std::vector<Tensor<float>>& sty
     obj.set_content(content.cview());
     std::vector<ConstView<float>> sv;
     for (const auto& s : styles) sv.push_back(s.cview());
-    obj.set_styles(sv, c.blend);
+    const Masks masks = masks_of(c, ctl, styles);
+    obj.set_styles(sv, c.blend, masks.style_views());
+    obj.set_content_masks(masks.content_views());
+    obj.set_edit_mask(masks.edit.cview());
     const Tensor<float> x = point();
     obj.prepare(x.shape());
     const Tensor<float> xd = upload(x.cview());
@@ -204,12 +290,14 @@ struct Errors {
     bool corrected = false;
 };
 
-Errors compare(const Config& c, Precision precision, double tol) {
+Errors compare(const Config& c, Precision precision, double tol, GramImpl gram_impl = GramImpl::Own,
+               const Controls& ctl = kNoControls) {
     std::vector<Tensor<float>> styles;
     styles.push_back(style_a());
     if (c.num_styles == 2) styles.push_back(style_b());
-    const CpuResult& ref = cpu_oracle(c, styles);
-    const CudaResult got = cuda_objective(c, styles, precision);
+    const CpuResult& ref = cpu_oracle(c, ctl, styles);
+    const CudaResult got = cuda_objective(c, ctl, styles, precision, gram_impl);
+    const Tensor<float> edit = ctl.edit_mask ? edit_mask() : Tensor<float>();
     Errors e;
 
     REQUIRE(got.terms.content.size() == ref.terms.content.size());
@@ -246,8 +334,10 @@ Errors compare(const Config& c, Precision precision, double tol) {
             reference_backward(weights(), c.pooling, kImage.h, kImage.w, got.relu_outputs, ref.tap_grads);
         const Tensor<double> b_cpu =
             reference_backward(weights(), c.pooling, kImage.h, kImage.w, ref.relu_outputs, ref.tap_grads);
+        const std::size_t plane = kImage.plane();
         for (std::size_t i = 0; i < dx_ref.numel(); ++i) {
-            const double corr = b_cuda[i] - b_cpu[i];
+            // The edit mask multiplies the backward pass's result, the correction included.
+            const double corr = (b_cuda[i] - b_cpu[i]) * (edit.empty() ? 1.0 : double(edit[i % plane]));
             e.corrected = e.corrected || corr != 0;
             dx_ref[i] += corr;
         }
@@ -276,6 +366,54 @@ TEST_CASE("cuda objective: fp32 terms and gradient match the double CPU objectiv
     }
 }
 
+namespace {
+
+const std::vector<std::string> kSetFine = {"relu1_1", "relu2_1", "relu3_1"};
+const std::vector<std::string> kSetCoarse = {"relu3_1", "relu4_1", "relu5_1"};
+
+std::vector<std::pair<Config, Controls>> control_configs() {
+    std::vector<Config> c = {
+        {"controls jcjohnson/max soft regions style mask layer sets edit mask", Preset::JcJohnson, Pooling::Max, 5, 100,
+         1e-3, kContent2, kStyle5, kLayerW, 2, {0.3, 0.7}},
+        {"controls gatys/avg style masks and layer sets without regions", Preset::Gatys, Pooling::Avg, 1, 1e3, 1e-3,
+         kContent2, kStyle5, kLayerW, 2, {2.0, 1.0}},
+        {"controls jcjohnson/max inside regions one vanishing at deep layers", Preset::JcJohnson, Pooling::Max, 5, 100,
+         1e-3, kContent2, kStyle5, kLayerW, 2, {1.0, 1.0}},
+    };
+    std::vector<Controls> k(c.size());
+    k[0].content_masks = 1;
+    k[0].style_masks = {true, false};
+    k[0].layer_sets = {kSetFine, kSetCoarse};
+    k[0].edit_mask = true;
+    k[1].style_masks = {true, true};
+    k[1].layer_sets = {kSetFine, kStyle5};
+    k[1].guides.mode = GuidePropagation::All;
+    // The 8 x 8 block of region 1 vanishes under 'inside' at the deep layers (relu4_1 is 4 x 3
+    // at 35 x 31): the region takes no part there, on both sides.
+    k[2].content_masks = 2;
+    k[2].guides.mode = GuidePropagation::Inside;
+    std::vector<std::pair<Config, Controls>> out;
+    for (std::size_t i = 0; i < c.size(); ++i) out.emplace_back(c[i], k[i]);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("cuda objective: perceptual controls match the CPU objective for each Gram implementation") {
+    // Every configuration with our kernel; the first (guided Grams of style masks and of content
+    // regions, layer sets, edit mask) with both cuBLAS paths too, which change only the Grams.
+    const std::vector<std::pair<Config, Controls>> all = control_configs();
+    for (std::size_t i = 0; i < all.size(); ++i)
+        for (GramImpl impl : {GramImpl::Own, GramImpl::CublasSyrk, GramImpl::CublasGemm}) {
+            if (i > 0 && impl != GramImpl::Own) continue;
+            const Config& c = all[i].first;
+            const Errors e = compare(c, Precision::Fp32, 1e-5, impl, all[i].second);
+            MESSAGE(c.name << " gram " << std::string(gram_impl_name(impl)) << ": worst term rel err " << e.terms
+                           << ", gradient rel L2 " << e.gradient
+                           << std::string(e.corrected ? " (decision-corrected oracle)" : ""));
+        }
+}
+
 TEST_CASE("cuda objective: tf32 and bf16 terms and gradient within loose bounds") {
     const std::vector<Config> all = configs();
     for (Precision p : {Precision::Tf32, Precision::Bf16}) {
@@ -286,6 +424,45 @@ TEST_CASE("cuda objective: tf32 and bf16 terms and gradient within loose bounds"
                                       << ", gradient rel L2 " << e.gradient);
         }
     }
+}
+
+TEST_CASE("cuda objective: mask errors are those of the CPU objective") {
+    cuda::Context& ctx = context();
+    cuda::Vgg19Net net(ctx, weights(), Pooling::Max, Precision::Fp32, kWorkspace);
+    const LossSpec spec = loss_spec(configs()[0]);
+    const Tensor<float> a = style_a(), b = style_b();
+    const Tensor<float> zero_a = mask_image(a.shape().h, a.shape().w, [](int, int) { return 0.0; });
+    const auto code_of = [](const std::function<void()>& f) {
+        try {
+            f();
+        } catch (const Error& e) {
+            return int(e.code());
+        }
+        return -1;
+    };
+    cuda::Objective obj(ctx, net, spec);
+    // An empty style mask: input error; a mask count that differs from the styles: usage error.
+    CHECK(code_of([&] { obj.set_styles({a.cview(), b.cview()}, {}, {zero_a.cview(), ConstView<float>{}}); }) ==
+          int(ExitCode::Input));
+    CHECK(code_of([&] { obj.set_styles({a.cview(), b.cview()}, {}, {ConstView<float>{}}); }) == int(ExitCode::Usage));
+    // A style mask that survives at pixel level but vanishes at relu5_1 under 'inside'.
+    LossSpec inside = spec;
+    inside.guides.mode = GuidePropagation::Inside;
+    cuda::Objective obj_inside(ctx, net, inside);
+    const Tensor<float> dot = mask_image(a.shape().h, a.shape().w, [](int y, int x) { return y < 3 && x < 3 ? 1.0 : 0.0; });
+    CHECK(code_of([&] { obj_inside.set_styles({a.cview()}, {}, {dot.cview()}); }) == int(ExitCode::Input));
+    // Content masks: empty is an input error, a count other than the styles' a usage error.
+    cuda::Objective obj2(ctx, net, spec);
+    obj2.set_styles({a.cview(), b.cview()}, {});
+    const Tensor<float> empty = mask_image(kImage.h, kImage.w, [](int, int) { return 0.0; });
+    const Tensor<float> one = content_mask(1, 0);
+    CHECK(code_of([&] { obj2.set_content_masks({one.cview(), empty.cview()}); }) == int(ExitCode::Input));
+    CHECK(code_of([&] { obj2.set_content_masks({one.cview()}); }) == int(ExitCode::Usage));
+    // Layer sets: one per style image.
+    LossSpec sets = spec;
+    sets.style_layer_sets = {layers_by_name(kStyle5)};
+    cuda::Objective obj3(ctx, net, sets);
+    CHECK(code_of([&] { obj3.set_styles({a.cview(), b.cview()}, {}); }) == int(ExitCode::Usage));
 }
 
 TEST_CASE("cuda objective: usage errors are those of the CPU objective") {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The backend emulation's own interface to its runtime (tests/emu/cuda_runtime_emu.cpp), for
-// the fake cuDNN and the emulator's tests: work that runs now or is recorded on a capturing
-// stream, and counters.
+// the fake cuDNN and cuBLAS and the emulator's tests: work that runs now or is recorded on a
+// capturing stream, and counters.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -35,5 +35,15 @@ std::size_t device_capacity();
 
 // Runs `work` now, or appends it to `stream`'s capture.
 void run_or_record(cudaStream_t stream, std::function<void()> work);
+
+// The fake cuBLAS (cublas_emu.cpp): its calls since the process started.
+struct CublasStats {
+    long long handles = 0;                    // cublasCreate calls
+    long long syrk = 0, gemm = 0;             // calls queued (run now or recorded)
+    long long tf32_calls = 0;                 // of those, under CUBLAS_TF32_TENSOR_OP_MATH
+    long long captured_without_workspace = 0; // calls recorded without cublasSetWorkspace (the
+                                              // real library may then allocate during capture)
+};
+const CublasStats& cublas_stats();
 
 }  // namespace nst::emu

@@ -40,7 +40,7 @@ GramRun run_gram(int c, long long m, std::size_t offset, std::uint64_t stream) {
     Guarded<float> g(cc, 0, NAN);
     const double scale = 1.0 / double(std::max<long long>(m, 1));
 
-    nst::kernels::gram(f.data(), c, m, scale, partials.data(), g.data(), nullptr);
+    nst::kernels::gram(f.data(), nullptr, c, m, scale, partials.data(), g.data(), nullptr);
     REQUIRE(f.intact());
     REQUIRE(partials.intact());
     REQUIRE(g.intact());

@@ -58,7 +58,7 @@ StyleErrors run_style(int c, long long m, std::size_t offset, std::uint64_t stre
     Guarded<double> partials(std::size_t(np), 0, NAN);
     nst::kernels::style_value(g.data(), a.data(), c, partials.data(), nullptr);
     const std::vector<float> df0 = df.to_vector();
-    nst::kernels::style_gradient(g.data(), a.data(), f.data(), c, m, coef, df.data(), nullptr);
+    nst::kernels::style_gradient(g.data(), a.data(), f.data(), nullptr, c, m, coef, df.data(), nullptr);
     REQUIRE(partials.intact());
     REQUIRE(df.intact());
     REQUIRE(f.intact());
@@ -123,7 +123,7 @@ TEST_CASE("emu: style gradient is independent of the block and thread order") {
     for (int o = 0; o < 2; ++o) {
         nst::emu::set_order(o ? nst::emu::Order::Reverse : nst::emu::Order::Forward);
         Guarded<float> df(std::size_t(c) * m);
-        nst::kernels::style_gradient(g.data(), a.data(), f.data(), c, m, 0.25, df.data(), nullptr);
+        nst::kernels::style_gradient(g.data(), a.data(), f.data(), nullptr, c, m, 0.25, df.data(), nullptr);
         out[o] = df.to_vector();
     }
     nst::emu::set_order(nst::emu::Order::Forward);
