@@ -202,7 +202,7 @@ ProblemSpec guided_spec(const GuidedConfig& c) {
 
 }  // namespace
 
-TEST_CASE("controls reference: layer guides match PyTorch's propagation") {
+TEST_CASE("controls reference: layer guides match the PyTorch propagation") {
     const GuidedFixture& fx = guided_fixture();
     for (const std::string& name : kGuideMasks) {
         const Tensor<float> mask = make_mask(name);
