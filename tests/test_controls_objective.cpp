@@ -291,7 +291,7 @@ TEST_CASE("controls: two binary regions and style masks against Grams by loops")
         }
 }
 
-TEST_CASE("controls: layer sets take each layer's target from the styles that use it") {
+TEST_CASE("controls: layer sets take the target of each layer from the styles that use it") {
     const int h = 20, w = 24;
     const Tensor<double> content = test::random_tensor<double>(Shape{1, 3, h, w}, 531, -1, 1);
     const Tensor<double> s1 = test::random_tensor<double>(Shape{1, 3, 24, 20}, 532, -1, 1);

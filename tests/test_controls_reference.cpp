@@ -26,7 +26,7 @@
 using namespace nst;
 using namespace nst::test::reference;
 
-TEST_CASE("controls reference: layer guides match PyTorch's propagation") {
+TEST_CASE("controls reference: layer guides match the PyTorch propagation") {
     const GuidedFixture& fx = guided_fixture();
     for (const std::string& name : kGuideMasks) {
         const Tensor<float> mask = make_mask(name);

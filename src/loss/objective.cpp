@@ -239,14 +239,18 @@ void Objective<T>::set_styles(const std::vector<ConstView<T>>& styles, const std
     // Blended targets: the weights of the styles that use a layer, renormalised over them.
     for (std::size_t j = 0; j < n_style; ++j) {
         double b_sum = 0;
-        for (std::size_t k = 0; k < n_k; ++k)
+        bool all_use = true;
+        for (std::size_t k = 0; k < n_k; ++k) {
             if (m_uses[k][j]) b_sum += b[k];
+            all_use = all_use && m_uses[k][j];
+        }
         m_layer_active[j] = b_sum > 0;
         Tensor<double>& acc = m_style_norm[j];
         for (auto& v : acc) v = 0.0;
         for (std::size_t k = 0; k < n_k; ++k) {
             if (!m_uses[k][j] || b[k] == 0) continue;
-            const double bk = b[k] / b_sum;
+            // b is already normalised: without layer sets the targets are exactly as before.
+            const double bk = all_use ? b[k] : b[k] / b_sum;
             const Tensor<double>& n = m_region_norm[k][j];
             for (std::size_t i = 0; i < acc.numel(); ++i) acc[i] += bk * n[i];
         }

@@ -63,7 +63,7 @@ public:
     // when sizes agree); blend weights are normalised to sum 1 here (empty = equal weights;
     // negative weights or weights summing to 0 are usage errors).
     //
-    // Perceptual controls (docs/conventions.md, "Perceptual controls"): with K style images,
+    // Perceptual controls (docs/perceptual_controls_spatial.md, "Formulas"): with K style images,
     //  - style_layer_sets (LossSpec): style k gives targets only at its layers; at a layer the
     //    blend weights of the styles that use it are renormalised to sum 1;
     //  - style_masks: empty, or one per style image, a pixel mask (1, 1, h_k, w_k) at that image's
