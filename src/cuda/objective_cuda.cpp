@@ -16,7 +16,6 @@
 // regions' weighted partials side by side in the layer's slot.
 #include "cuda/objective_cuda.h"
 
-#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -32,6 +31,7 @@
 #include "kernels/style_loss.h"
 #include "kernels/terms.h"
 #include "kernels/tv_loss.h"
+#include "loss/style_plan.h"
 #include "nn/vgg19_layers.h"
 
 namespace nst::cuda {
@@ -61,12 +61,6 @@ Tensor<float> upload_guide(const Tensor<double>& guide) {
     Tensor<float> d(guide.shape(), Device::Cuda);
     device_memory::copy(d.data(), host.data(), host.numel() * sizeof(float), true, false);
     return d;
-}
-
-// The wording of cpu::Objective's empty-mask errors (loss/objective.cpp), which the two
-// backends share: what "empty" meant for the guide options (mask_is_empty, loss/guides.h).
-std::string mask_threshold_note(const GuideOptions& o) {
-    return o.mode != GuidePropagation::Simple || o.grow != 0 ? " (no pixel >= 0.5)" : " (all zero)";
 }
 
 }  // namespace
@@ -194,12 +188,6 @@ struct Objective::Impl {
                 refresh_style_target(j, style_plan[j].positions, style_plan[j].gram_scale);
     }
 
-    void check_region_count() const {
-        if (!content_masks.empty() && content_masks.size() != num_styles)
-            throw_usage("--content-masks: " + std::to_string(content_masks.size()) + " masks given for " +
-                        std::to_string(num_styles) + " style images (one region per style image)");
-    }
-
     bool masks_match(int h, int w) const {
         for (const auto& m : content_masks)
             if (m.shape().h != h || m.shape().w != w) return false;
@@ -216,14 +204,11 @@ struct Objective::Impl {
         const bool use_regions = !content_masks.empty() && styles_set && content_masks.size() == num_styles &&
                                  spec.style_weight != 0 && n_style > 0;
         if (use_regions && masks_match(h, w) && (guides_h != h || guides_w != w)) {
-            content_guides = tensor_grid<float>(content_masks.size(), n_style);
-            for (std::size_t k = 0; k < content_masks.size(); ++k)
-                for (std::size_t j = 0; j < n_style; ++j) {
-                    if (!uses[k][j]) continue;
-                    Tensor<double> guide = propagate_guide(content_masks[k].cview(), spec.style_layers[j], spec.guides);
-                    // A region that vanished at this layer takes no part there (NIS skips it).
-                    if (normalize_guide(guide)) content_guides[k][j] = upload_guide(guide);
-                }
+            const std::vector<std::vector<Tensor<double>>> host = nst::content_guides(content_masks, uses, spec);
+            content_guides = tensor_grid<float>(host.size(), n_style);
+            for (std::size_t k = 0; k < host.size(); ++k)
+                for (std::size_t j = 0; j < n_style; ++j)
+                    if (!host[k][j].empty()) content_guides[k][j] = upload_guide(host[k][j]);
             guides_h = h;
             guides_w = w;
         }
@@ -326,53 +311,27 @@ void Objective::set_styles(const std::vector<ConstView<float>>& styles, const st
                            const std::vector<ConstView<float>>& style_masks) {
     Impl& o = *m;
     const LossSpec& s = o.spec;
+    std::vector<Shape> shapes;
+    for (const auto& st : styles) shapes.push_back(st.shape);
+    StyleUsePlan plan = plan_styles(s, shapes, blend, style_masks);
     const std::size_t n_k = styles.size();
-    const std::vector<double> b = normalized_blend(blend, n_k);
-    if (!s.style_layer_sets.empty() && s.style_layer_sets.size() != n_k)
-        throw_usage("--style-layer-sets: " + std::to_string(s.style_layer_sets.size()) + " sets given for " +
-                    std::to_string(n_k) + " style images (one per image)");
-    if (!style_masks.empty() && style_masks.size() != n_k)
-        throw_usage("--style-masks: " + std::to_string(style_masks.size()) + " masks given for " +
-                    std::to_string(n_k) + " style images (one per image; '-' for a whole image)");
     o.num_styles = n_k;
-    o.blend = b;
+    o.blend = plan.blend;
     if (s.style_layers.empty()) {
         o.styles_set = true;
-        o.check_region_count();
+        check_region_count(o.content_masks.size(), o.num_styles);
         return;
     }
     const std::size_t n_style = s.style_layers.size();
-    o.uses.assign(n_k, std::vector<char>(n_style, 1));
-    for (std::size_t k = 0; k < s.style_layer_sets.size(); ++k)
-        for (std::size_t j = 0; j < n_style; ++j) {
-            const auto& set = s.style_layer_sets[k];
-            o.uses[k][j] = std::find(set.begin(), set.end(), s.style_layers[j]) != set.end();
-        }
-    // The blend renormalised per layer over the styles that use it.
-    std::vector<double> b_sum(n_style, 0.0);
-    o.layer_active.assign(n_style, 0);
-    for (std::size_t j = 0; j < n_style; ++j) {
-        for (std::size_t k = 0; k < n_k; ++k)
-            if (o.uses[k][j]) b_sum[j] += b[k];
-        o.layer_active[j] = b_sum[j] > 0;
-    }
+    o.uses = plan.uses;
+    o.layer_active = plan.layer_active;
 
     for (auto& t : o.style_norm)
         NST_CUDA_CHECK(cudaMemsetAsync(t.data(), 0, t.numel() * sizeof(double), o.stream()));  // 0.0
     o.region_norm = tensor_grid<double>(n_k, n_style);
     o.region_targets = tensor_grid<float>(n_k, n_style);
     for (std::size_t k = 0; k < n_k; ++k) {
-        const ConstView<float> mask = style_masks.empty() ? ConstView<float>{} : style_masks[k];
-        const std::string mask_name = "style mask " + std::to_string(k + 1);
-        if (!mask.empty()) {
-            const Shape ms{1, 1, styles[k].shape.h, styles[k].shape.w};
-            NST_REQUIRE(mask.shape == ms, mask_name + " " + mask.shape.str() + " vs its image " + styles[k].shape.str());
-            if (mask_is_empty(mask, s.guides))
-                throw_input(mask_name + " is empty" + mask_threshold_note(s.guides) +
-                            ": a style region needs at least one pixel");
-        }
-        const double bk = b[k];
-        if (bk == 0) continue;  // contributes to no target
+        if (o.blend[k] == 0) continue;  // contributes to no target
         Tensor<float> holder;
         std::vector<Tensor<float>> guides;  // kept until the synchronisation below
         const ConstView<float> image = o.on_device(styles[k], holder);
@@ -380,25 +339,17 @@ void Objective::set_styles(const std::vector<ConstView<float>>& styles, const st
         o.net.forward(image);
         for (std::size_t j = 0; j < n_style; ++j) {
             if (!o.uses[k][j]) continue;
-            const int l = s.style_layers[j];
-            const ConstView<float> f = o.net.output(l);
+            const ConstView<float> f = o.net.output(s.style_layers[j]);
             const long long m_k = (long long)f.shape.plane();
-            NST_REQUIRE(m_k > 0, "style image too small for layer " + vgg19_layers()[l].name);
             const float* guide = nullptr;
-            if (!mask.empty()) {
-                Tensor<double> g = propagate_guide(mask, l, s.guides);
-                if (!normalize_guide(g))
-                    throw_input(mask_name + " is empty at " + vgg19_layers()[l].name + " after '" +
-                                guide_propagation_name(s.guides.mode) +
-                                "' propagation: use a larger region, --mask-propagation simple or a smaller "
-                                "--mask-grow");
-                guides.push_back(upload_guide(g));
+            if (!plan.style_guides[k][j].empty()) {
+                guides.push_back(upload_guide(plan.style_guides[k][j]));
                 guide = guides.back().data();
             }
             o.ensure_gram_scratch(f.shape.c, m_k, guide != nullptr);
             float* g = o.grams[j].data();
             o.gram(f.data, guide, f.shape.c, m_k, 1.0 / double(m_k), g);
-            kernels::style_target_accumulate(o.style_norm[j].data(), g, f.shape.c, bk / b_sum[j], o.stream());
+            kernels::style_target_accumulate(o.style_norm[j].data(), g, f.shape.c, plan.weight[k][j], o.stream());
             // N^j_k = double(g) exactly (0 + 1 * g), as the CPU keeps it.
             Tensor<double>& n = o.region_norm[k][j];
             n = Tensor<double>(o.style_norm[j].shape(), Device::Cuda);
@@ -410,7 +361,7 @@ void Objective::set_styles(const std::vector<ConstView<float>>& styles, const st
     }
     o.style_target_positions.assign(n_style, -1);
     o.styles_set = true;
-    o.check_region_count();
+    check_region_count(o.content_masks.size(), o.num_styles);
     o.restore_net_shape();
     o.refresh_style_targets();
     o.refresh_controls();
@@ -418,36 +369,16 @@ void Objective::set_styles(const std::vector<ConstView<float>>& styles, const st
 
 void Objective::set_content_masks(const std::vector<ConstView<float>>& masks) {
     Impl& o = *m;
-    std::vector<Tensor<float>> copies;
-    for (std::size_t k = 0; k < masks.size(); ++k) {
-        const ConstView<float> mk = masks[k];
-        NST_REQUIRE(mk.device == Device::Host && mk.shape.n == 1 && mk.shape.c == 1 && mk.numel() > 0,
-                    "content mask " + std::to_string(k + 1) + " must be a host (1, 1, H, W) mask, got " +
-                        mk.shape.str());
-        if (mask_is_empty(mk, o.spec.guides))
-            throw_input("content mask " + std::to_string(k + 1) + " is empty" + mask_threshold_note(o.spec.guides) +
-                        ": a content region needs at least one pixel");
-        Tensor<float> c(mk.shape);
-        std::copy(mk.begin(), mk.end(), c.begin());
-        copies.push_back(std::move(c));
-    }
-    o.content_masks = std::move(copies);
+    o.content_masks = checked_content_masks(masks, o.spec.guides);
     o.content_guides.clear();
     o.guides_h = o.guides_w = -1;
-    if (o.styles_set) o.check_region_count();
+    if (o.styles_set) check_region_count(o.content_masks.size(), o.num_styles);
     o.refresh_controls();
 }
 
 void Objective::set_edit_mask(ConstView<float> mask) {
     Impl& o = *m;
-    if (mask.empty()) {
-        o.edit_mask_host = Tensor<float>();
-    } else {
-        NST_REQUIRE(mask.device == Device::Host && mask.shape.n == 1 && mask.shape.c == 1,
-                    "edit mask must be a host (1, 1, H, W) mask, got " + mask.shape.str());
-        o.edit_mask_host = Tensor<float>(mask.shape);
-        std::copy(mask.begin(), mask.end(), o.edit_mask_host.begin());
-    }
+    o.edit_mask_host = checked_edit_mask(mask);
     o.refresh_controls();
 }
 

@@ -23,6 +23,7 @@
 
 #include "core/error.h"
 #include "loss/losses.h"
+#include "loss/style_plan.h"
 
 namespace nst {
 
@@ -159,37 +160,25 @@ Tensor<T> guide_as(const Tensor<double>& g) {
     return out;
 }
 
-std::string mask_threshold_note(const GuideOptions& o) {
-    return o.mode != GuidePropagation::Simple || o.grow != 0 ? " (no pixel >= 0.5)" : " (all zero)";
-}
-
 }  // namespace
 
 template <typename T>
 void Objective<T>::set_styles(const std::vector<ConstView<T>>& styles, const std::vector<double>& blend,
                               const std::vector<ConstView<float>>& style_masks) {
+    std::vector<Shape> shapes;
+    for (const auto& s : styles) shapes.push_back(s.shape);
+    StyleUsePlan plan = plan_styles(m_spec, shapes, blend, style_masks);
     const std::size_t n_k = styles.size();
-    const std::vector<double> b = normalized_blend(blend, n_k);
-    if (!m_spec.style_layer_sets.empty() && m_spec.style_layer_sets.size() != n_k)
-        throw_usage("--style-layer-sets: " + std::to_string(m_spec.style_layer_sets.size()) + " sets given for " +
-                    std::to_string(n_k) + " style images (one per image)");
-    if (!style_masks.empty() && style_masks.size() != n_k)
-        throw_usage("--style-masks: " + std::to_string(style_masks.size()) + " masks given for " +
-                    std::to_string(n_k) + " style images (one per image; '-' for a whole image)");
     m_num_styles = n_k;
-    m_blend = b;
+    m_blend = plan.blend;
     if (m_spec.style_layers.empty()) {
         m_styles_set = true;
-        check_region_count();
+        check_region_count(m_content_masks.size(), m_num_styles);
         return;
     }
     const std::size_t n_style = m_spec.style_layers.size();
-    m_uses.assign(n_k, std::vector<char>(n_style, 1));
-    for (std::size_t k = 0; k < m_spec.style_layer_sets.size(); ++k)
-        for (std::size_t j = 0; j < n_style; ++j) {
-            const auto& set = m_spec.style_layer_sets[k];
-            m_uses[k][j] = std::find(set.begin(), set.end(), m_spec.style_layers[j]) != set.end();
-        }
+    m_uses = plan.uses;
+    m_layer_active = plan.layer_active;
 
     m_region_norm.clear();
     m_region_targets.clear();
@@ -200,33 +189,17 @@ void Objective<T>::set_styles(const std::vector<ConstView<T>>& styles, const std
         m_region_targets[k].resize(n_style);
     }
     for (std::size_t k = 0; k < n_k; ++k) {
-        const ConstView<float> mask = style_masks.empty() ? ConstView<float>{} : style_masks[k];
-        const std::string mask_name = "style mask " + std::to_string(k + 1);
-        if (!mask.empty()) {
-            const Shape ms{1, 1, styles[k].shape.h, styles[k].shape.w};
-            NST_REQUIRE(mask.shape == ms, mask_name + " " + mask.shape.str() + " vs its image " + styles[k].shape.str());
-            if (mask_is_empty(mask, m_spec.guides))
-                throw_input(mask_name + " is empty" + mask_threshold_note(m_spec.guides) +
-                            ": a style region needs at least one pixel");
-        }
-        if (b[k] == 0) continue;  // contributes to no target
+        if (m_blend[k] == 0) continue;  // contributes to no target
         m_net.forward(styles[k]);
         for (std::size_t j = 0; j < n_style; ++j) {
             if (!m_uses[k][j]) continue;
-            const int l = m_spec.style_layers[j];
-            ConstView<T> f = m_net.output(l);
+            ConstView<T> f = m_net.output(m_spec.style_layers[j]);
             const double m_k = double(f.shape.plane());
-            NST_REQUIRE(m_k > 0, "style image too small for layer " + vgg19_layers()[l].name);
             Tensor<T>& g = m_gram_scratch[j];
-            if (mask.empty()) {
+            const Tensor<double>& guide = plan.style_guides[k][j];
+            if (guide.empty()) {
                 gram_matrix(g.view(), f, 1.0 / m_k);
             } else {
-                Tensor<double> guide = propagate_guide(mask, l, m_spec.guides);
-                if (!normalize_guide(guide))
-                    throw_input(mask_name + " is empty at " + vgg19_layers()[l].name + " after '" +
-                                guide_propagation_name(m_spec.guides.mode) +
-                                "' propagation: use a larger region, --mask-propagation simple or a smaller "
-                                "--mask-grow");
                 const Tensor<T> t = guide_as<T>(guide);
                 Tensor<T> ft(f.shape);
                 guided_gram(g.view(), f, t.cview(), 1.0 / m_k, ft.view());
@@ -236,93 +209,57 @@ void Objective<T>::set_styles(const std::vector<ConstView<T>>& styles, const std
             for (std::size_t i = 0; i < n.numel(); ++i) n[i] = double(g[i]);
         }
     }
-    // Blended targets: the weights of the styles that use a layer, renormalised over them.
+    // Blended targets: N_j = sum_k b~_k N^j_k over the styles that use layer j.
     for (std::size_t j = 0; j < n_style; ++j) {
-        double b_sum = 0;
-        bool all_use = true;
-        for (std::size_t k = 0; k < n_k; ++k) {
-            if (m_uses[k][j]) b_sum += b[k];
-            all_use = all_use && m_uses[k][j];
-        }
-        m_layer_active[j] = b_sum > 0;
         Tensor<double>& acc = m_style_norm[j];
         for (auto& v : acc) v = 0.0;
         for (std::size_t k = 0; k < n_k; ++k) {
-            if (!m_uses[k][j] || b[k] == 0) continue;
-            // b is already normalised: without layer sets the targets are exactly as before.
-            const double bk = all_use ? b[k] : b[k] / b_sum;
+            const double bk = plan.weight[k][j];
+            if (bk == 0) continue;
             const Tensor<double>& n = m_region_norm[k][j];
             for (std::size_t i = 0; i < acc.numel(); ++i) acc[i] += bk * n[i];
         }
     }
     m_style_target_positions.assign(n_style, -1);
     m_styles_set = true;
-    check_region_count();
+    check_region_count(m_content_masks.size(), m_num_styles);
 }
 
 template <typename T>
 void Objective<T>::set_content_masks(const std::vector<ConstView<float>>& masks) {
-    std::vector<Tensor<float>> copies;
-    for (std::size_t k = 0; k < masks.size(); ++k) {
-        const ConstView<float> m = masks[k];
-        NST_REQUIRE(m.device == Device::Host && m.shape.n == 1 && m.shape.c == 1 && m.numel() > 0,
-                    "content mask " + std::to_string(k + 1) + " must be a host (1, 1, H, W) mask, got " + m.shape.str());
-        if (mask_is_empty(m, m_spec.guides))
-            throw_input("content mask " + std::to_string(k + 1) + " is empty" + mask_threshold_note(m_spec.guides) +
-                        ": a content region needs at least one pixel");
-        Tensor<float> c(m.shape);
-        std::copy(m.begin(), m.end(), c.begin());
-        copies.push_back(std::move(c));
-    }
-    m_content_masks = std::move(copies);
+    m_content_masks = checked_content_masks(masks, m_spec.guides);
     m_content_guides.clear();
     m_guides_h = m_guides_w = -1;
     m_style_target_positions.assign(m_spec.style_layers.size(), -1);
-    if (m_styles_set) check_region_count();
+    if (m_styles_set) check_region_count(m_content_masks.size(), m_num_styles);
 }
 
 template <typename T>
-void Objective<T>::set_edit_mask(ConstView<float> mask) {
-    if (mask.empty()) {
-        m_edit_mask = Tensor<float>();
-        return;
-    }
-    NST_REQUIRE(mask.device == Device::Host && mask.shape.n == 1 && mask.shape.c == 1,
-                "edit mask must be a host (1, 1, H, W) mask, got " + mask.shape.str());
-    m_edit_mask = Tensor<float>(mask.shape);
-    std::copy(mask.begin(), mask.end(), m_edit_mask.begin());
-}
-
-template <typename T>
-void Objective<T>::check_region_count() const {
-    if (!m_content_masks.empty() && m_content_masks.size() != m_num_styles)
-        throw_usage("--content-masks: " + std::to_string(m_content_masks.size()) + " masks given for " +
-                    std::to_string(m_num_styles) + " style images (one region per style image)");
-}
+void Objective<T>::set_edit_mask(ConstView<float> mask) { m_edit_mask = checked_edit_mask(mask); }
 
 template <typename T>
 void Objective<T>::refresh_content_guides(int h, int w) {
     if (m_guides_h == h && m_guides_w == w) return;
     const std::size_t n_style = m_spec.style_layers.size();
-    m_content_guides.clear();
-    m_content_guides.resize(m_content_masks.size());
-    for (auto& per_layer : m_content_guides) per_layer.resize(n_style);
-    m_content_support.assign(m_content_masks.size(), std::vector<std::vector<std::int32_t>>(n_style));
-    std::size_t largest = 0;
     for (std::size_t k = 0; k < m_content_masks.size(); ++k) {
         const Tensor<float>& mask = m_content_masks[k];
         NST_REQUIRE(mask.shape().h == h && mask.shape().w == w,
                     "content mask " + std::to_string(k + 1) + " " + mask.shape().str() + " vs image " +
                         std::to_string(h) + "x" + std::to_string(w));
+    }
+    const std::vector<std::vector<Tensor<double>>> guides = content_guides(m_content_masks, m_uses, m_spec);
+    m_content_guides.clear();
+    m_content_guides.resize(guides.size());
+    m_content_support.assign(guides.size(), std::vector<std::vector<std::int32_t>>(n_style));
+    for (std::size_t k = 0; k < guides.size(); ++k) {
+        m_content_guides[k].resize(n_style);
         for (std::size_t j = 0; j < n_style; ++j) {
-            if (!m_uses[k][j]) continue;
-            Tensor<double> guide = propagate_guide(mask.cview(), m_spec.style_layers[j], m_spec.guides);
-            // A region that vanished at this layer takes no part there (NIS skips zero-sum guides).
-            if (!normalize_guide(guide)) continue;
-            m_content_guides[k][j] = guide_as<T>(guide);
+            if (guides[k][j].empty()) continue;
+            m_content_guides[k][j] = guide_as<T>(guides[k][j]);
             m_content_support[k][j] = guide_support(m_content_guides[k][j].cview());
         }
     }
+    std::size_t largest = 0;
     for (int l : m_spec.style_layers) {
         int lh = 0, lw = 0;
         layer_output_size(l, h, w, lh, lw);

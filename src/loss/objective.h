@@ -94,7 +94,6 @@ private:
     void refresh_style_target(std::size_t j, long long positions, double gram_scale);
     // Normalised content guides C^l_k for an image of h x w (cached until the size changes).
     void refresh_content_guides(int h, int w);
-    void check_region_count() const;
 
     Vgg19Net<T>& m_net;
     LossSpec m_spec;                           // style_layer_weights filled in (all 1 when empty)
