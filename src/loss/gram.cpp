@@ -2,6 +2,7 @@
 // Gram matrix G = scale * F F^T with one BLAS syrk (half the flops of a gemm), then mirrored.
 #include "core/error.h"
 #include "loss/blas.h"
+#include "loss/gram_detail.h"
 #include "loss/losses.h"
 
 namespace nst::cpu {
@@ -21,11 +22,7 @@ void gram_matrix(TensorView<T> g,  // (1, 1, C, C)
         return;
     }
     detail::syrk_upper(c, m, scale, f.data, g.data);
-    // syrk writes only the upper triangle; the loss and the gradient gemm read all of G.
-    T* gd = g.data;
-#pragma omp parallel for schedule(static) if (c >= 128)
-    for (int i = 1; i < c; ++i)
-        for (int j = 0; j < i; ++j) gd[std::size_t(i) * c + j] = gd[std::size_t(j) * c + i];
+    detail::mirror_upper(g.data, c);
 }
 
 template void gram_matrix<float>(TensorView<float>, ConstView<float>, double);

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "loss/blas.h"
-#include "loss/fixed_order_sum.h"
+#include "loss/gram_detail.h"
 #include "loss/losses.h"
 
 namespace nst::cpu {
@@ -103,9 +103,7 @@ double guided_style_loss(ConstView<T> f,      // (1, C, H, W)
         }
         NST_REQUIRE(g.shape == gs, "guided_style_loss: Gram scratch " + g.shape.str() + ", expected " + gs.str());
         detail::syrk_upper(c, detail::blas_int(nnz), gram_scale, ft.data, g.data);
-        T* gd = g.data;
-        for (int i = 1; i < c; ++i)
-            for (int j = 0; j < i; ++j) gd[std::size_t(i) * c + j] = gd[std::size_t(j) * c + i];
+        detail::mirror_upper(g.data, c);
     } else {
         guided_gram(g, f, t, gram_scale, ft);
     }
@@ -113,20 +111,11 @@ double guided_style_loss(ConstView<T> f,      // (1, C, H, W)
     const std::size_t n = gs.numel();
     const T* gd = g.data;
     const T* ad = a.data;
-    if (df.empty()) {
-        return loss_scale * detail::fixed_order_sum(n, [&](std::size_t i) {
-                   const double e = double(gd[i]) - double(ad[i]);
-                   return e * e;
-               });
-    }
+    if (df.empty()) return loss_scale * detail::gram_diff_sum(gd, ad, static_cast<T*>(nullptr), n);
     NST_REQUIRE(df.shape == f.shape, "guided_style_loss: gradient " + df.shape.str() + " vs features " + f.shape.str());
     NST_REQUIRE(diff.shape == gs, "guided_style_loss: diff scratch " + diff.shape.str() + ", expected " + gs.str());
     T* dd = diff.data;
-    const double value = loss_scale * detail::fixed_order_sum(n, [&](std::size_t i) {
-                             const double e = double(gd[i]) - double(ad[i]);
-                             dd[i] = T(e);
-                             return e * e;
-                         });
+    const double value = loss_scale * detail::gram_diff_sum(gd, ad, dd, n);
     if (m == 0) return value;
     const double alpha = 4 * loss_scale * gram_scale;
     if (!compact) {

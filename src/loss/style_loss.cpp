@@ -6,7 +6,7 @@
 // (the 1/4 of Gatys' Eq. 4 cancels it, giving Eq. 6).
 #include "core/error.h"
 #include "loss/blas.h"
-#include "loss/fixed_order_sum.h"
+#include "loss/gram_detail.h"
 #include "loss/losses.h"
 
 namespace nst::cpu {
@@ -27,20 +27,11 @@ double style_loss(ConstView<T> f,      // (1, C, H, W)
     const std::size_t n = gs.numel();
     const T* gd = g.data;
     const T* ad = a.data;
-    if (df.empty()) {
-        return loss_scale * detail::fixed_order_sum(n, [&](std::size_t i) {
-                   const double e = double(gd[i]) - double(ad[i]);
-                   return e * e;
-               });
-    }
+    if (df.empty()) return loss_scale * detail::gram_diff_sum(gd, ad, static_cast<T*>(nullptr), n);
     NST_REQUIRE(df.shape == f.shape, "style_loss: gradient " + df.shape.str() + " vs features " + f.shape.str());
     NST_REQUIRE(diff.shape == gs, "style_loss: diff scratch " + diff.shape.str() + ", expected " + gs.str());
     T* dd = diff.data;
-    const double value = loss_scale * detail::fixed_order_sum(n, [&](std::size_t i) {
-                             const double e = double(gd[i]) - double(ad[i]);
-                             dd[i] = T(e);
-                             return e * e;
-                         });
+    const double value = loss_scale * detail::gram_diff_sum(gd, ad, dd, n);
     const int m = detail::blas_int(f.shape.plane());
     if (m > 0) detail::gemm_accumulate(c, m, c, 4 * loss_scale * gram_scale, dd, f.data, df.data);
     return value;
