@@ -30,7 +30,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import time
 
@@ -45,6 +44,7 @@ except ImportError as e:  # the message CI users and contributors see first
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nst_rng  # noqa: E402
+from safetensors_np import write_safetensors  # noqa: E402
 
 # Bump when the layout or meaning of the files changes; the C++ test refuses other versions.
 FORMAT_VERSION = 1
@@ -233,30 +233,6 @@ def lbfgs_totals(problem, x0):
     if len(totals) != s["iterations"]:
         sys.exit(f"make_reference.py: LBFGS evaluated {len(totals)} times, expected {s['iterations']}")
     return totals
-
-
-# --- safetensors --------------------------------------------------------------------------------
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, float32 ndarray). F32 little-endian, header padded with spaces to
-    an 8-byte boundary as the reference implementation does. Written to a temporary file and
-    renamed, so an interrupted run leaves the old fixture in place."""
-    header, offset, blobs = {}, 0, []
-    for name, a in tensors:
-        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 def upper_triangle(g):

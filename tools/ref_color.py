@@ -30,7 +30,6 @@ metadata nst.results (JSON): {"map": {"<mode>": {"a": 3x3, "b": 3}, "grey_<mode>
 """
 import json
 import os
-import struct
 import sys
 
 try:
@@ -38,6 +37,9 @@ try:
 except ImportError:
     sys.exit("ref_color.py: numpy is not installed (Debian: apt-get install python3-numpy, then run it "
              "with /usr/bin/python3)")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_np import write_safetensors  # noqa: E402
 
 MAGIC = "nst-reference-color"
 FORMAT_VERSION = 1
@@ -121,27 +123,6 @@ def swap(content, generated):
     c = content.astype(np.float64)
     dy = luma(generated) - luma(content)
     return np.clip(c + dy[None, None], 0, 1)
-
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, ndarray) written as F32 little-endian; header padded with spaces
-    to an 8-byte boundary; written to a temporary file and renamed."""
-    header, offset, blobs = {}, 0, []
-    for name, a in tensors:
-        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 def main():
