@@ -189,4 +189,15 @@ inline ProblemSpec guided_spec(const GuidedConfig& c) {
     return p;
 }
 
+// The largest relative error of the terms (each style layer, the content layer, TV unless both
+// are 0, the total) against one configuration's results r in the fixture.
+inline double worst_term_error(const LossTerms& t, const json& r) {
+    double worst = 0;
+    for (std::size_t j = 0; j < kGStyleLayers.size(); ++j)
+        worst = std::max(worst, rel_err(t.style[j], r.at("style").at(kGStyleLayers[j]).get<double>()));
+    worst = std::max(worst, rel_err(t.content[0], r.at("content").at(kGContentLayers[0]).get<double>()));
+    if (t.tv != 0 || r.at("tv").get<double>() != 0) worst = std::max(worst, rel_err(t.tv, r.at("tv").get<double>()));
+    return std::max(worst, rel_err(t.total, r.at("total").get<double>()));
+}
+
 }  // namespace nst::test::reference

@@ -16,6 +16,7 @@
 #include "test_util.h"
 
 using namespace nst;
+using nst::test::check_cli_error;  // the error contract of spec §7 (test_util.h)
 using nst::test::run_nst;
 
 namespace {
@@ -36,45 +37,28 @@ struct Fixture {
     }
 };
 
-// The error contract: exit code, one line beginning `nst: error: `, output untouched.
-void check_error(const std::vector<std::string>& args, int code, const std::string& output_path,
-                 const std::string& mention = "") {
-    const std::string sentinel = "previous output";
-    test::write_file(output_path, sentinel);
-    const test::RunResult r = run_nst(args);
-    INFO("stderr: " << r.err);
-    CHECK(r.exit_code == code);
-    // Warnings (random weights) may precede the error; the error itself is one line.
-    const std::size_t pos = r.err.find("nst: error: ");
-    REQUIRE(pos != std::string::npos);
-    const std::string tail = r.err.substr(pos);
-    CHECK(test::count_lines(tail) == 1);
-    if (!mention.empty()) CHECK(tail.find(mention) != std::string::npos);
-    CHECK(test::read_file(output_path) == sentinel);
-}
-
 }  // namespace
 
 TEST_CASE("cli: usage errors exit 2") {
     Fixture f("usage");
     const std::string out = f.dir + "/out.png";
-    check_error(f.run_args(out, {"--bogus"}), 2, out, "--bogus");
-    check_error({"run", "--style", f.style, "--output", out}, 2, out, "--content");
-    check_error(f.run_args(out, {"--image-size", "abc"}), 2, out, "--image-size");
-    check_error(f.run_args(out, {"--image-size", "0"}), 2, out, "--image-size");
-    check_error(f.run_args(out, {"--pooling", "median"}), 2, out, "--pooling");
-    check_error(f.run_args(out, {"--preset", "nope"}), 2, out, "nope");
-    check_error(f.run_args(out, {"--style-layers", "relu9_1"}), 2, out, "relu9_1");
-    check_error(f.run_args(out, {"--style-layer-weights", "1,2"}), 2, out, "--style-layer-weights");
-    check_error(f.run_args(out, {"--style-blend-weights", "1,2"}), 2, out, "--style-blend-weights");
-    check_error(f.run_args(out, {"--content-weight", "nan"}), 2, out, "--content-weight");
-    check_error(f.run_args(out, {"--optimizer", "sgd"}), 2, out, "sgd");
-    check_error(f.run_args(out, {"--learning-rate", "-1"}), 2, out, "--learning-rate");
-    check_error(f.run_args(out, {"--weights", "random:x"}), 2, out, "--weights");
-    check_error(f.run_args(out, {"--backend", "tpu"}), 2, out, "tpu");
-    check_error(f.run_args(f.dir + "/out.gif"), 2, f.dir + "/out.gif", ".gif");
-    check_error(f.run_args(f.dir + "/o.jpg", {"--output-depth", "16"}), 2, f.dir + "/o.jpg", "16");
-    check_error({"frobnicate"}, 2, out);
+    check_cli_error(f.run_args(out, {"--bogus"}), 2, out, "--bogus");
+    check_cli_error({"run", "--style", f.style, "--output", out}, 2, out, "--content");
+    check_cli_error(f.run_args(out, {"--image-size", "abc"}), 2, out, "--image-size");
+    check_cli_error(f.run_args(out, {"--image-size", "0"}), 2, out, "--image-size");
+    check_cli_error(f.run_args(out, {"--pooling", "median"}), 2, out, "--pooling");
+    check_cli_error(f.run_args(out, {"--preset", "nope"}), 2, out, "nope");
+    check_cli_error(f.run_args(out, {"--style-layers", "relu9_1"}), 2, out, "relu9_1");
+    check_cli_error(f.run_args(out, {"--style-layer-weights", "1,2"}), 2, out, "--style-layer-weights");
+    check_cli_error(f.run_args(out, {"--style-blend-weights", "1,2"}), 2, out, "--style-blend-weights");
+    check_cli_error(f.run_args(out, {"--content-weight", "nan"}), 2, out, "--content-weight");
+    check_cli_error(f.run_args(out, {"--optimizer", "sgd"}), 2, out, "sgd");
+    check_cli_error(f.run_args(out, {"--learning-rate", "-1"}), 2, out, "--learning-rate");
+    check_cli_error(f.run_args(out, {"--weights", "random:x"}), 2, out, "--weights");
+    check_cli_error(f.run_args(out, {"--backend", "tpu"}), 2, out, "tpu");
+    check_cli_error(f.run_args(f.dir + "/out.gif"), 2, f.dir + "/out.gif", ".gif");
+    check_cli_error(f.run_args(f.dir + "/o.jpg", {"--output-depth", "16"}), 2, f.dir + "/o.jpg", "16");
+    check_cli_error({"frobnicate"}, 2, out);
 }
 
 TEST_CASE("cli: input errors exit 3") {
@@ -83,24 +67,24 @@ TEST_CASE("cli: input errors exit 3") {
     std::vector<std::string> a = f.run_args(out);
     // Missing content file.
     a[2] = f.dir + "/missing.png";
-    check_error(a, 3, out, "missing.png");
+    check_cli_error(a, 3, out, "missing.png");
     // Corrupt content file.
     test::write_file(f.dir + "/corrupt.png", "\x89PNG\r\n\x1a\n garbage");
     a[2] = f.dir + "/corrupt.png";
-    check_error(a, 3, out, "corrupt.png");
+    check_cli_error(a, 3, out, "corrupt.png");
     // Missing weights file: the message says how to get weights or use random.
-    check_error(f.run_args(out, {"--weights", f.dir + "/nope.safetensors"}), 3, out, "random");
+    check_cli_error(f.run_args(out, {"--weights", f.dir + "/nope.safetensors"}), 3, out, "random");
     // A weights file that is not safetensors.
     test::write_file(f.dir + "/bad.safetensors", "not a safetensors file at all");
-    check_error(f.run_args(out, {"--weights", f.dir + "/bad.safetensors"}), 3, out, "bad.safetensors");
+    check_cli_error(f.run_args(out, {"--weights", f.dir + "/bad.safetensors"}), 3, out, "bad.safetensors");
     // Content too small for relu5_1 (needs 16 pixels a side).
-    check_error(f.run_args(out, {"--image-size", "12"}), 3, out, "relu5_1");
+    check_cli_error(f.run_args(out, {"--image-size", "12"}), 3, out, "relu5_1");
     // --init .npy of the wrong shape.
     const float v[6] = {0, 0, 0, 0, 0, 0};
     save_npy(f.dir + "/init.npy", v, {1, 3, 1, 2});
-    check_error(f.run_args(out, {"--init", f.dir + "/init.npy"}), 3, out, "init.npy");
+    check_cli_error(f.run_args(out, {"--init", f.dir + "/init.npy"}), 3, out, "init.npy");
     // Output directory that does not exist.
-    check_error(f.run_args(f.dir + "/no/such/dir/out.png"), 3, f.dir + "/sentinel_unused.png", "no/such/dir");
+    check_cli_error(f.run_args(f.dir + "/no/such/dir/out.png"), 3, f.dir + "/sentinel_unused.png", "no/such/dir");
 }
 
 TEST_CASE("cli: runtime errors exit 4") {
@@ -108,9 +92,9 @@ TEST_CASE("cli: runtime errors exit 4") {
     const std::string out = f.dir + "/out.png";
     // Without a usable device (a CPU-only build, or a CUDA build on a machine without a GPU)
     // asking for one is a runtime error.
-    if (nst::cuda_device_count() == 0) check_error(f.run_args(out, {"--backend", "cuda"}), 4, out, "cuda");
+    if (nst::cuda_device_count() == 0) check_cli_error(f.run_args(out, {"--backend", "cuda"}), 4, out, "cuda");
     // Weights so large that the loss overflows: a non-finite loss is a runtime error.
-    check_error(f.run_args(out, {"--content-weight", "1e308", "--style-weight", "1e308", "--init", "random"}), 4, out,
+    check_cli_error(f.run_args(out, {"--content-weight", "1e308", "--style-weight", "1e308", "--init", "random"}), 4, out,
                 "non-finite");
 }
 

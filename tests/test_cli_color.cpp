@@ -16,6 +16,7 @@
 #include "test_util.h"
 
 using namespace nst;
+using nst::test::check_cli_error;  // the error contract of spec §7 (test_util.h)
 using nst::test::run_nst;
 
 namespace {
@@ -52,21 +53,6 @@ struct ColorCli {
         return nlohmann::json::parse(r.out);
     }
 };
-
-void check_error(const std::vector<std::string>& args, int code, const std::string& output_path,
-                 const std::string& mention) {
-    const std::string sentinel = "previous output";
-    test::write_file(output_path, sentinel);
-    const test::RunResult r = run_nst(args);
-    INFO("stderr: " << r.err);
-    CHECK(r.exit_code == code);
-    const std::size_t pos = r.err.find("nst: error: ");
-    REQUIRE(pos != std::string::npos);
-    const std::string tail = r.err.substr(pos);
-    CHECK(test::count_lines(tail) == 1);
-    CHECK(tail.find(mention) != std::string::npos);
-    CHECK(test::read_file(output_path) == sentinel);
-}
 
 // Chroma in full-range YCbCr (offsets dropped): zero-sum rows, so any linear luma/chroma space
 // with the Rec. 601 luma row gives the same verdict (tests/test_color.cpp checks three).
@@ -280,17 +266,17 @@ TEST_CASE("cli color: bad colour input exits 2 or 3 with one line and clobbers n
     const std::string flat_png = f.dir + "/flat.png";
     save_image(flat_png, flat.cview());
     // nst run / eval options
-    check_error(f.run_args(out, {"--match-color", "lab"}), 2, out, "'lab'");
-    check_error(f.run_args(out, {"--color-control", "hue"}), 2, out, "--color-control");
-    check_error(f.run_args(out, {"--color-control", "luminance", "--luminance-match", "std"}), 2, out,
+    check_cli_error(f.run_args(out, {"--match-color", "lab"}), 2, out, "'lab'");
+    check_cli_error(f.run_args(out, {"--color-control", "hue"}), 2, out, "--color-control");
+    check_cli_error(f.run_args(out, {"--color-control", "luminance", "--luminance-match", "std"}), 2, out,
                 "--luminance-match");
-    check_error(f.run_args(out, {"--luminance-match", "mean"}), 2, out, "--color-control luminance");
-    check_error(f.run_args(out, {"--match-color", "pca", "--style", flat_png}), 3, out, "no colour variation");
-    check_error(f.run_args(out, {"--match-color", "pca", "--content", flat_png}), 3, out, "no colour variation");
+    check_cli_error(f.run_args(out, {"--luminance-match", "mean"}), 2, out, "--color-control luminance");
+    check_cli_error(f.run_args(out, {"--match-color", "pca", "--style", flat_png}), 3, out, "no colour variation");
+    check_cli_error(f.run_args(out, {"--match-color", "pca", "--content", flat_png}), 3, out, "no colour variation");
     // --original-colors belongs to run only
     std::vector<std::string> ev = {"eval", "--image", f.content, "--original-colors"};
     for (const auto& s : f.problem(f.content, f.style)) ev.push_back(s);
-    check_error(ev, 2, out, "--original-colors");
+    check_cli_error(ev, 2, out, "--original-colors");
     // nst match-color
     auto mc = [&](const std::string& mode, const std::string& source, const std::string& target,
                   const std::string& output, std::vector<std::string> extra = {}) {
@@ -299,17 +285,17 @@ TEST_CASE("cli color: bad colour input exits 2 or 3 with one line and clobbers n
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
     };
-    check_error(mc("lab", f.content, f.style, out), 2, out, "'lab'");
-    check_error({"match-color", "--source", f.content, "--target", f.style, "--output", out}, 2, out, "--mode");
-    check_error(mc("pca", f.content, f.style, out, {"--eps", "-1"}), 2, out, "--eps");
-    check_error(mc("pca", f.content, f.style, out, {"--eps", "nan"}), 2, out, "--eps");
-    check_error(mc("pca", f.content, f.style, f.dir + "/out.npy"), 2, f.dir + "/out.npy", ".npy");
-    check_error(mc("pca", f.content, f.style, f.dir + "/o.jpg", {"--output-depth", "16"}), 2, f.dir + "/o.jpg", "16");
-    check_error(mc("pca", f.dir + "/missing.png", f.style, out), 3, out, "missing.png");
-    check_error(mc("pca", f.content, f.dir + "/missing.png", out), 3, out, "missing.png");
-    check_error(mc("sym", f.content, flat_png, out), 3, out, "--target");
-    check_error(mc("chol", flat_png, f.style, out), 3, out, "no colour variation");
-    check_error(mc("pca", f.content, f.style, f.dir + "/no/such/dir/o.png"), 3, f.dir + "/sentinel_unused.png",
+    check_cli_error(mc("lab", f.content, f.style, out), 2, out, "'lab'");
+    check_cli_error({"match-color", "--source", f.content, "--target", f.style, "--output", out}, 2, out, "--mode");
+    check_cli_error(mc("pca", f.content, f.style, out, {"--eps", "-1"}), 2, out, "--eps");
+    check_cli_error(mc("pca", f.content, f.style, out, {"--eps", "nan"}), 2, out, "--eps");
+    check_cli_error(mc("pca", f.content, f.style, f.dir + "/out.npy"), 2, f.dir + "/out.npy", ".npy");
+    check_cli_error(mc("pca", f.content, f.style, f.dir + "/o.jpg", {"--output-depth", "16"}), 2, f.dir + "/o.jpg", "16");
+    check_cli_error(mc("pca", f.dir + "/missing.png", f.style, out), 3, out, "missing.png");
+    check_cli_error(mc("pca", f.content, f.dir + "/missing.png", out), 3, out, "missing.png");
+    check_cli_error(mc("sym", f.content, flat_png, out), 3, out, "--target");
+    check_cli_error(mc("chol", flat_png, f.style, out), 3, out, "no colour variation");
+    check_cli_error(mc("pca", f.content, f.style, f.dir + "/no/such/dir/o.png"), 3, f.dir + "/sentinel_unused.png",
                 "no/such/dir");
     CHECK_FALSE(test::file_exists(f.dir + "/no/such/dir/o.png"));
 }

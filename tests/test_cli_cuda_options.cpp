@@ -38,19 +38,10 @@ struct Files {
 
 // Exit code `code`, exactly one error line that mentions `mention`, the output file untouched.
 void check_error(const Files& f, const std::vector<std::string>& extra, int code, const std::string& mention) {
-    const std::string sentinel = "previous output";
-    test::write_file(f.output, sentinel);
-    const test::RunResult r = run_nst(f.args(extra));
     std::string joined;
     for (const auto& a : extra) joined += a + " ";
-    INFO("options: " << joined << "; stderr: " << r.err);
-    CHECK(r.exit_code == code);
-    const std::size_t pos = r.err.find("nst: error: ");
-    REQUIRE(pos != std::string::npos);
-    const std::string tail = r.err.substr(pos);
-    CHECK(test::count_lines(tail) == 1);
-    CHECK(tail.find(mention) != std::string::npos);
-    CHECK(test::read_file(f.output) == sentinel);
+    INFO("options: " << joined);
+    test::check_cli_error(f.args(extra), code, f.output, mention);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "test_util.h"
 
 using namespace nst;
+using nst::test::check_cli_error;  // the error contract of spec §7 (test_util.h)
 using nst::test::run_nst;
 
 namespace {
@@ -54,41 +55,25 @@ struct Fixture {
     }
 };
 
-// One `nst: error:` line with `code`, mentioning `mention`; the output is not touched.
-void check_error(const std::vector<std::string>& args, int code, const std::string& output_path,
-                 const std::string& mention) {
-    const std::string sentinel = "previous output";
-    test::write_file(output_path, sentinel);
-    const test::RunResult r = run_nst(args);
-    INFO("stderr: " << r.err);
-    CHECK(r.exit_code == code);
-    const std::size_t pos = r.err.find("nst: error: ");
-    REQUIRE(pos != std::string::npos);
-    const std::string tail = r.err.substr(pos);
-    CHECK(test::count_lines(tail) == 1);
-    CHECK(tail.find(mention) != std::string::npos);
-    CHECK(test::read_file(output_path) == sentinel);
-}
-
 }  // namespace
 
 TEST_CASE("controls cli: usage errors exit 2") {
     Fixture f("usage");
     const std::string out = f.dir + "/out.png";
-    check_error(f.run_args(out, {"--content-masks", f.left}), 2, out, "--content-masks: 1 masks given for 2 style");
-    check_error(f.run_args(out, {"--content-masks", f.left + ",-"}), 2, out, "'-' is not a mask");
-    check_error(f.run_args(out, {"--content-masks", f.left + ","}), 2, out, "empty path");
-    check_error(f.run_args(out, {"--style-masks", "-,-,-"}), 2, out, "--style-masks: 3 masks given for 2 style");
-    check_error(f.run_args(out, {"--mask-propagation", "bogus"}), 2, out, "bogus");
-    check_error(f.run_args(out, {"--mask-grow", "100"}), 2, out, "--mask-grow");
-    check_error(f.run_args(out, {"--style-layer-sets", "relu1_1;relu9_9"}), 2, out, "relu9_9");
-    check_error(f.run_args(out, {"--style-layer-sets", "relu1_1,relu2_1;relu4_2"}), 2, out,
+    check_cli_error(f.run_args(out, {"--content-masks", f.left}), 2, out, "--content-masks: 1 masks given for 2 style");
+    check_cli_error(f.run_args(out, {"--content-masks", f.left + ",-"}), 2, out, "'-' is not a mask");
+    check_cli_error(f.run_args(out, {"--content-masks", f.left + ","}), 2, out, "empty path");
+    check_cli_error(f.run_args(out, {"--style-masks", "-,-,-"}), 2, out, "--style-masks: 3 masks given for 2 style");
+    check_cli_error(f.run_args(out, {"--mask-propagation", "bogus"}), 2, out, "bogus");
+    check_cli_error(f.run_args(out, {"--mask-grow", "100"}), 2, out, "--mask-grow");
+    check_cli_error(f.run_args(out, {"--style-layer-sets", "relu1_1;relu9_9"}), 2, out, "relu9_9");
+    check_cli_error(f.run_args(out, {"--style-layer-sets", "relu1_1,relu2_1;relu4_2"}), 2, out,
                 "relu4_2 is not one of the style layers");
-    check_error(f.run_args(out, {"--style-layer-sets", "*"}), 2, out, "1 sets given for 2 style images");
-    check_error(f.run_args(out, {"--style-layer-sets", "*;"}), 2, out, "empty set");
-    check_error(f.run_args(out, {"--style-layer-sets", "relu1_1;relu2_1"}), 2, out, "is in no set");
+    check_cli_error(f.run_args(out, {"--style-layer-sets", "*"}), 2, out, "1 sets given for 2 style images");
+    check_cli_error(f.run_args(out, {"--style-layer-sets", "*;"}), 2, out, "empty set");
+    check_cli_error(f.run_args(out, {"--style-layer-sets", "relu1_1;relu2_1"}), 2, out, "is in no set");
     // Value errors come before any file is read: a missing mask file does not hide them.
-    check_error(f.run_args(out, {"--content-masks", f.dir + "/missing.png", "--mask-propagation", "x"}), 2, out,
+    check_cli_error(f.run_args(out, {"--content-masks", f.dir + "/missing.png", "--mask-propagation", "x"}), 2, out,
                 "--mask-propagation");
 }
 
@@ -100,18 +85,18 @@ TEST_CASE("controls cli: input errors exit 3") {
     const std::string faint = mask_png(f.dir, "faint.png", 40, 48, [](int, int) { return 0.3; });
     // A 4-pixel-wide stripe of the style image: present at relu1_1, gone by relu5_1 under 'inside'.
     const std::string stripe = mask_png(f.dir, "stripe.png", 36, 36, [](int, int j) { return j >= 16 && j < 20 ? 1.0 : 0.0; });
-    check_error(f.run_args(out, {"--content-masks", small + "," + f.right}), 3, out, "24x20 pixels, but its image");
-    check_error(f.run_args(out, {"--style-masks", f.left + ",-"}), 3, out, "48x40 pixels, but its image");
-    check_error(f.run_args(out, {"--edit-mask", small}), 3, out, "--edit-mask");
-    check_error(f.run_args(out, {"--content-masks", tinted + "," + f.right}), 3, out, "not a grey mask");
-    check_error(f.run_args(out, {"--content-masks", f.black + "," + f.right}), 3, out, "the region is empty");
-    check_error(f.run_args(out, {"--content-masks", faint + "," + f.right, "--mask-propagation", "inside"}), 3, out,
+    check_cli_error(f.run_args(out, {"--content-masks", small + "," + f.right}), 3, out, "24x20 pixels, but its image");
+    check_cli_error(f.run_args(out, {"--style-masks", f.left + ",-"}), 3, out, "48x40 pixels, but its image");
+    check_cli_error(f.run_args(out, {"--edit-mask", small}), 3, out, "--edit-mask");
+    check_cli_error(f.run_args(out, {"--content-masks", tinted + "," + f.right}), 3, out, "not a grey mask");
+    check_cli_error(f.run_args(out, {"--content-masks", f.black + "," + f.right}), 3, out, "the region is empty");
+    check_cli_error(f.run_args(out, {"--content-masks", faint + "," + f.right, "--mask-propagation", "inside"}), 3, out,
                 "the region is empty (no pixel >= 0.5)");
     const std::string style_black = mask_png(f.dir, "style_black.png", 36, 36, [](int, int) { return 0.0; });
-    check_error(f.run_args(out, {"--style-masks", style_black + ",-"}), 3, out, "the region is empty");
-    check_error(f.run_args(out, {"--style-masks", stripe + ",-", "--mask-propagation", "inside"}), 3, out,
+    check_cli_error(f.run_args(out, {"--style-masks", style_black + ",-"}), 3, out, "the region is empty");
+    check_cli_error(f.run_args(out, {"--style-masks", stripe + ",-", "--mask-propagation", "inside"}), 3, out,
                 "stripe.png': the region is empty at relu");
-    check_error(f.run_args(out, {"--content-masks", f.dir + "/missing.png," + f.right}), 3, out, "missing.png");
+    check_cli_error(f.run_args(out, {"--content-masks", f.dir + "/missing.png," + f.right}), 3, out, "missing.png");
     // The same problem through eval: same errors, nothing on stdout.
     const test::RunResult r = run_nst({"eval", "--content", f.content, "--style", f.style1, "--image", f.content,
                                        "--weights", "random:3", "--image-size", "32", "--backend", "cpu",

@@ -80,12 +80,7 @@ TEST_CASE("controls reference: terms and gradient of the CPU engine match PyTorc
         if (!fx.results.contains(cfg.name)) FAIL("fixture " << fx.path << " has no results for " << cfg.name);
         const json& r = fx.results.at(cfg.name);
         auto check_terms = [&](const LossTerms& t, double tol, const std::string& what) {
-            double worst = 0;
-            for (std::size_t j = 0; j < kGStyleLayers.size(); ++j)
-                worst = std::max(worst, rel_err(t.style[j], r.at("style").at(kGStyleLayers[j]).get<double>()));
-            worst = std::max(worst, rel_err(t.content[0], r.at("content").at(kGContentLayers[0]).get<double>()));
-            if (t.tv != 0 || r.at("tv").get<double>() != 0) worst = std::max(worst, rel_err(t.tv, r.at("tv").get<double>()));
-            worst = std::max(worst, rel_err(t.total, r.at("total").get<double>()));
+            const double worst = worst_term_error(t, r);
             report("controls", cfg.name + " terms (" + what + ")", worst, tol);
             CHECK(worst <= tol);
         };

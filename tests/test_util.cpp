@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "test_util.h"
 
+#include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +110,21 @@ RunResult run_nst(const std::vector<std::string>& args) {
     std::filesystem::remove(base + ".out");
     std::filesystem::remove(base + ".err");
     return r;
+}
+
+void check_cli_error(const std::vector<std::string>& args, int code, const std::string& output_path,
+                     const std::string& mention) {
+    const std::string sentinel = "previous output";
+    write_file(output_path, sentinel);
+    const RunResult r = run_nst(args);
+    INFO("stderr: " << r.err);
+    CHECK(r.exit_code == code);
+    const std::size_t pos = r.err.find("nst: error: ");
+    REQUIRE(pos != std::string::npos);
+    const std::string tail = r.err.substr(pos);
+    CHECK(count_lines(tail) == 1);
+    if (!mention.empty()) CHECK(tail.find(mention) != std::string::npos);
+    CHECK(read_file(output_path) == sentinel);
 }
 
 std::string shared_image(const std::string& name) { return std::string(NST_SHARED_IMAGES) + "/" + name; }

@@ -51,6 +51,13 @@ struct RunResult {
 // Runs the built nst binary with arguments (shell-quoted here), capturing stdout and stderr.
 RunResult run_nst(const std::vector<std::string>& args);
 
+// The error contract of spec §7 (doctest checks): nst with args exits with `code`, its stderr
+// ends in exactly one line beginning `nst: error: ` (warnings, e.g. for random weights, may
+// precede it) that mentions `mention` (when not empty), and output_path, written beforehand,
+// is left untouched.
+void check_cli_error(const std::vector<std::string>& args, int code, const std::string& output_path,
+                     const std::string& mention = "");
+
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
 bool file_exists(const std::string& path);

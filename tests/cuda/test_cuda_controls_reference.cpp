@@ -8,7 +8,6 @@
 // Set NST_REFERENCE_REPORT=1 to print every measured error.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -36,13 +35,7 @@ TEST_CASE("cuda controls reference: terms and gradient of the CUDA engine match 
             std::unique_ptr<Engine> engine = make_cuda_engine(weights(), std::move(spec), 0);
             Tensor<float> grad(x.shape());
             const LossTerms t = engine->evaluate(x.cview(), grad.view());
-
-            double worst = 0;
-            for (std::size_t j = 0; j < kGStyleLayers.size(); ++j)
-                worst = std::max(worst, rel_err(t.style[j], r.at("style").at(kGStyleLayers[j]).get<double>()));
-            worst = std::max(worst, rel_err(t.content[0], r.at("content").at(kGContentLayers[0]).get<double>()));
-            if (t.tv != 0 || r.at("tv").get<double>() != 0) worst = std::max(worst, rel_err(t.tv, r.at("tv").get<double>()));
-            worst = std::max(worst, rel_err(t.total, r.at("total").get<double>()));
+            const double worst = worst_term_error(t, r);
             report("cuda controls", what + " terms", worst, kTolLoss);
             CHECK(worst <= kTolLoss);
             const SafetensorsTensor& ref_grad = fx.tensor("grad." + cfg.name, grad.numel());
