@@ -18,8 +18,6 @@
 // default, as the real one does, so a workspace must be set after the stream.
 #include <cublas_v2.h>
 
-#include <cstdint>
-#include <cstring>
 #include <new>
 #include <vector>
 
@@ -36,15 +34,7 @@ namespace {
 
 nst::emu::CublasStats g_stats;
 
-float round_tf32(float f) {
-    std::uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    if ((u & 0x7f800000u) == 0x7f800000u) return f;  // inf / NaN unchanged
-    u += 0xfffu + ((u >> 13) & 1u);
-    u &= ~0x1fffu;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-}
+using nst::emu::round_tf32;
 
 // Element (i, j) of op(X) for a column-major X with leading dimension ld.
 inline double op_at(const float* x, int ld, cublasOperation_t op, int i, int j, bool tf32) {

@@ -7,6 +7,8 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 
 #if !defined(NST_EMU_BACKEND)
@@ -18,6 +20,18 @@
 constexpr cudaError_t cudaErrorIllegalStateEmu = cudaErrorInvalidValue;
 
 namespace nst::emu {
+
+// A float rounded to TF32 (10 mantissa bits, to nearest even), as the tensor cores read their
+// operands under the TF32 math modes of the fake cuDNN and cuBLAS.
+inline float round_tf32(float f) {
+    std::uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u) return f;  // inf / NaN unchanged
+    u += 0xfffu + ((u >> 13) & 1u);
+    u &= ~0x1fffu;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
 
 struct RuntimeStats {
     long long allocations = 0;

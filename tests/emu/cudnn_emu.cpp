@@ -24,7 +24,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -63,15 +62,7 @@ constexpr std::size_t kWorkspaceBytes = 1024;
 
 bool supported_type(cudnnDataType_t t) { return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_BFLOAT16; }
 
-float round_tf32(float f) {
-    std::uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    if ((u & 0x7f800000u) == 0x7f800000u) return f;  // inf / NaN unchanged
-    u += 0xfffu + ((u >> 13) & 1u);
-    u &= ~0x1fffu;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-}
+using nst::emu::round_tf32;
 
 // Reads n elements of type t as doubles (TF32-rounded when tf32).
 std::vector<double> load(const void* p, cudnnDataType_t t, std::size_t n, bool tf32) {
