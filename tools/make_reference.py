@@ -25,11 +25,16 @@ of issue #10 (docs/perceptual_controls_spatial.md), computed the same way from t
 mask propagation to the layers (simple / inside / all, grow) by torch pooling operators, guided
 Grams of F o T with T / sqrt(mean T^2) guides, per-region style terms, style masks, per-style
 layer sets, and the gradient by autograd. `--parts guided` rewrites only that file.
+
+ref_color.safetensors (tests/test_color.cpp) holds the colour transforms (numpy float64, no
+torch): tools/ref_color.py computes it, and `--parts color` (or `all`) writes it from here too,
+so that this one script regenerates every fixture.
 """
 import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 
@@ -477,10 +482,18 @@ def main():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out-dir", default=os.path.join(repo, "tests", "data"))
-    ap.add_argument("--parts", default="all", choices=["all", "core", "guided"],
-                    help="core: ref_common/max/avg; guided: ref_guided (spatial and scale controls)")
+    ap.add_argument("--parts", default="all", choices=["all", "core", "guided", "color"],
+                    help="core: ref_common/max/avg; guided: ref_guided (spatial and scale controls); "
+                         "color: ref_color (colour transforms, numpy)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
+    if args.parts in ("all", "color"):
+        # In its own process: with torch loaded, numpy's eigh can round the stored 3x3 maps
+        # differently in the last bit, and the colour fixture is defined by numpy alone.
+        p = os.path.join(args.out_dir, "ref_color.safetensors")
+        subprocess.run([sys.executable, os.path.join(repo, "tools", "ref_color.py"), p], check=True)
+        if args.parts == "color":
+            return
     start = time.time()
 
     nst_rng.self_check()

@@ -125,9 +125,8 @@ def swap(content, generated):
     return np.clip(c + dy[None, None], 0, 1)
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: python3 tools/ref_color.py OUT.safetensors")
+def write_color(path):
+    """Computes every colour reference and writes them to `path` (ref_color.safetensors)."""
     content = pattern(7, 9, 0.3, [(0.9, 0.5), (0.4, 1.1), (1.3, 0.3)])
     style = pattern(8, 6, 1.7, [(0.3, 1.4), (1.2, 0.6), (0.7, 0.9)])
     generated = pattern(7, 9, 2.9, [(1.1, 0.8), (0.5, 0.4), (0.9, 1.5)])
@@ -154,7 +153,14 @@ def main():
     generator = {"numpy": np.__version__, "python": sys.version.split()[0], "script": "tools/ref_color.py"}
     metadata = {"nst.magic": MAGIC, "nst.version": str(FORMAT_VERSION), "nst.results": json.dumps(results),
                 "nst.generator": json.dumps(generator)}
-    write_safetensors(sys.argv[1], tensors, metadata)
+    write_safetensors(path, tensors, metadata)
+    return path
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: python3 tools/ref_color.py OUT.safetensors")
+    write_color(sys.argv[1])
     print(f"wrote {sys.argv[1]} ({os.path.getsize(sys.argv[1])} bytes)")
 
 
