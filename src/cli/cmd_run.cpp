@@ -10,6 +10,7 @@
 #include "cli/output_path.h"
 #include "cli/problem_options.h"
 #include "cli/progress.h"
+#include "cli/stages.h"
 #include "cli/trace.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -30,7 +31,8 @@ struct RunOptions {
     std::string optimizer = "lbfgs";
     double learning_rate = 0;  // 0: the optimiser's default (1 for lbfgs, 10 for adam)
     int lbfgs_history = 100;
-    int num_iterations = 1000;
+    std::string num_iterations = "1000";  // one count, or one per --scales stage
+    std::string scales;                   // coarse-to-fine stages (stages.h); empty: one stage
     std::uint64_t seed = 0;
     int print_iter = 50;
     int save_iter = 0;
@@ -39,6 +41,7 @@ struct RunOptions {
     std::string cuda_graph = "on";
     std::string profile_iters;  // FIRST:COUNT
     CLI::Option* o_learning_rate = nullptr;
+    CLI::Option* o_image_size = nullptr;  // --image-size conflicts with --scales
 };
 
 // --profile-iters FIRST:COUNT: the iterations bracketed by cudaProfilerStart/Stop.
@@ -91,60 +94,31 @@ void save_result(const std::string& path, const Tensor<float>& x, const Preproce
     save_image(path, rgb.cview(), depth);
 }
 
-void run(RunOptions& o) {
-    // Option values first (exit 2), then files (exit 3), then the device (exit 4).
-    validate_output_path(o.output, o.output_depth);
-    const OptimizerKind optimizer = parse_optimizer(o.optimizer);
-    if (o.o_learning_rate->count() == 0) o.learning_rate = optimizer == OptimizerKind::Lbfgs ? 1.0 : 10.0;
-    if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate))
-        throw_usage("--learning-rate: must be a finite number > 0");
-    if (o.lbfgs_history < 1 || o.lbfgs_history > 100000) throw_usage("--lbfgs-history: must be in 1..100000");
-    if (o.num_iterations < 0) throw_usage("--num-iterations: must be >= 0");
-    if (o.print_iter < 0) throw_usage("--print-iter: must be >= 0");
-    if (o.save_iter < 0) throw_usage("--save-iter: must be >= 0");
-    if (o.init.empty()) throw_usage("--init: expected random, content, style or a path");
-    if (o.cuda_graph != "on" && o.cuda_graph != "off") throw_usage("--cuda-graph: expected on or off");
-    CudaOptions cuda;
-    cuda.graph = o.cuda_graph == "on";
-    parse_profile_iters(o.profile_iters, cuda);
-    check_writable(o.output);
-    if (!o.trace.empty()) check_writable(o.trace);
+// What one stage needs besides its problem: where it saves, and how it reports.
+struct StageContext {
+    int index = 0;            // 0-based
+    int iterations = 0;
+    std::string save_base;    // --save-iter names derive from it (the output, or its stage path)
+    double run_seconds = 0;   // wall seconds of the stages before this one
+};
 
-    std::string backend_note;
-    Problem p = resolve_problem(o.problem, backend_note);
-    if (!backend_note.empty() && !o.quiet) std::fprintf(stderr, "nst: %s\n", backend_note.c_str());
-    if (p.weights.random) warn_random_weights(p.weights.source);
-
-    p.spec.init = make_init(o, p);
-    p.spec.optimizer = optimizer;
-    p.spec.learning_rate = o.learning_rate;
-    p.spec.lbfgs_history = o.lbfgs_history;
-    cuda.precision = p.spec.cuda.precision;
-    cuda.gram_impl = p.spec.cuda.gram_impl;
-    p.spec.cuda = cuda;
-    const Shape shape = p.spec.content.shape();
-    const Preprocessor pre = p.pre;
-    std::unique_ptr<Engine> engine = make_engine(p.backend, p.weights, std::move(p.spec), o.problem.gpu);
-    if (!o.quiet)
-        std::fprintf(stderr, "nst: %dx%d, %d iterations of %s on %s\n", shape.w, shape.h, o.num_iterations,
-                     o.optimizer.c_str(), engine->device_description().c_str());
-
-    Trace trace;
-    Progress progress(o.num_iterations, o.print_iter, o.quiet);
-    const auto start = std::chrono::steady_clock::now();
+// Runs one stage's optimisation on `engine`; returns the iterations done (fewer than asked
+// when L-BFGS stops early).
+int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const Preprocessor& pre,
+              const ColorPlan& color, Progress& progress, Trace& trace) {
     int done = 0;
     bool stopped = false;
     // Iterations run in batches that end at print, save and ring points, so that a GPU engine
     // hands its loss values to the host only there (every iteration when --trace is on, but
     // still one copy per batch).
-    while (done < o.num_iterations && !stopped) {
-        int next = std::min(o.num_iterations, done + kMaxBatch);
+    while (done < sc.iterations && !stopped) {
+        int next = std::min(sc.iterations, done + kMaxBatch);
         if (o.print_iter > 0) next = std::min(next, (done / o.print_iter + 1) * o.print_iter);
         if (o.save_iter > 0) next = std::min(next, (done / o.save_iter + 1) * o.save_iter);
-        engine->advance(next - done);
-        for (const IterationRecord& r : engine->take_records()) {
+        engine.advance(next - done);
+        for (const IterationRecord& r : engine.take_records()) {
             done = r.iter;
-            if (!o.trace.empty()) trace.add(r.iter, r.terms, r.seconds);
+            if (!o.trace.empty()) trace.add(sc.index + 1, r.iter, r.terms, sc.run_seconds + r.seconds);
             progress.update(r.iter, r.terms, r.seconds);
             if (r.stopped) {
                 if (!o.quiet)
@@ -153,17 +127,109 @@ void run(RunOptions& o) {
                 break;
             }
         }
-        if (!stopped && o.save_iter > 0 && done % o.save_iter == 0 && done != o.num_iterations)
-            save_result(iteration_path(o.output, done), engine->current(), pre, o.output_depth, p.color);
+        if (!stopped && o.save_iter > 0 && done % o.save_iter == 0 && done != sc.iterations)
+            save_result(iteration_path(sc.save_base, done), engine.current(), pre, o.output_depth, color);
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    progress.finish(done, seconds);
-    save_result(o.output, engine->current(), pre, o.output_depth, p.color);
+    return done;
+}
+
+void run(RunOptions& o) {
+    // Option values first (exit 2), then files (exit 3), then the device (exit 4).
+    validate_output_path(o.output, o.output_depth);
+    const std::vector<Stage> stages =
+        parse_stages(o.scales, o.num_iterations, o.problem.image_size, o.o_image_size->count() > 0);
+    const int num_stages = int(stages.size());
+    if (num_stages > 1 && o.problem.content.size() >= 4 &&
+        o.problem.content.compare(o.problem.content.size() - 4, 4, ".npy") == 0)
+        throw_usage("--scales: the content '" + o.problem.content +
+                    "' is a .npy tensor, which has one fixed size; give an image file");
+    const OptimizerKind optimizer = parse_optimizer(o.optimizer);
+    if (o.o_learning_rate->count() == 0) o.learning_rate = optimizer == OptimizerKind::Lbfgs ? 1.0 : 10.0;
+    if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate))
+        throw_usage("--learning-rate: must be a finite number > 0");
+    if (o.lbfgs_history < 1 || o.lbfgs_history > 100000) throw_usage("--lbfgs-history: must be in 1..100000");
+    if (o.print_iter < 0) throw_usage("--print-iter: must be >= 0");
+    if (o.save_iter < 0) throw_usage("--save-iter: must be >= 0");
+    if (o.init.empty()) throw_usage("--init: expected random, content, style or a path");
+    if (o.cuda_graph != "on" && o.cuda_graph != "off") throw_usage("--cuda-graph: expected on or off");
+    CudaOptions cuda;
+    cuda.graph = o.cuda_graph == "on";
+    parse_profile_iters(o.profile_iters, cuda);
+    check_writable(o.output);
+    for (int k = 1; k < num_stages; ++k) check_writable(stage_path(o.output, k));
+    if (!o.trace.empty()) check_writable(o.trace);
+
+    // An iteration's cost grows with the pixels, which grow as size^2 (all stages share the
+    // content's aspect ratio).
+    std::vector<ProgressStage> plan;
+    for (const Stage& st : stages) plan.push_back({st.iterations, double(st.size) * st.size, st.size});
+    Trace trace;
+    Progress progress(plan, o.print_iter, o.quiet);
+    const auto start = std::chrono::steady_clock::now();
+    const auto run_seconds = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    int total_done = 0;
+    bool random_weights = false;
+    std::string weights_source;
+    std::string last_kind;
+    std::size_t peak = 0;
+    Tensor<float> previous;  // the previous stage's result, network space
+    // Each stage is a whole problem at its size (stages.h): resolve_problem recomputes content,
+    // style images, masks and colour controls there, and a new engine starts a fresh optimiser.
+    for (int k = 0; k < num_stages; ++k) {
+        ProblemOptions stage_problem = o.problem;
+        stage_problem.image_size = stages[k].size;
+        std::string backend_note;
+        Problem p = resolve_problem(stage_problem, backend_note);
+        if (k == 0 && !backend_note.empty() && !o.quiet) std::fprintf(stderr, "nst: %s\n", backend_note.c_str());
+        random_weights = p.weights.random;
+        weights_source = p.weights.source;
+        if (k == 0 && p.weights.random) warn_random_weights(p.weights.source);
+
+        p.spec.init = k == 0 ? make_init(o, p) : upsample_init(previous, p);
+        p.spec.optimizer = optimizer;
+        p.spec.learning_rate = o.learning_rate;
+        p.spec.lbfgs_history = o.lbfgs_history;
+        CudaOptions stage_cuda = cuda;
+        stage_cuda.precision = p.spec.cuda.precision;
+        stage_cuda.gram_impl = p.spec.cuda.gram_impl;
+        p.spec.cuda = stage_cuda;
+        const Shape shape = p.spec.content.shape();
+        const Preprocessor pre = p.pre;
+        const ColorPlan& color = p.color;  // p outlives the engine
+        std::unique_ptr<Engine> engine = make_engine(p.backend, p.weights, std::move(p.spec), o.problem.gpu);
+        if (!o.quiet) {
+            const std::string label = num_stages > 1 ? "stage " + std::to_string(k + 1) + "/" +
+                                                           std::to_string(num_stages) + ": "
+                                                     : "";
+            std::fprintf(stderr, "nst: %s%dx%d, %d iterations of %s on %s\n", label.c_str(), shape.w, shape.h,
+                         stages[k].iterations, o.optimizer.c_str(), engine->device_description().c_str());
+        }
+        progress.begin_stage(k, run_seconds());
+
+        StageContext sc;
+        sc.index = k;
+        sc.iterations = stages[k].iterations;
+        sc.save_base = num_stages > 1 ? stage_path(o.output, k + 1) : o.output;
+        sc.run_seconds = run_seconds();
+        total_done += run_stage(o, sc, *engine, pre, color, progress, trace);
+        const std::string path = k + 1 < num_stages ? stage_path(o.output, k + 1) : o.output;
+        // A finished stage is on disk before the next begins, so a later failure keeps it.
+        save_result(path, engine->current(), pre, o.output_depth, color);
+        peak = std::max(peak, engine->peak_memory_bytes());
+        last_kind = engine->peak_memory_kind();
+        if (k + 1 < num_stages) {
+            previous = engine->current();
+            if (!o.quiet) std::fprintf(stderr, "nst: wrote %s (stage %d/%d)\n", path.c_str(), k + 1, num_stages);
+        }
+    }
+    progress.finish(total_done, run_seconds());
     if (!o.trace.empty()) trace.write(o.trace);
     if (!o.quiet)
-        std::fprintf(stderr, "nst: wrote %s; peak %s memory %.0f MiB\n", o.output.c_str(), engine->peak_memory_kind(),
-                     double(engine->peak_memory_bytes()) / (1 << 20));
-    if (p.weights.random) warn_random_weights(p.weights.source);
+        std::fprintf(stderr, "nst: wrote %s; peak %s memory %.0f MiB\n", o.output.c_str(), last_kind.c_str(),
+                     double(peak) / (1 << 20));
+    if (random_weights) warn_random_weights(weights_source);
 }
 
 }  // namespace
@@ -186,7 +252,12 @@ Command add_run_command(CLI::App& app) {
     sub->add_option("--optimizer", o->optimizer, "lbfgs or adam")->capture_default_str();
     o->o_learning_rate = sub->add_option("--learning-rate", o->learning_rate, "step size (default 1 for lbfgs, 10 for adam)");
     sub->add_option("--lbfgs-history", o->lbfgs_history, "number of (s, y) pairs kept")->capture_default_str();
-    sub->add_option("--num-iterations", o->num_iterations, "iterations (= objective evaluations)")->capture_default_str();
+    o->o_image_size = sub->get_option("--image-size");
+    sub->add_option("--scales", o->scales,
+                    "coarse-to-fine: stage sizes S1,S2,... (increasing) or START:FACTOR:END; replaces --image-size");
+    sub->add_option("--num-iterations", o->num_iterations,
+                    "iterations (= objective evaluations): one count, or one per --scales stage")
+        ->capture_default_str();
     sub->add_option("--seed", o->seed, "seed of the random init; same seed, inputs, backend = same output")
         ->capture_default_str();
     sub->add_option("--print-iter", o->print_iter, "progress line every N iterations (0 = never)")->capture_default_str();

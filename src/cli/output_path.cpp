@@ -26,4 +26,10 @@ std::string iteration_path(const std::string& path, int iter) {
     return stem + "_" + std::to_string(iter) + path.substr(path.size() - ext.size());
 }
 
+std::string stage_path(const std::string& path, int stage) {
+    const std::string ext = lower_extension(path);
+    const std::string stem = path.substr(0, path.size() - ext.size());
+    return stem + "_stage" + std::to_string(stage) + path.substr(path.size() - ext.size());
+}
+
 }  // namespace nst::cli

@@ -16,17 +16,34 @@ std::string format_duration(double s) {
     return buf;
 }
 
-Progress::Progress(int total_iterations, int print_every, bool quiet)
-    : m_total(total_iterations), m_every(print_every), m_quiet(quiet) {}
+Progress::Progress(std::vector<ProgressStage> stages, int print_every, bool quiet)
+    : m_stages(std::move(stages)), m_every(print_every), m_quiet(quiet) {
+    for (const ProgressStage& s : m_stages) m_work_total += s.iterations * s.pixels;
+}
 
-void Progress::update(int iter, const LossTerms& t, double seconds) {
+void Progress::begin_stage(int k, double run_seconds) {
+    m_work_before = 0;
+    for (int i = 0; i < k; ++i) m_work_before += m_stages[i].iterations * m_stages[i].pixels;
+    m_stage = k;
+    m_stage_start = run_seconds;
+}
+
+void Progress::update(int iter, const LossTerms& t, double stage_seconds) {
+    const ProgressStage& st = m_stages[m_stage];
     if (m_quiet || m_every <= 0) return;
-    if (iter % m_every != 0 && iter != m_total) return;
-    const double rate = seconds > 0 ? iter / seconds : 0;
-    const double eta = rate > 0 ? (m_total - iter) / rate : 0;
-    std::fprintf(stderr, "nst: iter %*d/%d  total %.6e  content %.4e  style %.4e  tv %.4e  %.2f it/s  ETA %s\n",
-                 int(std::to_string(m_total).size()), iter, m_total, t.total, t.content_sum(), t.style_sum(), t.tv, rate,
-                 format_duration(eta).c_str());
+    if (iter % m_every != 0 && iter != st.iterations) return;
+    const double rate = stage_seconds > 0 ? iter / stage_seconds : 0;
+    // Work done over run time so far; with one stage this is (total - iter) / rate.
+    const double work = m_work_before + iter * st.pixels;
+    const double seconds = m_stage_start + stage_seconds;
+    const double eta = work > 0 && seconds > 0 ? (m_work_total - work) * seconds / work : 0;
+    std::string label;
+    if (m_stages.size() > 1)
+        label = "stage " + std::to_string(m_stage + 1) + "/" + std::to_string(m_stages.size()) + " (" +
+                std::to_string(st.size) + " px) ";
+    std::fprintf(stderr, "nst: %siter %*d/%d  total %.6e  content %.4e  style %.4e  tv %.4e  %.2f it/s  ETA %s\n",
+                 label.c_str(), int(std::to_string(st.iterations).size()), iter, st.iterations, t.total,
+                 t.content_sum(), t.style_sum(), t.tv, rate, format_duration(eta).c_str());
 }
 
 void Progress::finish(int iterations, double seconds) {

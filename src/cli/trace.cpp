@@ -15,8 +15,8 @@ std::string json_number(double v) {
     return buf;
 }
 
-void Trace::add(int iter, const LossTerms& t, double seconds) {
-    m_text += "{\"iter\": " + std::to_string(iter) + ", \"total\": " + json_number(t.total) +
+void Trace::add(int stage, int iter, const LossTerms& t, double seconds) {
+    m_text += "{\"stage\": " + std::to_string(stage) + ", \"iter\": " + std::to_string(iter) + ", \"total\": " + json_number(t.total) +
               ", \"content\": " + json_number(t.content_sum()) + ", \"style\": " + json_number(t.style_sum()) +
               ", \"tv\": " + json_number(t.tv) + ", \"seconds\": " + json_number(seconds) + "}\n";
 }
