@@ -91,9 +91,16 @@ TEST_CASE("nst run --scales: stage files at each stage's size with per-stage sav
     CHECK(png_shape(t.path("g_stage2.png")) == Shape{1, 3, 13, 17});
     CHECK(png_shape(t.path("g.png")) == Shape{1, 3, 18, 24});
 
-    // Colour controls are recomputed at each stage's size (the content chroma of the output).
+    // Colour controls and masks are recomputed at each stage's size (a mask or a content chroma
+    // left at another stage's size would be a shape error).
+    Tensor<float> mask(Shape{1, 3, 36, 48});
+    for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < 36; ++y)
+            for (int x = 0; x < 48; ++x) mask.view().at(0, c, y, x) = x < 24 ? 1.f : 0.f;
+    save_image(t.path("mask.png"), mask.cview());
     require_ok(run_nst(t.args(t.path("lum.png"), {"--scales", "32,48", "--num-iterations", "2", "--color-control",
-                                                  "luminance"})));
+                                                  "luminance", "--edit-mask", t.path("mask.png"), "--content-masks",
+                                                  t.path("mask.png")})));
     CHECK(png_shape(t.path("lum_stage1.png")) == Shape{1, 3, 24, 32});
     CHECK(png_shape(t.path("lum.png")) == Shape{1, 3, 36, 48});
 }
