@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Spatial and scale control options (control_options.h).
 #include "cli/control_options.h"
+#include "cli/split.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,18 +16,6 @@ namespace nst::cli {
 namespace {
 
 constexpr int kMaxGrow = 64;  // pixels; a larger margin would erase or flood any region at 512 px
-
-// Splits at `sep`, keeping empty items (the caller decides whether they are errors).
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t end = s.find(sep, start);
-        out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
-        if (end == std::string::npos) return out;
-        start = end + 1;
-    }
-}
 
 std::vector<std::string> mask_list(const std::string& list, const std::string& option, std::size_t num_styles,
                                    bool allow_dash) {

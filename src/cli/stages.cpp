@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cli/stages.h"
+#include "cli/split.h"
 
 #include <algorithm>
 #include <cmath>
@@ -26,17 +27,6 @@ int parse_int(const std::string& item, const std::string& option) {
     if (item.empty() || used != item.size() || v < -1000000000L || v > 1000000000L)
         throw_usage(option + ": '" + item + "' is not an integer");
     return int(v);
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t end = s.find(sep, start);
-        out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
-        if (end == std::string::npos) return out;
-        start = end + 1;
-    }
 }
 
 void check_size(int n) {
