@@ -175,13 +175,14 @@ void run(RunOptions& o) {
     std::string last_kind;
     std::size_t peak = 0;
     Tensor<float> previous;  // the previous stage's result, network space
+    Vgg19Weights weights;    // read once, by stage 1; each later stage takes them over
     // Each stage is a whole problem at its size (stages.h): resolve_problem recomputes content,
     // style images, masks and colour controls there, and a new engine starts a fresh optimiser.
     for (int k = 0; k < num_stages; ++k) {
         ProblemOptions stage_problem = o.problem;
         stage_problem.image_size = stages[k].size;
         std::string backend_note;
-        Problem p = resolve_problem(stage_problem, backend_note);
+        Problem p = resolve_problem(stage_problem, backend_note, k > 0 ? &weights : nullptr);
         if (k == 0 && !backend_note.empty() && !o.quiet) std::fprintf(stderr, "nst: %s\n", backend_note.c_str());
         random_weights = p.weights.random;
         weights_source = p.weights.source;
@@ -216,12 +217,15 @@ void run(RunOptions& o) {
         total_done += run_stage(o, sc, *engine, pre, color, progress, trace);
         const std::string path = k + 1 < num_stages ? stage_path(o.output, k + 1) : o.output;
         // A finished stage is on disk before the next begins, so a later failure keeps it.
-        save_result(path, engine->current(), pre, o.output_depth, color);
+        Tensor<float> result = engine->current();
+        save_result(path, result, pre, o.output_depth, color);
         peak = std::max(peak, engine->peak_memory_bytes());
         last_kind = engine->peak_memory_kind();
         if (k + 1 < num_stages) {
-            previous = engine->current();
+            previous = std::move(result);
             if (!o.quiet) std::fprintf(stderr, "nst: wrote %s (stage %d/%d)\n", path.c_str(), k + 1, num_stages);
+            engine.reset();  // the engines keep their own copies of the weights
+            weights = std::move(p.weights);
         }
     }
     progress.finish(total_done, run_seconds());

@@ -136,7 +136,7 @@ Tensor<float> load_sized(const std::string& path, const Preprocessor& pre, int n
     return to_network(std::move(rgb), pre, h, w);
 }
 
-Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
+Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg19Weights* loaded) {
     Problem p;
     // --- option values (exit 2), before touching any file
     p.preset = preset_defaults(parse_preset(o.preset));
@@ -182,7 +182,7 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note) {
     p.color = parse_color_options(o.color);
 
     // --- files (exit 3)
-    p.weights = load_weights(o.weights);
+    p.weights = loaded ? std::move(*loaded) : load_weights(o.weights);
     p.pre.kind = p.weights.preprocess;
     p.pre.caffe_scale = p.preset.caffe_scale;
 

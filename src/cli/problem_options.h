@@ -61,8 +61,10 @@ struct Problem {
 };
 
 // Validates option values (usage errors, exit 2) before any file is touched, then loads weights
-// and images (input errors, exit 3). `backend_note` receives what `auto` chose.
-Problem resolve_problem(const ProblemOptions& o, std::string& backend_note);
+// and images (input errors, exit 3). `backend_note` receives what `auto` chose. `loaded`, when
+// given, holds the weights already read from o.weights (a later --scales stage): they are moved
+// in rather than read and checked again.
+Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg19Weights* loaded = nullptr);
 
 // Loads an image file or a preprocessed .npy as network-space x. Images are resized to
 // (h, w) when h > 0; a .npy must already be (1, 3, h, w) when h > 0.
