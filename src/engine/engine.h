@@ -58,6 +58,9 @@ struct ProblemSpec {
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     double learning_rate = 1;
     int lbfgs_history = 100;
+    // Exact tiled evaluation (loss/tiling.h): strips owning this many image rows each; 0 = the
+    // untiled evaluation. Chosen by the memory planner (engine/memory_plan.h) or --tile-rows.
+    int tile_rows = 0;
     CudaOptions cuda;
 };
 

@@ -347,6 +347,34 @@ LossTerms Objective<T>::evaluate(ConstView<T> x, TensorView<T> dx) {
 }
 
 template <typename T>
+void Objective<T>::set_tile_rows(int rows) {
+    NST_REQUIRE(rows >= 0, "Objective::set_tile_rows: rows must be >= 0");
+    m_tile_rows = rows;
+}
+
+template <typename T>
+std::size_t Objective<T>::planned_bytes(const LossSpec& spec, int h, int w, std::size_t num_styles,
+                                        bool has_content_masks) {
+    std::size_t n = 0;
+    for (int l : spec.content_layers) {
+        int lh = 0, lw = 0;
+        layer_output_size(l, h, w, lh, lw);
+        n += std::size_t(layer_channels(l)) * std::size_t(lh) * std::size_t(lw);
+    }
+    for (int l : spec.style_layers) {
+        const std::size_t cc = std::size_t(layer_channels(l)) * std::size_t(layer_channels(l));
+        n += 3 * cc;                       // target, Gram and G - A in T
+        n += cc * sizeof(double) / sizeof(T);  // the position-normalised blend in double
+        if (has_content_masks) {
+            int lh = 0, lw = 0;
+            layer_output_size(l, h, w, lh, lw);
+            n += num_styles * (std::size_t(lh) * std::size_t(lw) + 3 * cc);  // guides, region targets
+        }
+    }
+    return n * sizeof(T);
+}
+
+template <typename T>
 void Objective<T>::refresh_style_target(std::size_t j, long long positions, double gram_scale) {
     if (m_style_target_positions[j] == positions) return;
     const double factor = gram_scale * double(positions);

@@ -82,8 +82,19 @@ public:
     // (0 freezes a pixel); empty = no mask.
     void set_edit_mask(ConstView<float> mask);
 
+    // Exact tiled evaluation (loss/tiling.h): later evaluations run strip by strip, each strip
+    // owning at most `rows` image rows; 0 (the default) = untiled. Results equal the untiled
+    // ones up to float rounding; memory for activations is bounded by a strip's window.
+    void set_tile_rows(int rows);
+
     // Terms at x (1, 3, H, W); assigns dx = d total / dx unless dx is empty.
     LossTerms evaluate(ConstView<T> x, TensorView<T> dx);
+
+    // Bytes the objective holds besides its net's buffers for an h x w image with num_styles
+    // style images: content targets, the per-layer C x C matrices and scratch, and the content
+    // guides when has_content_masks (what the memory planner counts).
+    static std::size_t planned_bytes(const LossSpec& spec, int h, int w, std::size_t num_styles,
+                                     bool has_content_masks);
 
     const LossSpec& spec() const { return m_spec; }
 
@@ -117,6 +128,7 @@ private:
     Tensor<T> m_masked_scratch;                // F o T of one layer, sized for the largest style layer
     Tensor<float> m_edit_mask;                 // (1, 1, H, W) or empty
     std::size_t m_num_styles = 0;
+    int m_tile_rows = 0;                       // 0 = untiled (set_tile_rows)
     bool m_content_set = false, m_styles_set = false;
 };
 

@@ -262,6 +262,46 @@ void Vgg19Net<T>::backward(TensorView<T> dx) {
     }
 }
 
+template <typename T>
+void Vgg19Net<T>::backward(TensorView<T> dx, const TapGrad& add_tap_grad) {
+    // Interim form over the tap gradient buffers (replaced by the buffer-free pass).
+    zero_grads();
+    for (int k = m->deepest; k >= 0; --k)
+        if (m->tapped[k]) add_tap_grad(k, m->grads[k].view());
+    backward(dx);
+}
+
+template <typename T>
+void Vgg19Net<T>::release() {
+    Impl& s = *m;
+    for (auto& t : s.out) t = Tensor<T>();
+    for (auto& t : s.grads) t = Tensor<T>();
+    for (auto& t : s.work) t = Tensor<T>();
+    s.in_h = s.in_w = 0;
+    s.built_to = -1;
+    s.have_forward = false;
+}
+
+template <typename T>
+std::size_t Vgg19Net<T>::buffer_bytes(const std::vector<int>& taps, int h, int w) {
+    int deepest = -1;
+    std::vector<bool> tapped(kNumLayers, false);
+    for (int k : taps) {
+        tapped[std::size_t(k)] = true;
+        deepest = std::max(deepest, k);
+    }
+    if (deepest < 0) return 0;
+    const std::vector<Shape> shapes = layer_shapes(deepest, h, w);
+    std::size_t n = 0, max_numel = 0;
+    for (int k = 0; k <= deepest; ++k) {
+        const Shape& s = shapes[std::size_t(k)];
+        max_numel = std::max(max_numel, s.numel());
+        if (vgg19_layers()[k].kind != LayerKind::Conv || tapped[std::size_t(k)]) n += s.numel();
+        if (tapped[std::size_t(k)]) n += s.numel();
+    }
+    return (n + 2 * max_numel) * sizeof(T);
+}
+
 template class Vgg19Net<float>;
 template class Vgg19Net<double>;
 

@@ -3,6 +3,8 @@
 // from gradients injected at the taps to the input image. Buffers are allocated on the first
 // forward for a shape and reused while the shape stays the same.
 #pragma once
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -36,6 +38,24 @@ public:
 
     // Backpropagates the tap gradients of the last forward to the input. Assigns dx (1, 3, H, W).
     void backward(TensorView<T> dx);
+
+    // Backward with the tap gradients supplied on the way down, so that no tap needs a gradient
+    // buffer of its own: when the pass reaches tap `layer` it calls add_tap_grad(layer, g), g
+    // (1, C, h, w) holding the gradient w.r.t. that layer's output from the layers above (zeros
+    // at the deepest tap), and the callback adds the losses' gradient at that layer into g
+    // (output(layer) is still valid inside the callback). Assigns dx (1, 3, H, W).
+    using TapGrad = std::function<void(int layer, TensorView<T> g)>;
+    void backward(TensorView<T> dx, const TapGrad& add_tap_grad);
+
+    // Frees every activation and gradient buffer (the weights stay); the next forward allocates
+    // again. The objective calls it once the style targets exist, so that a style image larger
+    // than the content does not set the size of the buffers for the whole run.
+    void release();
+
+    // Bytes of the buffers forward and backward (the TapGrad form) allocate for an (h, w) input
+    // with these taps: what the memory planner (engine/memory_plan.h) counts per window. Excludes
+    // the weights and the per-thread convolution scratch.
+    static std::size_t buffer_bytes(const std::vector<int>& taps, int h, int w);
 
 private:
     struct Impl;

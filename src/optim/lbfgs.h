@@ -31,6 +31,11 @@ public:
     // as torch updates its state before breaking out of its loop, and the caller stops.
     bool step(T* x, const T* g);
 
+    // Bytes an L-BFGS over n values holds once it keeps `pairs` pairs (history, d and g_prev).
+    static std::size_t planned_bytes(std::size_t n, int pairs) {
+        return (2 * std::size_t(pairs) + 2) * n * sizeof(T);
+    }
+
     int iterations() const { return m_iter; }
     int num_pairs() const { return m_count; }
     double last_step_size() const { return m_t; }
