@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Content loss: scale * sum (F - P)^2 and its gradient, in one pass.
+// Content loss: scale * sum (F - P)^2 and its gradient, from the two phases of column_losses.h.
 #include "core/error.h"
-#include "loss/fixed_order_sum.h"
+#include "loss/column_losses.h"
 #include "loss/losses.h"
 
 namespace nst::cpu {
@@ -12,23 +12,12 @@ double content_loss(ConstView<T> f,  // (1, C, H, W)
                     double scale, TensorView<T> df) {
     NST_REQUIRE(f.shape == p.shape, "content_loss: features " + f.shape.str() + " vs target " + p.shape.str());
     NST_REQUIRE(f.device == Device::Host && p.device == Device::Host, "content_loss: host tensors only");
-    const std::size_t n = f.numel();
-    const T* fd = f.data;
-    const T* pd = p.data;
-    if (df.empty()) {
-        return scale * detail::fixed_order_sum(n, [&](std::size_t i) {
-                   const double e = double(fd[i]) - double(pd[i]);
-                   return e * e;
-               });
+    const double value = scale * content_sum(all_columns(f), all_columns(p));
+    if (!df.empty()) {
+        NST_REQUIRE(df.shape == f.shape, "content_loss: gradient " + df.shape.str() + " vs features " + f.shape.str());
+        content_gradient(all_columns(df), all_columns(f), all_columns(p), 2 * scale);  // += : taps may be shared
     }
-    NST_REQUIRE(df.shape == f.shape, "content_loss: gradient " + df.shape.str() + " vs features " + f.shape.str());
-    T* dd = df.data;
-    const double two_scale = 2 * scale;
-    return scale * detail::fixed_order_sum(n, [&](std::size_t i) {
-               const double e = double(fd[i]) - double(pd[i]);
-               dd[i] += T(two_scale * e);  // += : several losses may share one tap
-               return e * e;
-           });
+    return value;
 }
 
 template double content_loss<float>(ConstView<float>, ConstView<float>, double, TensorView<float>);

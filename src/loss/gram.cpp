@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Gram matrix G = scale * F F^T with one BLAS syrk (half the flops of a gemm), then mirrored.
 #include "core/error.h"
-#include "loss/blas.h"
+#include "loss/column_losses.h"
 #include "loss/gram_detail.h"
 #include "loss/losses.h"
 
@@ -16,12 +16,7 @@ void gram_matrix(TensorView<T> g,  // (1, 1, C, C)
     const int c = f.shape.c;
     const Shape gs{1, 1, c, c};
     NST_REQUIRE(g.shape == gs, "gram_matrix: output " + g.shape.str() + ", expected " + gs.str());
-    const int m = detail::blas_int(f.shape.plane());
-    if (m == 0) {
-        for (auto& v : g) v = T(0);
-        return;
-    }
-    detail::syrk_upper(c, m, scale, f.data, g.data);
+    gram_upper(g.data, all_columns(f), scale, true);
     detail::mirror_upper(g.data, c);
 }
 

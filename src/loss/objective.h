@@ -8,6 +8,7 @@
 #include "core/tensor.h"
 #include "loss/conventions.h"
 #include "loss/guides.h"
+#include "loss/tiling.h"
 #include "nn/vgg19.h"
 
 namespace nst {
@@ -106,6 +107,21 @@ private:
     // Normalised content guides C^l_k for an image of h x w (cached until the size changes).
     void refresh_content_guides(int h, int w);
 
+    // The evaluation in three phases over the strips of loss/tiling.h (one strip = untiled):
+    // statistics (content sums, Grams) strip by strip, the style values from the whole image's
+    // Grams, then each strip's backward pass with the losses' gradients injected at its owned
+    // positions (Vgg19Net::backward's TapGrad).
+    void forward_strip(ConstView<T> x, const Strip& s);  // x (1, 3, H, W); net runs on s's window
+    void prepare_terms(int h, int w);
+    void accumulate_strip(const Strip& s, int h, bool first, LossTerms& terms);
+    void finish_style_terms(bool grad, LossTerms& terms);
+    void add_tap_gradient(const Strip& s, int h, int layer, TensorView<T> g);  // g (1, C, h_l, w_l) of the window
+    bool region_on(std::size_t k, std::size_t j) const;
+    // The support of content guide (k, j) within columns [begin, begin + m) of the whole map,
+    // relative to begin (nullptr: use the dense path).
+    const std::int32_t* strip_support(std::size_t k, std::size_t j, std::size_t begin, std::size_t m,
+                                      std::size_t& nnz);
+
     Vgg19Net<T>& m_net;
     LossSpec m_spec;                           // style_layer_weights filled in (all 1 when empty)
     std::vector<Tensor<T>> m_content_targets;  // per content layer (1, C, h, w)
@@ -129,6 +145,14 @@ private:
     Tensor<float> m_edit_mask;                 // (1, 1, H, W) or empty
     std::size_t m_num_styles = 0;
     int m_tile_rows = 0;                       // 0 = untiled (set_tile_rows)
+    Tensor<T> m_window, m_window_dx;           // (1, 3, rows, W): a strip's window of x and its gradient
+    // Per evaluation (prepare_terms): style terms evaluated, their scales, and with content masks
+    // the Gram and G - A of every region (k, j).
+    bool m_regions = false;
+    std::vector<char> m_style_on;
+    std::vector<double> m_style_gram_scale, m_style_loss_scale;
+    std::vector<std::vector<Tensor<T>>> m_region_gram, m_region_diff;
+    std::vector<std::int32_t> m_strip_support;
     bool m_content_set = false, m_styles_set = false;
 };
 

@@ -5,7 +5,7 @@
 // G - A is symmetric, so dL/dF = 2 s * 2 loss_scale (G - A) F: the factor 4 of the header
 // (the 1/4 of Gatys' Eq. 4 cancels it, giving Eq. 6).
 #include "core/error.h"
-#include "loss/blas.h"
+#include "loss/column_losses.h"
 #include "loss/gram_detail.h"
 #include "loss/losses.h"
 
@@ -32,8 +32,7 @@ double style_loss(ConstView<T> f,      // (1, C, H, W)
     NST_REQUIRE(diff.shape == gs, "style_loss: diff scratch " + diff.shape.str() + ", expected " + gs.str());
     T* dd = diff.data;
     const double value = loss_scale * detail::gram_diff_sum(gd, ad, dd, n);
-    const int m = detail::blas_int(f.shape.plane());
-    if (m > 0) detail::gemm_accumulate(c, m, c, 4 * loss_scale * gram_scale, dd, f.data, df.data);
+    style_gradient(all_columns(df), dd, all_columns(f), 4 * loss_scale * gram_scale);
     return value;
 }
 

@@ -9,17 +9,17 @@
 
 namespace nst {
 
-namespace {
-
-// 2^(pools at or before layer k): the image rows one output row of layer k stands for.
-int layer_scale(int k) {
+int layer_scale(int layer) {
+    NST_REQUIRE(layer >= 0 && layer < kNumLayers, "layer_scale: layer index");
     int s = 1;
-    for (int i = 0; i <= k; ++i)
+    for (int i = 0; i <= layer; ++i)
         if (vgg19_layers()[i].kind == LayerKind::Pool) s *= 2;
     return s;
 }
 
-// Pools strictly before layer k (a conv's input scale).
+namespace {
+
+// The scale of a conv's input (pools strictly before layer k).
 int input_scale(int k) { return k == 0 ? 1 : layer_scale(k - 1); }
 
 }  // namespace

@@ -28,6 +28,8 @@ struct RowRange {
     int rows() const { return end - begin; }
 };
 
+// 2^(pools at or before `layer`): the image rows one output row of that layer stands for.
+int layer_scale(int layer);
 // 2^(pools before or at `deepest`): strip boundaries are multiples of it.
 int tile_alignment(int deepest);
 // The halo in image rows for features up to layer `deepest` (a multiple of tile_alignment).
