@@ -17,7 +17,9 @@
 #include <cstddef>
 
 #include "cuda/check.h"
+#include "cuda/run_state.h"
 #include "engine/engine.h"
+#include "kernels/adam.h"
 #include "kernels/gram.h"
 #include "kernels/lbfgs.h"
 #include "kernels/launch.h"
@@ -125,13 +127,14 @@ std::size_t cuda_planned_bytes(const LossSpec& loss, int window_h, int w, int im
 
     // The engine: x, its gradient, the run state and the ring of terms; the optimiser's state
     // (cuda::Lbfgs: 2 M n history floats, d, g_prev, and its scalars).
-    std::size_t engine = 2 * image * sizeof(float) + 64 + 256 * std::size_t(nc + ns + 3) * sizeof(double);
+    std::size_t engine = 2 * image * sizeof(float) + sizeof(cuda::RunState) +
+                         256 * std::size_t(nc + ns + 3) * sizeof(double);  // CudaEngine's kRingCapacity rows
     if (lbfgs_pairs > 0) {
         const std::size_t m = std::size_t(lbfgs_pairs);
         engine += (2 * m + 2) * image * sizeof(float) + 2 * m * sizeof(double) +
                   kernels::kLbfgsPartials * sizeof(double) + sizeof(kernels::LbfgsScalars);
     } else {
-        engine += 2 * image * sizeof(float) + 64;  // Adam's moments and scalars
+        engine += 2 * image * sizeof(float) + sizeof(kernels::AdamScalars);  // Adam: m, v, scalars
     }
 
     // Set-up transients: an image uploaded to the device and, with tiling, its window copy
