@@ -12,6 +12,8 @@
 // backend, graph on and off bit-identical) and follows the untiled engine.
 //
 // Measured under the emulated backend: see the MESSAGE lines (tests/README.md records them).
+// Planted bugs caught: a strip's Gram over one row too many (terms off by 1e-2), the first
+// window's dx not added back (gradient off by 0.95).
 #include <doctest/doctest.h>
 
 #include <algorithm>

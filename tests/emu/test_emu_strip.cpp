@@ -8,7 +8,8 @@
 // cpu::style_loss, cpu::content_loss; the tolerances of test_emu_gram.cpp, test_emu_style.cpp
 // and test_emu_losses.cpp), must give the bits of the same kernel run on a contiguous copy of the
 // range, and must leave every element outside the range as it was (the output maps are filled
-// beforehand, and guard zones catch writes past either end).
+// beforehand, and guard zones catch writes past either end). Planted bug caught: the gradient
+// kernel's store using the range's width instead of the row stride.
 #include <doctest/doctest.h>
 
 #include <algorithm>
