@@ -17,6 +17,10 @@
 // 16 apart (ty + 16 r, tx + 16 c), which puts 8 consecutive threads' float4s in distinct banks.
 // On a diagonal tile both operands are the same rows: they are loaded once, and entry (i, j)
 // and (j, i) see the same products in the same order, hence the same bits.
+//
+// F may be a column range of a wider map (rows ld floats apart): tiled evaluation
+// (loss/tiling.h) takes the Gram of the positions a strip owns, which are the columns
+// [r0 * w, r1 * w) of every channel row of its window's (C, h * w) features.
 #include "kernels/gram.h"
 
 #include <cstdint>
@@ -67,7 +71,7 @@ __device__ inline void upper_pair(int p, int tiles, int& ti, int& tj) {
 template <bool Vec>
 __global__ void __launch_bounds__(kGramThreads)
 gram_partial_kernel(const float* __restrict__ f, const float* __restrict__ guide, int channels, long long positions,
-                    long long chunk, float* __restrict__ partials) {
+                    long long ld, long long chunk, float* __restrict__ partials) {
     __shared__ __align__(16) float a_tile[kTile * kLd];
     __shared__ __align__(16) float b_tile[kTile * kLd];
 
@@ -99,9 +103,9 @@ gram_partial_kernel(const float* __restrict__ f, const float* __restrict__ guide
     auto fetch = [&](long long k0) {
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
-            next_a[h] = load_row4<Vec>(f, guide, channels, positions, row0 + load_row[h], k0 + load_k[h], k_end);
+            next_a[h] = load_row4<Vec>(f, guide, channels, ld, row0 + load_row[h], k0 + load_k[h], k_end);
             if (!diagonal)
-                next_b[h] = load_row4<Vec>(f, guide, channels, positions, col0 + load_row[h], k0 + load_k[h], k_end);
+                next_b[h] = load_row4<Vec>(f, guide, channels, ld, col0 + load_row[h], k0 + load_k[h], k_end);
         }
     };
     if (steps > 0) fetch(k_begin);
@@ -207,17 +211,25 @@ std::size_t gram_scratch_floats(int channels, long long positions) {
 
 void gram(const float* f, const float* guide, int channels, long long positions, double scale, float* partials,
           float* g, cudaStream_t stream) {
-    NST_REQUIRE(channels > 0 && positions >= 0, "gram: empty channel count");
-    const long long chunk = chunk_length(channels, positions);
-    const int splits = gram_splits(channels, positions);
+    gram(f, guide, channels, positions, positions, scale, partials, g, stream);
+}
+
+void gram(const float* f, const float* guide, int channels, long long columns, long long ld, double scale,
+          float* partials, float* g, cudaStream_t stream) {
+    NST_REQUIRE(channels > 0 && columns >= 0, "gram: empty channel count");
+    NST_REQUIRE(ld >= columns, "gram: row stride shorter than the columns");
+    const long long chunk = chunk_length(channels, columns);
+    const int splits = gram_splits(channels, columns);
     NST_REQUIRE(splits <= 65535, "gram: too many splits");
     const long long t = tiles_of(channels, kTile);
     const dim3 grid(unsigned(t * (t + 1) / 2), unsigned(splits));
-    const bool vec = positions % 4 == 0 && aligned16(f) && (!guide || aligned16(guide));
+    const bool vec = columns % 4 == 0 && ld % 4 == 0 && aligned16(f) && (!guide || aligned16(guide));
     if (vec)
-        gram_partial_kernel<true><<<grid, kGramThreads, 0, stream>>>(f, guide, channels, positions, chunk, partials);
+        gram_partial_kernel<true>
+            <<<grid, kGramThreads, 0, stream>>>(f, guide, channels, columns, ld, chunk, partials);
     else
-        gram_partial_kernel<false><<<grid, kGramThreads, 0, stream>>>(f, guide, channels, positions, chunk, partials);
+        gram_partial_kernel<false>
+            <<<grid, kGramThreads, 0, stream>>>(f, guide, channels, columns, ld, chunk, partials);
     NST_CUDA_CHECK(cudaGetLastError());
 
     const long long t32 = tiles_of(channels, kFinalTile);

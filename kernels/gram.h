@@ -30,6 +30,15 @@ void gram(const float* f,          // (1, C, H, W) with M = H*W, device
           float* g,                // (1, 1, C, C), device
           cudaStream_t stream);
 
+// As above for the column range F[:, 0:columns) of a row-major (C, ld) map, ld >= columns (rows
+// ld floats apart; f points at the range's first column, guide at its T): the Gram of the
+// positions one strip owns in tiled evaluation (loss/tiling.h). ld == columns is the call above.
+// Scratch: gram_scratch_floats(C, columns).
+void gram(const float* f,          // (C, ld) row-major, columns [0, columns) read, device
+          const float* guide,      // (columns) device, or null
+          int channels, long long columns, long long ld, double scale,
+          float* partials, float* g, cudaStream_t stream);
+
 // g[i][j] = g[j][i] for every j < i (row-major): the lower triangle made the bit mirror of the
 // upper one. For the cuBLAS Gram path (cuda/gram_cublas.h): SSYRK writes one triangle only,
 // and SGEMM's two triangles need not agree bit for bit, which the style gradient requires.

@@ -18,10 +18,13 @@ __global__ void mask_multiply_kernel(float* __restrict__ x, const float* __restr
         x[i] = __fmul_rn(x[i], __ldg(mask + i % positions));
 }
 
-__global__ void guided_copy_kernel(const float* __restrict__ f, const float* __restrict__ guide, long long positions,
-                                   long long n, float* __restrict__ out) {
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
-        out[i] = __fmul_rn(__ldg(f + i), __ldg(guide + i % positions));
+// f's rows are ld floats apart (ld == positions: contiguous); out is contiguous.
+__global__ void guided_copy_kernel(const float* __restrict__ f, long long ld, const float* __restrict__ guide,
+                                   long long positions, long long n, float* __restrict__ out) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+        const long long c = i / positions, m = i - c * positions;
+        out[i] = __fmul_rn(__ldg(f + c * ld + m), __ldg(guide + m));
+    }
 }
 
 }  // namespace
@@ -35,9 +38,14 @@ void mask_multiply(float* x, const float* mask, int channels, long long position
 
 void guided_copy(const float* f, const float* guide, int channels, long long positions, float* out,
                  cudaStream_t stream) {
-    const long long n = (long long)channels * positions;
+    guided_copy(f, positions, guide, channels, positions, out, stream);
+}
+
+void guided_copy(const float* f, long long ld, const float* guide, int channels, long long columns, float* out,
+                 cudaStream_t stream) {
+    const long long n = (long long)channels * columns;
     if (n <= 0) return;
-    guided_copy_kernel<<<elementwise_blocks(std::size_t(n)), kThreads, 0, stream>>>(f, guide, positions, n, out);
+    guided_copy_kernel<<<elementwise_blocks(std::size_t(n)), kThreads, 0, stream>>>(f, ld, guide, columns, n, out);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -21,4 +21,13 @@ void guided_copy(const float* f,        // (1, C, H, W) device
                  float* out,            // (1, C, H, W) device, assigned; must not alias f
                  cudaStream_t stream);
 
+// As above for the column range [0, columns) of a row-major (C, ld) f (f and guide at the
+// range's first column; tiled evaluation, loss/tiling.h); out is a contiguous (C, columns).
+void guided_copy(const float* f,        // (C, ld) row-major, device
+                 long long ld,
+                 const float* guide,    // (columns) device
+                 int channels, long long columns,
+                 float* out,            // (C, columns) device, assigned; must not alias f
+                 cudaStream_t stream);
+
 }  // namespace nst::kernels

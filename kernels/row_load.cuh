@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The operand load the Gram and the style-gradient GEMM share: four consecutive positions of
-// one channel row of a feature map F (C rows of M positions, row-major), optionally times a
+// one channel row of a feature map F (C rows of M positions, row-major, rows `ld` floats apart:
+// ld == M for a whole map, ld > M for a column range of a wider one, e.g. the rows a strip
+// owns in tiled evaluation, loss/tiling.h), optionally times a
 // per-position guide T (spatial control: the rows of F o T are formed here, in registers, so
 // that a guided Gram or gradient reads F once and never stores F o T).
 #pragma once
@@ -26,16 +28,17 @@ __device__ inline float4 load_guide4(const float* __restrict__ guide, long long 
     return t;
 }
 
-// Positions [k, k+4) of row `row` of F, or of F o T when `guide` (T, M floats) is not null, each
-// product one float rounding (the host's float(f * t)); zero beyond `end` (the end of the row
-// or of a split-K chunk) or below the last row. Vec: aligned float4 loads, valid when M and
-// `end` are multiples of 4 (so k < end covers k+3) and f and guide are 16-byte aligned.
+// Positions [k, k+4) of row `row` of F (rows ld floats apart), or of F o T when `guide` (T, M
+// floats) is not null, each product one float rounding (the host's float(f * t)); zero beyond
+// `end` (the end of the row or of a split-K chunk) or below the last row. Vec: aligned float4
+// loads, valid when M, ld and `end` are multiples of 4 (so k < end covers k+3) and f and guide
+// are 16-byte aligned.
 template <bool Vec>
 __device__ inline float4 load_row4(const float* __restrict__ f, const float* __restrict__ guide, int channels,
-                                   long long positions, int row, long long k, long long end) {
+                                   long long ld, int row, long long k, long long end) {
     float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
     if (row >= channels) return v;
-    const float* p = f + std::size_t(row) * std::size_t(positions) + k;
+    const float* p = f + std::size_t(row) * std::size_t(ld) + k;
     if (Vec) {
         if (k < end) v = __ldg(reinterpret_cast<const float4*>(p));
     } else {

@@ -13,6 +13,9 @@
 // shared row load (kernels/row_load.cuh), and each output column m takes coef * T_m as its
 // factor; F o T is never stored.
 //
+// F and df may be a column range of wider maps (rows ld floats apart, kernels/row_load.cuh): the
+// positions one strip owns in tiled evaluation; the columns outside the range are not touched.
+//
 // Every df entry is written by exactly one thread, which sums over k in increasing order:
 // the result does not depend on scheduling.
 #include "kernels/style_loss.h"
@@ -77,7 +80,7 @@ __device__ inline float4 load_diff4(const float* __restrict__ g, const float* __
 template <bool Vec>
 __global__ void __launch_bounds__(kGemmThreads)
 style_gradient_kernel(const float* __restrict__ g, const float* __restrict__ a, const float* __restrict__ f,
-                      const float* __restrict__ guide, int channels, long long positions, float coef,
+                      const float* __restrict__ guide, int channels, long long positions, long long ld, float coef,
                       float* __restrict__ df) {
     __shared__ __align__(16) float d_tile[2][kStep][kRows];
     __shared__ __align__(16) float f_tile[2][kStep][kCols];
@@ -101,7 +104,8 @@ style_gradient_kernel(const float* __restrict__ g, const float* __restrict__ a, 
     auto fetch = [&](int k0) {
         next_d = load_diff4<Vec>(g, a, channels, k0 + d_k, c0 + d_c);
 #pragma unroll
-        for (int h = 0; h < 2; ++h) next_f[h] = load_row4<Vec>(f, guide, channels, positions, k0 + f_k[h], m0 + f_m[h], positions);
+        for (int h = 0; h < 2; ++h)
+            next_f[h] = load_row4<Vec>(f, guide, channels, ld, k0 + f_k[h], m0 + f_m[h], positions);
     };
     auto stash = [&](int buf) {
         *reinterpret_cast<float4*>(&d_tile[buf][d_k][d_c]) = next_d;
@@ -157,7 +161,7 @@ style_gradient_kernel(const float* __restrict__ g, const float* __restrict__ a, 
     for (int r = 0; r < 4; ++r) {
         const int row = c0 + ty * 4 + r;
         if (row >= channels) continue;
-        float* out = df + std::size_t(row) * std::size_t(positions);
+        float* out = df + std::size_t(row) * std::size_t(ld);
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
             const long long col = m0 + 64 * h + tx * 4;
@@ -215,18 +219,24 @@ void style_value_weighted(const float* g, const float* a, int channels, double w
 
 void style_gradient(const float* g, const float* a, const float* f, const float* guide, int channels,
                     long long positions, double coef, float* df, cudaStream_t stream) {
-    if (channels <= 0 || positions <= 0) return;
-    const long long col_blocks = (positions + kCols - 1) / kCols;
+    style_gradient(g, a, f, guide, channels, positions, positions, coef, df, stream);
+}
+
+void style_gradient(const float* g, const float* a, const float* f, const float* guide, int channels,
+                    long long columns, long long ld, double coef, float* df, cudaStream_t stream) {
+    if (channels <= 0 || columns <= 0) return;
+    NST_REQUIRE(ld >= columns, "style_gradient: row stride shorter than the columns");
+    const long long col_blocks = (columns + kCols - 1) / kCols;
     NST_REQUIRE(col_blocks <= 0x7fffffffLL, "style_gradient: too many positions");
     const dim3 grid(unsigned(col_blocks), unsigned((channels + kRows - 1) / kRows));
-    const bool vec = channels % 4 == 0 && positions % 4 == 0 && aligned16(g) && aligned16(a) && aligned16(f) &&
-                     aligned16(df) && (!guide || aligned16(guide));
+    const bool vec = channels % 4 == 0 && columns % 4 == 0 && ld % 4 == 0 && aligned16(g) && aligned16(a) &&
+                     aligned16(f) && aligned16(df) && (!guide || aligned16(guide));
     if (vec)
         style_gradient_kernel<true>
-            <<<grid, kGemmThreads, 0, stream>>>(g, a, f, guide, channels, positions, float(coef), df);
+            <<<grid, kGemmThreads, 0, stream>>>(g, a, f, guide, channels, columns, ld, float(coef), df);
     else
         style_gradient_kernel<false>
-            <<<grid, kGemmThreads, 0, stream>>>(g, a, f, guide, channels, positions, float(coef), df);
+            <<<grid, kGemmThreads, 0, stream>>>(g, a, f, guide, channels, columns, ld, float(coef), df);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -43,6 +43,16 @@ void style_gradient(const float* g,   // (1, 1, C, C), device
                     float* df,        // (1, C, H, W), device; accumulated into
                     cudaStream_t stream);
 
+// As above for the column range [0, columns) of row-major (C, ld) maps f and df, ld >= columns
+// (f, df and guide point at the range's first column): the positions one strip owns in tiled
+// evaluation (loss/tiling.h); df's other columns are left as they are.
+void style_gradient(const float* g, const float* a,
+                    const float* f,      // (C, ld) row-major, device
+                    const float* guide,  // (columns) device, or null
+                    int channels, long long columns, long long ld, double coef,
+                    float* df,           // (C, ld) row-major, device; columns [0, columns) accumulated into
+                    cudaStream_t stream);
+
 // norm += weight * g (double accumulation of one style image's normalised Gram).
 void style_target_accumulate(double* norm,     // (1, 1, C, C), device
                              const float* g,   // (1, 1, C, C), device

@@ -48,6 +48,8 @@ public:
           m_net(m_ctx, weights, m_spec.pooling, m_spec.cuda.precision, m_spec.cuda.workspace_limit),
           m_objective(m_ctx, m_net, m_spec.loss, m_spec.cuda.gram_impl, m_spec.cuda.precision) {
         cuda::reset_device_peak();
+        // Before the targets, so that they are computed strip by strip too.
+        m_objective.set_tile_rows(m_spec.tile_rows);
         m_objective.set_content(m_spec.content.cview());
         std::vector<ConstView<float>> styles, style_masks, content_masks;
         for (const auto& s : m_spec.styles) styles.push_back(s.cview());

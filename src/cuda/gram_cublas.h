@@ -42,4 +42,9 @@ void gram_cublas(Context& ctx, GramImpl impl,
                  int channels, long long positions, double scale,
                  float* scratch,       // gram_cublas_scratch_floats(C, M, guide != null) floats, device
                  float* g);            // (1, 1, C, C), device
+// As above for the column range [0, positions) of a row-major (C, ld) f, ld >= positions (f and
+// guide at the range's first column): a strip's owned positions in tiled evaluation. Scratch as
+// above for (C, positions).
+void gram_cublas(Context& ctx, GramImpl impl, const float* f, const float* guide, int channels, long long positions,
+                 long long ld, double scale, float* scratch, float* g);
 }  // namespace nst::cuda

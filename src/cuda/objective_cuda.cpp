@@ -14,8 +14,24 @@
 // N^l_k is kept as well, for content masks: then the style term at l is
 // sum_k b_k style_loss(F o C^l_k, A^l_k), one guided Gram, value and gradient per region, the
 // regions' weighted partials side by side in the layer's slot.
+//
+// Tiled evaluation (set_tile_rows, loss/tiling.h): the strip loop of evaluate_tiled() below. It
+// is fixed for a prepared shape (the net is prepared for every window height in prepare(), so
+// switching between them inside evaluate() neither allocates nor waits), hence capturable.
+//   1. statistics, strip by strip: window copy, forward, and for each style term the Gram of
+//      the owned positions (a column range of every channel row, kernels/gram.h with a row
+//      stride), added in double in strip order (kernels::style_target_accumulate); without a
+//      gradient also the content sums of the owned rows, each strip's partials in its own
+//      share of the term's kMaxPartials;
+//   2. G = float(gram_scale * sum) (style_target_scale) and the style values, as untiled;
+//   3. with a gradient, strips in reverse order (the last one of step 1 is still in the net):
+//      forward, content value and gradient and style gradient at the owned rows only (the tap
+//      gradients are zero elsewhere), backward to the window, added into dx's window rows.
+// The content targets and style targets are computed strip by strip the same way, so no pass
+// ever runs on a whole image once tiling is on. One strip is the untiled code, unchanged.
 #include "cuda/objective_cuda.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -28,10 +44,12 @@
 #include "kernels/gram.h"
 #include "kernels/guide.h"
 #include "kernels/launch.h"
+#include "kernels/strip.h"
 #include "kernels/style_loss.h"
 #include "kernels/terms.h"
 #include "kernels/tv_loss.h"
 #include "loss/style_plan.h"
+#include "loss/tiling.h"
 #include "nn/vgg19_layers.h"
 
 namespace nst::cuda {
@@ -127,6 +145,17 @@ struct Objective::Impl {
 
     std::vector<std::string> content_ranges, style_ranges;  // NVTX names, built once
 
+    // Tiled evaluation (loss/tiling.h); strips.size() == 1 is the untiled evaluation.
+    int tile_rows = 0;                            // set_tile_rows; 0 = untiled
+    std::vector<Strip> strips;                    // for the prepared shape
+    Tensor<float> x_window, dx_window;            // (1, 3, max window rows, W) device, tiled only
+    std::vector<std::vector<int>> content_blocks;   // [i][strip]: partials of content term i's strip
+    std::vector<std::vector<int>> content_offsets;  // [i][strip]: where they start in the term's slot
+    std::vector<std::vector<Tensor<double>>> gram_sums;  // [j][term] (1, 1, C, C): sum of strip Grams
+    std::vector<std::vector<Tensor<float>>> term_grams;  // [j][term >= 1] (1, 1, C, C): G of a region
+
+    bool tiled() const { return strips.size() > 1; }
+
     cudaStream_t stream() const { return ctx.stream(); }
     double* slot(int term) { return partials.data() + std::size_t(term) * kernels::kMaxPartials; }
 
@@ -153,6 +182,98 @@ struct Objective::Impl {
             gram_cublas(ctx, gram_impl, f, guide, channels, positions, scale, cublas_scratch.data(), g);
     }
 
+    // ---- tiled evaluation helpers
+
+    // The strips of an image `height` rows tall: one strip (untiled) unless tiling is on.
+    std::vector<Strip> plan_for(int height) const {
+        if (tile_rows <= 0 || net.deepest() < 0) return {Strip{0, height, 0, height}};
+        return plan_strips(height, tile_rows, net.deepest());
+    }
+
+    // A strip's owned rows of one layer: rows [r0, r0 + rows) of its window's output, which are
+    // rows [g0, g0 + rows) of the whole image's output at that layer.
+    struct Band {
+        int r0 = 0, rows = 0, g0 = 0;
+    };
+    static Band band(const Strip& st, int layer, int image_h) {
+        const RowRange own = owned_layer_rows(st, layer, image_h);
+        const RowRange whole = owned_layer_rows(Strip{st.own_begin, st.own_end, 0, image_h}, layer, image_h);
+        NST_REQUIRE(own.rows() == whole.rows() && own.rows() > 0, "objective: strip rows at a layer");
+        return Band{own.begin, own.rows(), whole.begin};
+    }
+
+    // Prepares the net for every window of `plan` at width w, tallest first, so that later
+    // switches between them allocate nothing (cuda::Vgg19Net::prepare).
+    void prepare_windows(const std::vector<Strip>& plan, int w) {
+        std::vector<int> heights;
+        for (const Strip& st : plan) heights.push_back(st.win_rows());
+        std::sort(heights.begin(), heights.end(), [](int a, int b) { return a > b; });
+        heights.erase(std::unique(heights.begin(), heights.end()), heights.end());
+        for (int h : heights) net.prepare(h, w);
+    }
+
+    // Copies strip st's window of image (1, 3, H, W) into window (device, room for it) and runs
+    // the forward pass on it.
+    void forward_window(const Strip& st, ConstView<float> image, float* window) {
+        const int w = image.shape.w;
+        net.prepare(st.win_rows(), w);  // prepared before: switches shapes only
+        kernels::copy_rows(window, st.win_rows(), 0, image.data, image.shape.h, st.win_begin, 3, st.win_rows(), w,
+                           stream());
+        net.forward(ConstView<float>(window, Shape{1, 3, st.win_rows(), w}, Device::Cuda));
+    }
+
+    // The Gram scratch a style layer's Grams need: whole image, or the widest owned band.
+    long long gram_columns(std::size_t j) const {
+        const int l = spec.style_layers[j];
+        if (!tiled()) return style_plan[j].positions;
+        const Shape fs = layer_shape(l, shape.h, shape.w);
+        long long most = 0;
+        for (const Strip& st : strips) most = std::max(most, (long long)band(st, l, shape.h).rows * fs.w);
+        return most;
+    }
+
+    // Style terms at layer j: one, or one per content region (content masks).
+    std::size_t style_terms(std::size_t j) const { return content_masks.empty() ? 1 : regions[j].size(); }
+    const float* term_guide(std::size_t j, std::size_t r) const {
+        return content_masks.empty() ? nullptr : regions[j][r].guide;
+    }
+    const float* term_target(std::size_t j, std::size_t r) const {
+        return content_masks.empty() ? style_targets[j].data()
+                                     : region_targets[std::size_t(regions[j][r].k)][j].data();
+    }
+    float* term_gram(std::size_t j, std::size_t r) { return r == 0 ? grams[j].data() : term_grams[j][r - 1].data(); }
+
+    // The tiled evaluation's per-layer device state for the prepared shape and regions.
+    void refresh_tiled_state() {
+        if (!tiled()) {
+            gram_sums.clear();
+            term_grams.clear();
+            return;
+        }
+        const std::size_t n_style = spec.style_layers.size();
+        gram_sums.resize(n_style);
+        term_grams.resize(n_style);
+        for (std::size_t j = 0; j < n_style; ++j) {
+            const StylePlan& plan = style_plan[j];
+            const std::size_t terms = plan.active ? style_terms(j) : 0;
+            const Shape gs{1, 1, plan.channels, plan.channels};
+            while (gram_sums[j].size() < terms) gram_sums[j].emplace_back(gs, Device::Cuda);
+            while (term_grams[j].size() + 1 < terms) term_grams[j].emplace_back(gs, Device::Cuda);
+        }
+    }
+
+    void evaluate_tiled(ConstView<float> x, TensorView<float> dx);
+    void content_band(std::size_t strip, bool grad);
+
+    // gram() of the column range [0, cols) of a row-major (C, ld) map (a strip's owned positions).
+    void gram_rows(const float* f, const float* guide, int channels, long long cols, long long ld, double scale,
+                   float* g) {
+        if (gram_impl == GramImpl::Own)
+            kernels::gram(f, guide, channels, cols, ld, scale, gram_partials.data(), g, stream());
+        else
+            gram_cublas(ctx, gram_impl, f, guide, channels, cols, ld, scale, cublas_scratch.data(), g);
+    }
+
     // A device image: the view itself, or a copy of a host image held by `holder`.
     ConstView<float> on_device(ConstView<float> image, Tensor<float>& holder) {
         if (image.device == Device::Cuda) return image;
@@ -162,9 +283,14 @@ struct Objective::Impl {
         return holder.cview();
     }
 
-    // The net's buffers back to the prepared shape after a target image of another size.
+    // The net's buffers back to the prepared shape (or its windows) after a target image of
+    // another size.
     void restore_net_shape() {
-        if (prepared) net.prepare(shape.h, shape.w);
+        if (!prepared || net.deepest() < 0) return;
+        if (tiled())
+            prepare_windows(strips, shape.w);
+        else
+            net.prepare(shape.h, shape.w);
     }
 
     // objective.cpp's refresh_style_target: A_j = float(gram_scale * M * N_j) for M positions,
@@ -226,7 +352,7 @@ struct Objective::Impl {
                 NST_REQUIRE(int(regions[j].size()) * np <= kernels::kMaxPartials,
                             "objective: too many content regions at " + vgg19_layers()[spec.style_layers[j]].name +
                                 " for the CUDA backend");
-                ensure_gram_scratch(plan.channels, plan.positions, true);
+                ensure_gram_scratch(plan.channels, gram_columns(j), true);
             }
         }
         // The style terms' partial counts: a layer no style uses (layer sets) or without any
@@ -242,6 +368,7 @@ struct Objective::Impl {
         edit_mask = Tensor<float>();
         const Shape ms{1, 1, h, w};
         if (!edit_mask_host.empty() && edit_mask_host.shape() == ms) edit_mask = upload_guide_float(edit_mask_host);
+        refresh_tiled_state();
     }
 
     static Tensor<float> upload_guide_float(const Tensor<float>& host) {
@@ -250,6 +377,125 @@ struct Objective::Impl {
         return d;
     }
 };
+
+// ---- tiled evaluation ----------------------------------------------------------------------
+
+// Content term i's sums over strip `strip`'s owned rows (the window is in the net) against the
+// matching rows of the whole target, its partials in the strip's share of the term's slot; with
+// grad also its gradient into those rows of the tap gradient.
+void Objective::Impl::content_band(std::size_t strip, bool grad) {
+    for (int i = 0; i < nc; ++i) {
+        NvtxRange range(content_ranges[std::size_t(i)].c_str());
+        const int l = spec.content_layers[std::size_t(i)];
+        const ConstView<float> f = net.output(l);
+        const Tensor<float>& p = content_targets[std::size_t(i)];
+        NST_REQUIRE(p.shape() == content_plan[std::size_t(i)].shape,
+                    "objective: image size differs from the content image's at " + vgg19_layers()[l].name);
+        const Band b = band(strips[strip], l, shape.h);
+        const std::size_t w = std::size_t(f.shape.w);
+        kernels::content_loss_rows(f.data + b.r0 * w, (long long)f.shape.plane(), p.data() + b.g0 * w,
+                                   (long long)p.shape().plane(), f.shape.c, (long long)(b.rows * w),
+                                   content_plan[std::size_t(i)].two_scale,
+                                   grad ? net.grad(l).data + b.r0 * w : nullptr,
+                                   content_blocks[std::size_t(i)][strip],
+                                   slot(i) + content_offsets[std::size_t(i)][strip], stream());
+    }
+}
+
+void Objective::Impl::evaluate_tiled(ConstView<float> x, TensorView<float> dx) {
+    const bool grad = !dx.empty();
+    const cudaStream_t st = stream();
+    const int h = shape.h, w = shape.w;
+    const bool content_on = nc > 0 && spec.content_weight != 0;
+    const bool regional = !content_masks.empty();
+    // The style layers evaluated: as the untiled loop (w_l != 0, some style uses the layer).
+    auto style_on = [&](std::size_t j) {
+        return spec.style_weight != 0 && style_plan[j].active &&
+               (regional || layer_active.empty() || layer_active[j]);
+    };
+    bool any_gram = false;
+    for (std::size_t j = 0; j < std::size_t(ns); ++j) any_gram = any_gram || (style_on(j) && style_terms(j) > 0);
+
+    std::size_t in_net = strips.size();  // the strip whose window the net holds; none yet
+    auto load = [&](std::size_t i) {
+        if (in_net == i) return;
+        forward_window(strips[i], x, x_window.data());
+        in_net = i;
+    };
+
+    // 1. Statistics: the Grams' sums over all strips (and the content values without a gradient).
+    if (any_gram || (content_on && !grad)) {
+        for (std::size_t j = 0; j < std::size_t(ns); ++j)
+            for (std::size_t r = 0; style_on(j) && r < style_terms(j); ++r)
+                NST_CUDA_CHECK(cudaMemsetAsync(gram_sums[j][r].data(), 0, gram_sums[j][r].numel() * sizeof(double), st));
+        for (std::size_t i = 0; i < strips.size(); ++i) {
+            load(i);
+            if (content_on && !grad) content_band(i, false);
+            for (std::size_t j = 0; j < std::size_t(ns); ++j) {
+                if (!style_on(j) || style_terms(j) == 0) continue;
+                NvtxRange range(style_ranges[j].c_str());
+                const int l = spec.style_layers[j];
+                const ConstView<float> f = net.output(l);
+                const Band b = band(strips[i], l, h);
+                const std::size_t fw = std::size_t(f.shape.w);
+                for (std::size_t r = 0; r < style_terms(j); ++r) {
+                    const float* guide = term_guide(j, r);
+                    gram_rows(f.data + b.r0 * fw, guide ? guide + b.g0 * fw : nullptr, f.shape.c,
+                              (long long)(b.rows * fw), (long long)f.shape.plane(), 1.0, grams[j].data());
+                    kernels::style_target_accumulate(gram_sums[j][r].data(), grams[j].data(), f.shape.c, 1.0, st);
+                }
+            }
+        }
+    }
+
+    // 2. G = float(gram_scale * sum) and the style values.
+    for (std::size_t j = 0; j < std::size_t(ns); ++j) {
+        if (!style_on(j)) continue;
+        const StylePlan& plan = style_plan[j];
+        refresh_style_target(j, plan.positions, plan.gram_scale);  // no-op after prepare()
+        const int np = kernels::style_value_partials(plan.channels);
+        for (std::size_t r = 0; r < style_terms(j); ++r) {
+            float* g = term_gram(j, r);
+            kernels::style_target_scale(g, gram_sums[j][r].data(), plan.channels, plan.gram_scale, st);
+            if (regional)
+                kernels::style_value_weighted(g, term_target(j, r), plan.channels, regions[j][r].weight,
+                                              slot(nc + int(j)) + r * np, st);
+            else
+                kernels::style_value(g, term_target(j, r), plan.channels, slot(nc + int(j)), st);
+        }
+    }
+    if (!grad) return;
+
+    // 3. The gradient, strip by strip from the last: each window's backward pass from the losses
+    // at its owned positions, added into dx (windows overlap: their contributions add).
+    NST_CUDA_CHECK(cudaMemsetAsync(dx.data, 0, dx.numel() * sizeof(float), st));
+    for (std::size_t i = strips.size(); i-- > 0;) {
+        const Strip& s = strips[i];
+        load(i);
+        net.zero_grads();
+        if (content_on) content_band(i, true);
+        for (std::size_t j = 0; j < std::size_t(ns); ++j) {
+            if (!style_on(j)) continue;
+            NvtxRange range(style_ranges[j].c_str());
+            const StylePlan& plan = style_plan[j];
+            const int l = spec.style_layers[j];
+            const ConstView<float> f = net.output(l);
+            const Band b = band(s, l, h);
+            const std::size_t fw = std::size_t(f.shape.w);
+            for (std::size_t r = 0; r < style_terms(j); ++r) {
+                const float* guide = term_guide(j, r);
+                const double coef = regional ? plan.coef * regions[j][r].weight : plan.coef;
+                kernels::style_gradient(term_gram(j, r), term_target(j, r), f.data + b.r0 * fw,
+                                        guide ? guide + b.g0 * fw : nullptr, plan.channels, (long long)(b.rows * fw),
+                                        (long long)f.shape.plane(), coef, net.grad(l).data + b.r0 * fw, st);
+            }
+        }
+        NvtxRange range("backward");
+        const TensorView<float> dxw(dx_window.data(), Shape{1, 3, s.win_rows(), w}, Device::Cuda);
+        net.backward(dxw);
+        kernels::add_rows(dx.data, h, s.win_begin, dxw.data, s.win_rows(), 0, 3, s.win_rows(), w, st);
+    }
+}
 
 Objective::Objective(Context& ctx, Vgg19Net& net, const LossSpec& spec, GramImpl gram_impl, Precision precision)
     : m(std::make_unique<Impl>(ctx, net, spec, gram_impl)) {
@@ -293,14 +539,40 @@ void Objective::set_content(ConstView<float> content) {
     }
     Tensor<float> holder;
     const ConstView<float> image = o.on_device(content, holder);
-    o.net.prepare(image.shape.h, image.shape.w);
-    o.net.forward(image);
-    for (std::size_t i = 0; i < o.spec.content_layers.size(); ++i) {
-        const ConstView<float> f = o.net.output(o.spec.content_layers[i]);
-        Tensor<float>& p = o.content_targets[i];
-        if (p.shape() != f.shape) p = Tensor<float>(f.shape, Device::Cuda);
-        NST_CUDA_CHECK(cudaMemcpyAsync(p.data(), f.data, f.numel() * sizeof(float), cudaMemcpyDeviceToDevice,
-                                       o.stream()));
+    const int h = image.shape.h, w = image.shape.w;
+    const std::vector<Strip> plan = o.plan_for(h);
+    if (plan.size() > 1) {
+        // Strip by strip: each strip's owned rows of every content layer into the whole target.
+        int most = 0;
+        for (const Strip& st : plan) most = std::max(most, st.win_rows());
+        Tensor<float> window(Shape{1, 3, most, w}, Device::Cuda);
+        for (std::size_t i = 0; i < o.spec.content_layers.size(); ++i) {
+            const Shape ps = layer_shape(o.spec.content_layers[i], h, w);
+            if (o.content_targets[i].shape() != ps) o.content_targets[i] = Tensor<float>(ps, Device::Cuda);
+        }
+        o.prepare_windows(plan, w);
+        for (const Strip& st : plan) {
+            o.forward_window(st, image, window.data());
+            for (std::size_t i = 0; i < o.spec.content_layers.size(); ++i) {
+                const int l = o.spec.content_layers[i];
+                const ConstView<float> f = o.net.output(l);
+                Tensor<float>& p = o.content_targets[i];
+                const Impl::Band b = Impl::band(st, l, h);
+                kernels::copy_rows(p.data(), p.shape().h, b.g0, f.data, f.shape.h, b.r0, f.shape.c, b.rows, f.shape.w,
+                                   o.stream());
+            }
+        }
+        o.ctx.synchronize();  // before `window` is freed
+    } else {
+        o.net.prepare(h, w);
+        o.net.forward(image);
+        for (std::size_t i = 0; i < o.spec.content_layers.size(); ++i) {
+            const ConstView<float> f = o.net.output(o.spec.content_layers[i]);
+            Tensor<float>& p = o.content_targets[i];
+            if (p.shape() != f.shape) p = Tensor<float>(f.shape, Device::Cuda);
+            NST_CUDA_CHECK(cudaMemcpyAsync(p.data(), f.data, f.numel() * sizeof(float), cudaMemcpyDeviceToDevice,
+                                           o.stream()));
+        }
     }
     o.ctx.synchronize();  // the uploaded image may be freed now
     o.restore_net_shape();
@@ -333,29 +605,71 @@ void Objective::set_styles(const std::vector<ConstView<float>>& styles, const st
     for (std::size_t k = 0; k < n_k; ++k) {
         if (o.blend[k] == 0) continue;  // contributes to no target
         Tensor<float> holder;
-        std::vector<Tensor<float>> guides;  // kept until the synchronisation below
+        std::vector<Tensor<float>> guides(n_style);  // kept until the synchronisation below
         const ConstView<float> image = o.on_device(styles[k], holder);
-        o.net.prepare(image.shape.h, image.shape.w);
-        o.net.forward(image);
-        for (std::size_t j = 0; j < n_style; ++j) {
-            if (!o.uses[k][j]) continue;
-            const ConstView<float> f = o.net.output(s.style_layers[j]);
-            const long long m_k = (long long)f.shape.plane();
-            const float* guide = nullptr;
-            if (!plan.style_guides[k][j].empty()) {
-                guides.push_back(upload_guide(plan.style_guides[k][j]));
-                guide = guides.back().data();
-            }
-            o.ensure_gram_scratch(f.shape.c, m_k, guide != nullptr);
-            float* g = o.grams[j].data();
-            o.gram(f.data, guide, f.shape.c, m_k, 1.0 / double(m_k), g);
-            kernels::style_target_accumulate(o.style_norm[j].data(), g, f.shape.c, plan.weight[k][j], o.stream());
-            // N^j_k = double(g) exactly (0 + 1 * g), as the CPU keeps it.
+        const int h = image.shape.h, w = image.shape.w;
+        for (std::size_t j = 0; j < n_style; ++j)
+            if (o.uses[k][j] && !plan.style_guides[k][j].empty()) guides[j] = upload_guide(plan.style_guides[k][j]);
+        // N^j_k (double) = double(g), g = Gram(F o S) / M_k; the blend takes weight * g.
+        auto finish_layer = [&](std::size_t j, const float* g, int c) {
+            kernels::style_target_accumulate(o.style_norm[j].data(), g, c, plan.weight[k][j], o.stream());
             Tensor<double>& n = o.region_norm[k][j];
-            n = Tensor<double>(o.style_norm[j].shape(), Device::Cuda);
             NST_CUDA_CHECK(cudaMemsetAsync(n.data(), 0, n.numel() * sizeof(double), o.stream()));
-            kernels::style_target_accumulate(n.data(), g, f.shape.c, 1.0, o.stream());
+            kernels::style_target_accumulate(n.data(), g, c, 1.0, o.stream());
             o.region_targets[k][j] = Tensor<float>(o.style_norm[j].shape(), Device::Cuda);
+        };
+        for (std::size_t j = 0; j < n_style; ++j)
+            if (o.uses[k][j]) o.region_norm[k][j] = Tensor<double>(o.style_norm[j].shape(), Device::Cuda);
+        const std::vector<Strip> strips = o.plan_for(h);
+        if (strips.size() > 1) {
+            // Strip by strip: the owned positions' Grams summed in double in region_norm[k][j],
+            // then g = float(sum / M_k), as the untiled Gram's float(scale * sum).
+            int most = 0;
+            for (const Strip& st : strips) most = std::max(most, st.win_rows());
+            Tensor<float> window(Shape{1, 3, most, w}, Device::Cuda);
+            for (std::size_t j = 0; j < n_style; ++j) {
+                if (!o.uses[k][j]) continue;
+                Tensor<double>& sum = o.region_norm[k][j];
+                NST_CUDA_CHECK(cudaMemsetAsync(sum.data(), 0, sum.numel() * sizeof(double), o.stream()));
+            }
+            o.prepare_windows(strips, w);
+            for (const Strip& st : strips) {
+                o.forward_window(st, image, window.data());
+                for (std::size_t j = 0; j < n_style; ++j) {
+                    if (!o.uses[k][j]) continue;
+                    const int l = s.style_layers[j];
+                    const ConstView<float> f = o.net.output(l);
+                    const Impl::Band b = Impl::band(st, l, h);
+                    const long long cols = (long long)b.rows * f.shape.w;
+                    const float* guide = guides[j].empty() ? nullptr : guides[j].data() + std::size_t(b.g0) * f.shape.w;
+                    o.ensure_gram_scratch(f.shape.c, cols, guide != nullptr);
+                    o.gram_rows(f.data + std::size_t(b.r0) * f.shape.w, guide, f.shape.c, cols, (long long)f.shape.plane(),
+                                1.0, o.grams[j].data());
+                    kernels::style_target_accumulate(o.region_norm[k][j].data(), o.grams[j].data(), f.shape.c, 1.0,
+                                                     o.stream());
+                }
+            }
+            for (std::size_t j = 0; j < n_style; ++j) {
+                if (!o.uses[k][j]) continue;
+                const Shape fs = layer_shape(s.style_layers[j], h, w);
+                float* g = o.grams[j].data();
+                kernels::style_target_scale(g, o.region_norm[k][j].data(), fs.c, 1.0 / double(fs.plane()), o.stream());
+                finish_layer(j, g, fs.c);
+            }
+            o.ctx.synchronize();  // before `window` is freed
+        } else {
+            o.net.prepare(h, w);
+            o.net.forward(image);
+            for (std::size_t j = 0; j < n_style; ++j) {
+                if (!o.uses[k][j]) continue;
+                const ConstView<float> f = o.net.output(s.style_layers[j]);
+                const long long m_k = (long long)f.shape.plane();
+                const float* guide = guides[j].empty() ? nullptr : guides[j].data();
+                o.ensure_gram_scratch(f.shape.c, m_k, guide != nullptr);
+                float* g = o.grams[j].data();
+                o.gram(f.data, guide, f.shape.c, m_k, 1.0 / double(m_k), g);
+                finish_layer(j, g, f.shape.c);
+            }
         }
         o.ctx.synchronize();  // before `holder` and the guides free their device memory
     }
@@ -382,6 +696,14 @@ void Objective::set_edit_mask(ConstView<float> mask) {
     o.refresh_controls();
 }
 
+void Objective::set_tile_rows(int rows) {
+    if (rows < 0) throw_usage("--tile-rows: must be at least 0 (0 = untiled)");
+    m->tile_rows = rows;
+    if (m->prepared) prepare(m->shape);
+}
+
+int Objective::num_strips() const { return int(m->strips.size()); }
+
 void Objective::prepare(const Shape& x_shape) {
     Impl& o = *m;
     const LossSpec& s = o.spec;
@@ -389,7 +711,25 @@ void Objective::prepare(const Shape& x_shape) {
     const bool any_layer = o.nc > 0 || o.ns > 0;
     // Without loss layers the net has no taps (Vgg19Net::prepare would refuse) and evaluate()
     // never runs it: TV alone, as in cpu::Objective.
-    if (any_layer) o.net.prepare(x_shape.h, x_shape.w);
+    o.strips = any_layer ? o.plan_for(x_shape.h) : std::vector<Strip>{Strip{0, x_shape.h, 0, x_shape.h}};
+    NST_REQUIRE(o.strips.size() <= std::size_t(kernels::kMaxPartials), "objective: too many strips");
+    o.shape = x_shape;  // gram_columns() and the bands below need it
+    if (o.tiled()) {
+        int most = 0;
+        for (const Strip& st : o.strips) most = std::max(most, st.win_rows());
+        const Shape ws{1, 3, most, x_shape.w};
+        if (o.x_window.shape() != ws) {
+            o.x_window = Tensor<float>();  // free first
+            o.dx_window = Tensor<float>();
+            o.x_window = Tensor<float>(ws, Device::Cuda);
+            o.dx_window = Tensor<float>(ws, Device::Cuda);
+        }
+        o.prepare_windows(o.strips, x_shape.w);
+    } else {
+        o.x_window = Tensor<float>();
+        o.dx_window = Tensor<float>();
+        if (any_layer) o.net.prepare(x_shape.h, x_shape.w);
+    }
 
     o.content_plan.assign(std::size_t(o.nc), {});
     for (int i = 0; i < o.nc; ++i) {
@@ -403,6 +743,23 @@ void Objective::prepare(const Shape& x_shape) {
         plan.two_scale = 2 * scale;
         o.sums.count[i] = kernels::content_loss_partials(plan.shape.numel());
         o.sums.scale[i] = scale;
+    }
+    // Tiled: each strip's content partials get an equal share of the term's kMaxPartials.
+    o.content_blocks.assign(std::size_t(o.nc), {});
+    o.content_offsets.assign(std::size_t(o.nc), {});
+    for (int i = 0; i < o.nc && o.tiled() && s.content_weight != 0; ++i) {
+        const Shape& ps = o.content_plan[std::size_t(i)].shape;
+        const int share = kernels::kMaxPartials / int(o.strips.size());
+        int offset = 0;
+        for (const Strip& st : o.strips) {
+            const Impl::Band b = Impl::band(st, s.content_layers[std::size_t(i)], x_shape.h);
+            const int blocks =
+                std::min(share, kernels::content_loss_partials(std::size_t(ps.c) * std::size_t(b.rows) * ps.w));
+            o.content_blocks[std::size_t(i)].push_back(blocks);
+            o.content_offsets[std::size_t(i)].push_back(offset);
+            offset += blocks;
+        }
+        o.sums.count[i] = offset;
     }
 
     o.style_plan.assign(std::size_t(o.ns), {});
@@ -424,7 +781,7 @@ void Objective::prepare(const Shape& x_shape) {
         plan.coef = 4 * loss_scale * sc.gram;
         o.sums.count[term] = kernels::style_value_partials(plan.channels);
         o.sums.scale[term] = loss_scale;
-        o.ensure_gram_scratch(plan.channels, plan.positions, false);
+        o.ensure_gram_scratch(plan.channels, o.gram_columns(std::size_t(j)), false);
     }
 
     const int tv_term = o.nc + o.ns;
@@ -433,7 +790,6 @@ void Objective::prepare(const Shape& x_shape) {
     o.sums.scale[tv_term] = tv ? s.tv_weight * 0.5 : 0.0;  // value = tv_weight * 0.5 * sum
     for (int t = tv_term + 1; t < kernels::kMaxTerms; ++t) o.sums.count[t] = 0;
 
-    o.shape = x_shape;
     o.prepared = true;
     o.refresh_style_targets();
     o.refresh_controls();
@@ -451,7 +807,17 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
                 "objective: device tensors only");
     const cudaStream_t stream = o.stream();
 
-    if (o.nc > 0 || o.ns > 0) {
+    const bool regional = !o.content_masks.empty();
+    if (regional && o.ns > 0 && s.style_weight != 0) {
+        NST_REQUIRE(o.content_masks.size() == o.num_styles, "objective: content masks vs style images");
+        for (std::size_t k = 0; k < o.content_masks.size(); ++k)
+            NST_REQUIRE(o.content_masks[k].shape().h == x.shape.h && o.content_masks[k].shape().w == x.shape.w,
+                        "content mask " + std::to_string(k + 1) + " " + o.content_masks[k].shape().str() +
+                            " vs image " + std::to_string(x.shape.h) + "x" + std::to_string(x.shape.w));
+    }
+    if (o.tiled()) {
+        o.evaluate_tiled(x, dx);
+    } else if (o.nc > 0 || o.ns > 0) {
         o.net.forward(x);
         if (grad) o.net.zero_grads();
         for (int i = 0; i < o.nc && s.content_weight != 0; ++i) {
@@ -463,14 +829,6 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
                         "objective: image size differs from the content image's at " + vgg19_layers()[l].name);
             kernels::content_loss(f.data, p.data(), f.numel(), o.content_plan[std::size_t(i)].two_scale,
                                   grad ? o.net.grad(l).data : nullptr, o.slot(i), stream);
-        }
-        const bool regional = !o.content_masks.empty();
-        if (regional && o.ns > 0 && s.style_weight != 0) {
-            NST_REQUIRE(o.content_masks.size() == o.num_styles, "objective: content masks vs style images");
-            for (std::size_t k = 0; k < o.content_masks.size(); ++k)
-                NST_REQUIRE(o.content_masks[k].shape().h == x.shape.h && o.content_masks[k].shape().w == x.shape.w,
-                            "content mask " + std::to_string(k + 1) + " " + o.content_masks[k].shape().str() +
-                                " vs image " + std::to_string(x.shape.h) + "x" + std::to_string(x.shape.w));
         }
         for (int j = 0; j < o.ns && s.style_weight != 0; ++j) {
             const Impl::StylePlan& plan = o.style_plan[std::size_t(j)];

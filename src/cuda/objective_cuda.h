@@ -13,6 +13,9 @@
 // propagated and normalised on the host (loss/guides.h) and uploaded as float once per prepared
 // shape (content guides) or per set_styles (style guides); the guided Grams and gradients are
 // our kernels with the guide fused into their loads (kernels/gram.h, style_loss.h).
+//
+// Tiled evaluation (set_tile_rows): strip by strip with exact halos, content masks included (a
+// layer guide's owned rows are a contiguous slice of it); objective_cuda.cpp has the steps.
 #pragma once
 #include <memory>
 #include <vector>
@@ -43,6 +46,15 @@ public:
     // Host masks, as cpu::Objective (empty = none); may allocate and synchronise.
     void set_content_masks(const std::vector<ConstView<float>>& masks);
     void set_edit_mask(ConstView<float> mask);
+
+    // Exact tiled evaluation (loss/tiling.h), as cpu::Objective::set_tile_rows: evaluations run
+    // strip by strip, each strip owning at most `rows` image rows (0, the default: untiled),
+    // and so do set_content() and set_styles() called afterwards. The results equal the
+    // untiled ones up to float rounding; the net's buffers are bounded by a strip's window.
+    // Re-prepares the prepared shape (may allocate and synchronise). Usage error when rows < 0.
+    void set_tile_rows(int rows);
+    // Strips of the prepared shape (1 = untiled).
+    int num_strips() const;
 
     // Allocates for an (1, 3, H, W) image and prepares the net (cuDNN algorithms).
     void prepare(const Shape& x_shape);

@@ -65,16 +65,38 @@ struct Vgg19Net::Impl {
 
     Impl(Context& c, Pooling p, Precision prec) : ctx(c), pooling(p), precision(prec) {}
 
+    // Elements allocated per buffer (they only grow): a prepare() whose shapes all fit them
+    // replaces nothing, so it need not wait for queued work (see prepare()).
+    std::vector<std::size_t> out_room = std::vector<std::size_t>(kNumLayers, 0);
+    std::vector<std::size_t> grad_room = std::vector<std::size_t>(kNumLayers, 0);
+    std::size_t work_room = 0, stage_room = 0;
+
     bool keeps_output(int k) const { return vgg19_layers()[k].kind != LayerKind::Conv || tapped[k]; }
 
     TensorView<float> work_view(int i, const Shape& s) { return TensorView<float>(work[i].data(), s, Device::Cuda); }
 
+    template <typename T>
+    static void ensure_room(Tensor<T>& t, std::size_t& room, const Shape& shape) {
+        ensure_device(t, shape);
+        room = std::max(room, shape.numel());
+    }
+
     void ensure_layer(int k) {
-        if (keeps_output(k)) ensure_device(out[k], shapes[k]);
+        if (keeps_output(k)) ensure_room(out[k], out_room[k], shapes[k]);
         if (tapped[k] && (grads[k].shape() != shapes[k] || grads[k].device() != Device::Cuda)) {
-            ensure_device(grads[k], shapes[k]);
+            ensure_room(grads[k], grad_room[k], shapes[k]);
             NST_CUDA_CHECK(cudaMemsetAsync(grads[k].data(), 0, shapes[k].numel() * sizeof(float), ctx.stream()));
         }
+    }
+
+    // Every buffer of layers 0..deepest at shapes s (and the shared ones) fits what is allocated.
+    bool fits(const std::vector<Shape>& s, std::size_t max_numel, std::size_t ws_bytes, std::size_t elems16) const {
+        for (int k = 0; k <= deepest; ++k) {
+            if (keeps_output(k) && s[k].numel() > out_room[k]) return false;
+            if (tapped[k] && s[k].numel() > grad_room[k]) return false;
+        }
+        return max_numel <= work_room && ws_bytes <= workspace.bytes() &&
+               (precision != Precision::Bf16 || elems16 <= stage_room);
     }
 
     void prepare(int h, int w) {
@@ -82,33 +104,35 @@ struct Vgg19Net::Impl {
             for (int k = 0; k <= deepest; ++k) ensure_layer(k);
             return;
         }
-        // Validate before touching any state, so that a rejected size leaves the net usable.
+        // Validate and choose the algorithms (host-side, cached per size) before touching any
+        // state, so that a rejected size leaves the net usable.
         std::vector<Shape> s = layer_shapes(deepest, h, w);
         std::size_t max_numel = 0;
         for (const Shape& shape : s) max_numel = std::max(max_numel, shape.numel());
         s.resize(kNumLayers);
-        // Buffers may be replaced below: nothing queued may still be reading them.
-        ctx.synchronize();
+        const auto& layers = vgg19_layers();
+        std::size_t ws_bytes = 0, elems16 = 0;
+        for (int k = 0; k <= deepest; ++k) {
+            if (layers[k].kind != LayerKind::Conv) continue;
+            Conv3x3Cudnn& conv = *convs[layers[k].conv];
+            ws_bytes = std::max(ws_bytes, conv.prepare(s[k].h, s[k].w));
+            const std::size_t channels = std::size_t(std::max(conv.in_channels(), conv.out_channels()));
+            elems16 = std::max(elems16, channels * s[k].plane());
+        }
+        // Buffers may be replaced below: nothing queued may still be reading them. When all fit
+        // (a size prepared before, or a smaller one: tiled evaluation switches between its
+        // windows' heights inside evaluate()), nothing is replaced, nothing waits, and the call
+        // may run while a CUDA graph is being captured.
+        if (!fits(s, max_numel, ws_bytes, elems16)) ctx.synchronize();
         have_forward = false;
-        built_to = -1;  // until the end: an error below (no cuDNN algorithm) must not leave a half-built net
+        built_to = -1;  // until the end: a failed allocation below must not leave a half-built net
         in_h = h;
         in_w = w;
         shapes = s;
         for (int k = 0; k <= deepest; ++k) ensure_layer(k);
         // The backward pass keeps the gradient of the current layer's output in one of these.
         for (auto& wb : work) ensure_device(wb, Shape{1, 1, 1, int(max_numel)});
-
-        // Algorithms per conv (cached per size inside each layer), then the shared buffers
-        // sized to the largest need among the layers this net runs.
-        const auto& layers = vgg19_layers();
-        std::size_t ws_bytes = 0, elems16 = 0;
-        for (int k = 0; k <= deepest; ++k) {
-            if (layers[k].kind != LayerKind::Conv) continue;
-            Conv3x3Cudnn& conv = *convs[layers[k].conv];
-            ws_bytes = std::max(ws_bytes, conv.prepare(shapes[k].h, shapes[k].w));
-            const std::size_t channels = std::size_t(std::max(conv.in_channels(), conv.out_channels()));
-            elems16 = std::max(elems16, channels * shapes[k].plane());
-        }
+        work_room = std::max(work_room, max_numel);  // both work buffers alike
         if (ws_bytes > workspace.bytes()) {
             workspace = Buffer();  // free first: the old and new workspace never coexist
             workspace = Buffer(ws_bytes, Device::Cuda);
@@ -118,6 +142,7 @@ struct Vgg19Net::Impl {
         scratch.workspace_bytes = workspace.bytes();
         if (precision == Precision::Bf16) {
             for (auto& st : stage16) ensure_device(st, Shape{1, 1, 1, int(elems16)});
+            stage_room = std::max(stage_room, elems16);  // both staging buffers alike
             scratch.in16 = stage16[0].data();
             scratch.out16 = stage16[1].data();
             scratch.elems16 = elems16;

@@ -120,6 +120,17 @@ std::unique_ptr<Engine> make_cuda_engine(const Vgg19Weights& weights, ProblemSpe
 // Number of usable CUDA devices (0 without CUDA).
 int cuda_device_count();
 
+// For the memory planner (CUDA build: src/cuda/memory_plan_cuda.cpp; CPU-only build: 0 / false).
+// The predicted peak of nst's own device allocations (what the CUDA engine's peak_memory_bytes()
+// reports) for a w-wide image of image_h rows evaluated in windows of window_h rows (== image_h:
+// untiled), these style images, and L-BFGS with lbfgs_pairs pairs (0: Adam). Counted from the
+// shapes the backend allocates, the cuDNN workspace at cuda.workspace_limit; not yet checked
+// against a GPU's measured peak.
+std::size_t cuda_planned_bytes(const LossSpec& loss, int window_h, int w, int image_h,
+                               const std::vector<Shape>& style_shapes, int lbfgs_pairs, const CudaOptions& cuda);
+// Free and total memory of device `gpu`; false without CUDA or without that device.
+bool cuda_device_memory(int gpu, std::size_t& free, std::size_t& total);
+
 inline std::unique_ptr<Engine> make_engine(Backend backend, const Vgg19Weights& weights, ProblemSpec spec,
                                            int gpu) {
     return backend == Backend::Cuda ? make_cuda_engine(weights, std::move(spec), gpu)
