@@ -120,6 +120,15 @@ std::unique_ptr<Engine> make_cuda_engine(const Vgg19Weights& weights, ProblemSpe
 // Number of usable CUDA devices (0 without CUDA).
 int cuda_device_count();
 
+// For the memory planner (engine/memory_plan.h). Implemented by the CUDA library; the CPU-only
+// build returns 0 / false. Device bytes nst allocates for a problem whose evaluation windows are
+// window_h rows of an image_h x w content image (window_h = image_h: untiled), with these style
+// images and L-BFGS pairs.
+std::size_t cuda_planned_bytes(const LossSpec& loss, int window_h, int w, int image_h,
+                               const std::vector<Shape>& style_shapes, int lbfgs_pairs, const CudaOptions& cuda);
+// Free and total memory of device `gpu` (cudaMemGetInfo); false when unknown.
+bool cuda_device_memory(int gpu, std::size_t& free, std::size_t& total);
+
 inline std::unique_ptr<Engine> make_engine(Backend backend, const Vgg19Weights& weights, ProblemSpec spec,
                                            int gpu) {
     return backend == Backend::Cuda ? make_cuda_engine(weights, std::move(spec), gpu)
