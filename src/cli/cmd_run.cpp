@@ -204,7 +204,7 @@ void run(RunOptions& o) {
                                                        : "";
         const StagePlanInput plan_input{stages[k].size,  stages[k].iterations, optimizer, o.lbfgs_history,
                                         o.o_lbfgs_history->count() > 0, o.output_depth};
-        const MemoryPlan mplan = planner.plan(o.problem, p, plan_input, o.problem.gpu, stage_label);
+        const MemoryPlan mplan = planner.plan(o.problem, p, plan_input, o.problem.gpu, stage_label, k == 0);
         predicted = std::max(predicted, mplan.estimate.total());
         if (planner.dry_run()) {
             std::printf("stage %d/%d: %s", k + 1, num_stages, describe_plan(mplan).c_str());

@@ -71,7 +71,7 @@ MemoryPlanner::MemoryPlanner(const MemoryOptions& o) : m_dry_run(o.dry_run) {
 }
 
 MemoryPlan MemoryPlanner::plan(const ProblemOptions& po, const Problem& p, const StagePlanInput& s, int gpu,
-                               const std::string& label) const {
+                               const std::string& label, bool first_stage) const {
     PlanRequest r;
     r.backend = p.backend == Backend::Cuda ? Backend::Cuda : Backend::Cpu;
     r.size = s.size;
@@ -102,7 +102,8 @@ MemoryPlan MemoryPlanner::plan(const ProblemOptions& po, const Problem& p, const
     try {
         return plan_memory(r, limit, m_explicit);
     } catch (const Error& e) {
-        throw Error(e.code(), label + e.what());
+        const ExitCode code = e.code() == ExitCode::Usage && !first_stage ? ExitCode::Runtime : e.code();
+        throw Error(code, label + e.what());
     }
 }
 

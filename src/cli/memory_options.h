@@ -39,9 +39,11 @@ public:
 
     // The plan of one stage, made after its problem is resolved (weights and images loaded) and
     // before its engine exists, so that the baseline is the resident set then. `label` ("stage
-    // 2/3 (1024 px): " or "") begins any error message.
+    // 2/3 (1024 px): " or "") begins any error message. An explicit limit below what nst needs
+    // at any size is a usage error at the first stage; later, when earlier stages have grown the
+    // resident set, it is a runtime error (exit 4) like any other stage that does not fit.
     MemoryPlan plan(const ProblemOptions& po, const Problem& p, const StagePlanInput& s, int gpu,
-                    const std::string& label) const;
+                    const std::string& label, bool first_stage) const;
 
     bool dry_run() const { return m_dry_run; }
 

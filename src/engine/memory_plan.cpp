@@ -89,7 +89,8 @@ NetWindows net_windows(const LossSpec& loss, const ProblemGeometry& g, int tile_
     return n;
 }
 
-std::string rows_text(int rows) { return std::to_string(rows) + (rows == 1 ? " row" : " rows"); }
+std::string count_text(int n, const std::string& noun) { return std::to_string(n) + " " + noun + (n == 1 ? "" : "s"); }
+std::string rows_text(int rows) { return count_text(rows, "row"); }
 
 MemoryEstimate cpu_estimate(const PlanRequest& r, const ProblemGeometry& g, int tile_rows, int history) {
     const std::size_t hw = std::size_t(g.height) * std::size_t(g.width), n = 3 * hw;
@@ -102,7 +103,7 @@ MemoryEstimate cpu_estimate(const PlanRequest& r, const ProblemGeometry& g, int 
     e.terms.push_back({"x and its gradient", 2 * floats(n)});
     if (r.optimizer == OptimizerKind::Lbfgs) {
         const int p = pairs_kept(r.optimizer, history, r.iterations);
-        e.terms.push_back({"L-BFGS: " + std::to_string(p) + " pairs, direction, previous gradient",
+        e.terms.push_back({"L-BFGS: " + count_text(p, "pair") + ", direction, previous gradient",
                            cpu::Lbfgs<float>::planned_bytes(n, p)});
     } else {
         e.terms.push_back({"Adam: m and v", 2 * floats(n)});
@@ -278,12 +279,12 @@ MemoryPlan plan_memory(const PlanRequest& r, std::size_t limit, bool limit_expli
         const int smallest = smallest_size(free_request);
         const std::size_t floor_need = minimum_need(free_request, smallest);
         if (floor_need > limit) {
-            const std::string what = "nst needs at least " + format_bytes(floor_need) + " at any size (" +
-                                     format_bytes(r.baseline) + " before the engine, then a " +
+            const std::string what = "is below what nst needs at any size: at least " + format_bytes(floor_need) +
+                                     " (" + format_bytes(r.baseline) + " resident before the engine, then a " +
                                      std::to_string(smallest) + " px image)";
-            if (limit_explicit) throw_usage("--memory-limit " + format_bytes(limit) + " is below what " + what);
+            if (limit_explicit) throw_usage("--memory-limit " + format_bytes(limit) + " " + what);
             throw_runtime("the memory available (" + format_bytes(limit) + " after the " +
-                          std::to_string(int(kDefaultLimitMargin * 100)) + " % margin) is below what " + what +
+                          std::to_string(int(kDefaultLimitMargin * 100)) + " % margin) " + what +
                           "; free memory or set --memory-limit");
         }
     }
@@ -304,7 +305,7 @@ MemoryPlan plan_memory(const PlanRequest& r, std::size_t limit, bool limit_expli
                               format_bytes(minimum_need(r, r.size)) + " at the least" + over +
                               "; leave it out and the planner fits " +
                               (alt.rows == 0 ? std::string("untiled") : "strips of " + rows_text(alt.rows)) + " with " +
-                              std::to_string(pairs_kept(r.optimizer, alt.history, r.iterations)) + " L-BFGS pairs");
+                              count_text(pairs_kept(r.optimizer, alt.history, r.iterations), "L-BFGS pair"));
             }
         }
         const int fitting = largest_fitting_size(r, limit);
@@ -332,7 +333,7 @@ MemoryPlan plan_memory(const PlanRequest& r, std::size_t limit, bool limit_expli
     if (p.tiled_by_planner || p.history_cut) {
         const std::size_t untiled = estimate_peak(r, g, r.tile_rows_explicit ? c.rows : 0, r.lbfgs_history).total();
         p.why = (r.tile_rows_explicit ? "--tile-rows " + std::to_string(r.tile_rows) : std::string("untiled")) +
-                " with " + std::to_string(p.pairs_requested) + " L-BFGS pairs needs a predicted " +
+                " with " + count_text(p.pairs_requested, "L-BFGS pair") + " needs a predicted " +
                 format_bytes(untiled) + ", over the memory limit " + format_bytes(limit) + ": ";
         if (p.tiled_by_planner)
             p.why += "exact tiling in " + std::to_string(p.strips.size()) + " strips of " + rows_text(c.rows) +
@@ -357,13 +358,13 @@ std::string describe_plan(const MemoryPlan& p) {
              ", windows up to " + rows_text(win) + (p.tiled_by_planner ? " (chosen by the planner)" : "") + "\n";
     }
     if (p.optimizer == OptimizerKind::Lbfgs)
-        s += "  L-BFGS history: " + std::to_string(p.lbfgs_history) + ", at most " + std::to_string(p.pairs) +
-             " pairs kept" + (p.history_cut ? " (cut by the planner from " + std::to_string(p.pairs_requested) +
+        s += "  L-BFGS history: " + std::to_string(p.lbfgs_history) + ", at most " + count_text(p.pairs, "pair") + " kept" + (p.history_cut ? " (cut by the planner from " + std::to_string(p.pairs_requested) +
                                                   "; the iterates change)"
                                             : std::string()) +
              "\n";
     s += "  memory limit: " + (p.limit > 0 ? format_bytes(p.limit) : std::string("none known")) + "\n";
-    s += "  predicted peak: " + format_bytes(p.estimate.total()) + "\n";
+    s += "  predicted peak: " + format_bytes(p.estimate.total()) + " (" + std::to_string(p.estimate.total()) +
+         " bytes)\n";
     for (const MemoryTerm& t : p.estimate.terms) {
         char line[160];
         std::snprintf(line, sizeof line, "    %-58s %10s\n", t.name.c_str(), format_bytes(t.bytes).c_str());
