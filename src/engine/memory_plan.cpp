@@ -205,6 +205,20 @@ std::string size_text(const ProblemGeometry& g) { return std::to_string(g.width)
 
 }  // namespace
 
+#ifdef NST_HAVE_CUDA
+// MERGE: stand-ins until src/cuda defines these two (the CUDA helper's branch); delete them then.
+// Weak, so that the CUDA library's definitions replace them; without them a CUDA (or emulated)
+// build of this branch would not link. cuda_none.cpp has the CPU build's versions.
+__attribute__((weak)) std::size_t cuda_planned_bytes(const LossSpec&, int, int, int, const std::vector<Shape>&, int,
+                                                     const CudaOptions&) {
+    return 0;
+}
+__attribute__((weak)) bool cuda_device_memory(int, std::size_t& free, std::size_t& total) {
+    free = total = 0;
+    return false;
+}
+#endif
+
 std::size_t MemoryEstimate::total() const {
     std::size_t t = 0;
     for (const MemoryTerm& m : terms) t += m.bytes;
