@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/memory_options.h"
 #include "cli/output_path.h"
 #include "cli/problem_options.h"
 #include "cli/progress.h"
@@ -25,6 +26,7 @@ constexpr int kMaxBatch = 64;  // iterations queued between two reads of the los
 
 struct RunOptions {
     ProblemOptions problem;
+    MemoryOptions memory;  // --memory-limit, --tile-rows, --dry-run
     std::string output = "out.png";
     int output_depth = 8;
     std::string init = "random";
@@ -42,6 +44,7 @@ struct RunOptions {
     std::string profile_iters;  // FIRST:COUNT
     CLI::Option* o_learning_rate = nullptr;
     CLI::Option* o_image_size = nullptr;  // --image-size conflicts with --scales
+    CLI::Option* o_lbfgs_history = nullptr;  // an explicit history is never cut by the planner
 };
 
 // --profile-iters FIRST:COUNT: the iterations bracketed by cudaProfilerStart/Stop.
@@ -100,6 +103,7 @@ struct StageContext {
     int iterations = 0;
     std::string save_base;    // --save-iter names derive from it (the output, or its stage path)
     double run_seconds = 0;   // wall seconds of the stages before this one
+    TraceMemory memory;       // the stage's plan, for the trace
 };
 
 // Runs one stage's optimisation on `engine`; returns the iterations done (fewer than asked
@@ -116,9 +120,12 @@ int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const
         if (o.print_iter > 0) next = std::min(next, (done / o.print_iter + 1) * o.print_iter);
         if (o.save_iter > 0) next = std::min(next, (done / o.save_iter + 1) * o.save_iter);
         engine.advance(next - done);
-        for (const IterationRecord& r : engine.take_records()) {
+        const std::vector<IterationRecord> records = engine.take_records();
+        TraceMemory memory = sc.memory;
+        if (!o.trace.empty()) memory.peak = engine.peak_memory_bytes();
+        for (const IterationRecord& r : records) {
             done = r.iter;
-            if (!o.trace.empty()) trace.add(sc.index + 1, r.iter, r.terms, sc.run_seconds + r.seconds);
+            if (!o.trace.empty()) trace.add(sc.index + 1, r.iter, r.terms, sc.run_seconds + r.seconds, memory);
             progress.update(r.iter, r.terms, r.seconds);
             if (r.stopped) {
                 if (!o.quiet)
@@ -155,6 +162,7 @@ void run(RunOptions& o) {
     CudaOptions cuda;
     cuda.graph = o.cuda_graph == "on";
     parse_profile_iters(o.profile_iters, cuda);
+    const MemoryPlanner planner(o.memory);
     check_writable(o.output);
     for (int k = 1; k < num_stages; ++k) check_writable(stage_path(o.output, k));
     if (!o.trace.empty()) check_writable(o.trace);
@@ -173,7 +181,7 @@ void run(RunOptions& o) {
     bool random_weights = false;
     std::string weights_source;
     std::string last_kind;
-    std::size_t peak = 0;
+    std::size_t peak = 0, predicted = 0;
     Tensor<float> previous;  // the previous stage's result, network space
     Vgg19Weights weights;    // read once, by stage 1; each later stage takes them over
     // Each stage is a whole problem at its size (stages.h): resolve_problem recomputes content,
@@ -188,10 +196,31 @@ void run(RunOptions& o) {
         weights_source = p.weights.source;
         if (k == 0 && p.weights.random) warn_random_weights(p.weights.source);
 
+        // The plan comes before the starting point and the engine exist, so that its baseline is
+        // the resident set with the weights and images alone (the model adds the rest).
+        const std::string stage_label = num_stages > 1 ? "stage " + std::to_string(k + 1) + "/" +
+                                                             std::to_string(num_stages) + " (" +
+                                                             std::to_string(stages[k].size) + " px): "
+                                                       : "";
+        const StagePlanInput plan_input{stages[k].size,  stages[k].iterations, optimizer, o.lbfgs_history,
+                                        o.o_lbfgs_history->count() > 0, o.output_depth};
+        const MemoryPlan mplan = planner.plan(o.problem, p, plan_input, o.problem.gpu, stage_label, k == 0);
+        predicted = std::max(predicted, mplan.estimate.total());
+        if (planner.dry_run()) {
+            std::printf("stage %d/%d: %s", k + 1, num_stages, describe_plan(mplan).c_str());
+            std::fflush(stdout);
+            if (k + 1 < num_stages) weights = std::move(p.weights);
+            continue;
+        }
+        // Said whenever the planner changed something, even under --quiet: a cut history changes
+        // the result.
+        if (!mplan.why.empty()) std::fprintf(stderr, "nst: %smemory: %s\n", stage_label.c_str(), mplan.why.c_str());
+
         p.spec.init = k == 0 ? make_init(o, p) : upsample_init(previous, p);
         p.spec.optimizer = optimizer;
         p.spec.learning_rate = o.learning_rate;
-        p.spec.lbfgs_history = o.lbfgs_history;
+        p.spec.lbfgs_history = mplan.lbfgs_history;
+        p.spec.tile_rows = mplan.tile_rows;
         CudaOptions stage_cuda = cuda;
         stage_cuda.precision = p.spec.cuda.precision;
         stage_cuda.gram_impl = p.spec.cuda.gram_impl;
@@ -214,6 +243,7 @@ void run(RunOptions& o) {
         sc.iterations = stages[k].iterations;
         sc.save_base = num_stages > 1 ? stage_path(o.output, k + 1) : o.output;
         sc.run_seconds = run_seconds();
+        sc.memory = TraceMemory{mplan.estimate.total(), mplan.tile_rows, mplan.lbfgs_history, 0};
         total_done += run_stage(o, sc, *engine, pre, color, progress, trace);
         const std::string path = k + 1 < num_stages ? stage_path(o.output, k + 1) : o.output;
         // A finished stage is on disk before the next begins, so a later failure keeps it.
@@ -228,11 +258,12 @@ void run(RunOptions& o) {
             weights = std::move(p.weights);
         }
     }
+    if (planner.dry_run()) return;  // nothing ran, nothing was written
     progress.finish(total_done, run_seconds());
     if (!o.trace.empty()) trace.write(o.trace);
     if (!o.quiet)
-        std::fprintf(stderr, "nst: wrote %s; peak %s memory %.0f MiB\n", o.output.c_str(), last_kind.c_str(),
-                     double(peak) / (1 << 20));
+        std::fprintf(stderr, "nst: wrote %s; peak %s memory %.0f MiB (predicted %.0f MiB)\n", o.output.c_str(),
+                     last_kind.c_str(), double(peak) / (1 << 20), double(predicted) / (1 << 20));
     if (random_weights) warn_random_weights(weights_source);
 }
 
@@ -250,12 +281,15 @@ Command add_run_command(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("run", "style transfer: optimise an image to match content and style");
     o->problem.add_to(*sub);
     o->problem.color.add_run_options(*sub);
+    o->memory.add_to(*sub);
     sub->add_option("--output", o->output, ".png, .jpg or .npy (raw optimised tensor)")->capture_default_str();
     sub->add_option("--output-depth", o->output_depth, "bits per PNG sample: 8 or 16")->capture_default_str();
     sub->add_option("--init", o->init, "random, content, style, or an image/.npy path")->capture_default_str();
     sub->add_option("--optimizer", o->optimizer, "lbfgs or adam")->capture_default_str();
     o->o_learning_rate = sub->add_option("--learning-rate", o->learning_rate, "step size (default 1 for lbfgs, 10 for adam)");
-    sub->add_option("--lbfgs-history", o->lbfgs_history, "number of (s, y) pairs kept")->capture_default_str();
+    o->o_lbfgs_history = sub->add_option("--lbfgs-history", o->lbfgs_history,
+                                         "number of (s, y) pairs kept (the memory planner may lower the default)")
+                             ->capture_default_str();
     o->o_image_size = sub->get_option("--image-size");
     sub->add_option("--scales", o->scales,
                     "coarse-to-fine: stage sizes S1,S2,... (increasing) or START:FACTOR:END; replaces --image-size");

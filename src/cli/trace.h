@@ -1,17 +1,28 @@
 // SPDX-License-Identifier: MIT
 // --trace: JSON Lines, one object per iteration with its stage (1-based; 1 without --scales), the
-// iteration within that stage, the weighted terms and the wall seconds since the run began.
-// Kept in memory and written atomically at the end, so a failed run leaves no partial trace.
+// iteration within that stage, the weighted terms, the wall seconds since the run began, and the
+// stage's memory plan next to the peak measured so far (so that prediction and measurement can
+// be compared). Kept in memory and written atomically at the end, so a failed run leaves no
+// partial trace.
 #pragma once
+#include <cstddef>
 #include <string>
 
 #include "loss/objective.h"
 
 namespace nst::cli {
 
+// The memory fields of a trace line.
+struct TraceMemory {
+    std::size_t predicted_peak = 0;  // the stage's plan (engine/memory_plan.h), bytes
+    int tile_rows = 0;               // the plan's strips (0 = untiled)
+    int lbfgs_history = 0;           // the plan's history
+    std::size_t peak = 0;            // Engine::peak_memory_bytes() when the line was recorded
+};
+
 class Trace {
 public:
-    void add(int stage, int iter, const LossTerms& terms, double seconds);
+    void add(int stage, int iter, const LossTerms& terms, double seconds, const TraceMemory& memory);
     void write(const std::string& path) const;
 
 private:

@@ -25,6 +25,8 @@ class CpuEngine final : public Engine {
 public:
     CpuEngine(const Vgg19Weights& weights, ProblemSpec spec)
         : m_spec(check_cpu(std::move(spec))), m_net(weights, m_spec.pooling), m_objective(m_net, m_spec.loss) {
+        // Before the targets, so that they are made strip by strip too (engine/memory_plan.h).
+        m_objective.set_tile_rows(m_spec.tile_rows);
         m_objective.set_content(m_spec.content.cview());
         std::vector<ConstView<float>> styles;
         for (const auto& s : m_spec.styles) styles.push_back(s.cview());
@@ -34,6 +36,9 @@ public:
         m_objective.set_styles(styles, m_spec.style_blend, style_masks);
         m_objective.set_content_masks(content_masks);
         m_objective.set_edit_mask(m_spec.edit_mask.cview());
+        // The targets exist: free buffers sized for a style image larger than the content (the
+        // first evaluation allocates them again at the content's size).
+        m_net.release();
         m_x = m_spec.init.clone();
         m_g = Tensor<float>(m_x.shape());
         if (m_spec.optimizer == OptimizerKind::Lbfgs)

@@ -8,10 +8,6 @@ namespace nst {
 
 int cuda_device_count() { return 0; }
 
-std::unique_ptr<Engine> make_cuda_engine(const Vgg19Weights&, ProblemSpec, int) {
-    throw_runtime("this nst was built without CUDA; use --backend cpu");
-}
-
 std::size_t cuda_planned_bytes(const LossSpec&, int, int, int, const std::vector<Shape>&, int, const CudaOptions&) {
     return 0;
 }
@@ -21,5 +17,8 @@ bool cuda_device_memory(int, std::size_t& free, std::size_t& total) {
     return false;
 }
 
+std::unique_ptr<Engine> make_cuda_engine(const Vgg19Weights&, ProblemSpec, int) {
+    throw_runtime("this nst was built without CUDA; use --backend cpu");
+}
 }  // namespace nst
 #endif
