@@ -3,7 +3,7 @@
 // the trace's stage field, each stage equal bit for bit to a single-stage run started from the
 // previous stage's result (the hand-over computed here from its definition, not by nst), bad
 // input giving the spec's exit codes without clobbering anything, and a later stage that fails
-// or is killed leaving the completed stages' files.
+// or is interrupted (SIGTERM: one error line, exit 4) leaving the completed stages' files.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -189,16 +189,26 @@ TEST_CASE("nst run --scales: a later stage that fails or is killed keeps the com
         CHECK(png_shape(t.path("oom_stage1.png")) == Shape{1, 3, 24, 32});
         CHECK(test::read_file(out) == "previous output");
     }
-    SUBCASE("killed during stage 2") {
-        // Stage 2 would run for long; the run is killed once stage 1's file is there.
+    SUBCASE("interrupted during stage 2") {
+        // Stage 2 would run for long; SIGTERM (what `kill` and Slurm send) arrives once stage 1's
+        // file is there: the run stops after the current iteration with one error line, exit 4.
         const std::string out = t.path("kill.png");
         test::write_file(out, "previous output");
         std::string cmd = "OMP_NUM_THREADS=1 '" + std::string(NST_EXE) + "'";
         for (const std::string& s : t.args(out, {"--scales", "32,48", "--num-iterations", "2,100000"}))
             cmd += " '" + s + "'";
-        cmd = "(" + cmd + " 2>/dev/null & pid=$!; i=0; while [ ! -f '" + t.path("kill_stage1.png") +
-              "' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; sleep 0.2; kill $pid; wait $pid) 2>/dev/null";
+        cmd = "(" + cmd + " 2>'" + t.path("kill.err") + "' & pid=$!; i=0; while [ ! -f '" + t.path("kill_stage1.png") +
+              "' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; sleep 0.2; kill $pid; wait $pid; "
+              "echo $? >'" + t.path("kill.rc") + "') 2>/dev/null";
         std::system(cmd.c_str());
+        const std::string err = test::read_file(t.path("kill.err"));
+        INFO("stderr: " << err);
+        CHECK(test::read_file(t.path("kill.rc")) == "4\n");
+        const std::size_t pos = err.find("nst: error: ");
+        REQUIRE(pos != std::string::npos);
+        CHECK(test::count_lines(err.substr(pos)) == 1);
+        CHECK(err.find("interrupted by SIGTERM") != std::string::npos);
+        CHECK(err.find("stage 2 of 2") != std::string::npos);
         CHECK(png_shape(t.path("kill_stage1.png")) == Shape{1, 3, 24, 32});
         CHECK(test::read_file(out) == "previous output");
         CHECK(!test::file_exists(t.path("kill_stage2.png")));

@@ -2,6 +2,7 @@
 // `nst run`: style transfer from image files to a stylised image (spec §1).
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "cli/stages.h"
 #include "cli/trace.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/rng.h"
 #include "io/atomic_file.h"
 #include "io/npy.h"
@@ -100,6 +102,7 @@ void save_result(const std::string& path, const Tensor<float>& x, const Preproce
 // What one stage needs besides its problem: where it saves, and how it reports.
 struct StageContext {
     int index = 0;            // 0-based
+    int num_stages = 1;
     int iterations = 0;
     std::string save_base;    // --save-iter names derive from it (the output, or its stage path)
     double run_seconds = 0;   // wall seconds of the stages before this one
@@ -134,6 +137,13 @@ int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const
                 break;
             }
         }
+        if (const int sig = interrupt_signal())
+            throw_runtime(std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + " at iteration " +
+                          std::to_string(done) + " of " + std::to_string(sc.iterations) +
+                          (sc.num_stages > 1 ? " in stage " + std::to_string(sc.index + 1) + " of " +
+                                                   std::to_string(sc.num_stages) + "; completed stages are kept"
+                                             : "") +
+                          "; nothing else was written");
         if (!stopped && o.save_iter > 0 && done % o.save_iter == 0 && done != sc.iterations)
             save_result(iteration_path(sc.save_base, done), engine.current(), pre, o.output_depth, color);
     }
@@ -240,6 +250,7 @@ void run(RunOptions& o) {
 
         StageContext sc;
         sc.index = k;
+        sc.num_stages = num_stages;
         sc.iterations = stages[k].iterations;
         sc.save_base = num_stages > 1 ? stage_path(o.output, k + 1) : o.output;
         sc.run_seconds = run_seconds();

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "engine/engine.h"
 #include "optim/adam.h"
 #include "optim/lbfgs.h"
@@ -51,7 +52,8 @@ public:
     std::string device_description() const override { return "cpu"; }
 
     void advance(int count) override {
-        for (int i = 0; i < count; ++i) {
+        // An interrupt ends the batch early; the caller sees fewer records and stops (cmd_run).
+        for (int i = 0; i < count && !interrupt_signal(); ++i) {
             if (m_iter == 0) m_start = std::chrono::steady_clock::now();
             IterationRecord rec;
             rec.terms = m_objective.evaluate(m_x.cview(), m_g.view());
