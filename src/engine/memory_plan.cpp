@@ -177,10 +177,19 @@ Choice choose(const PlanRequest& r, const ProblemGeometry& g, std::size_t limit,
         if (fits(rows, r.lbfgs_history)) return {true, rows, r.lbfgs_history};
     const int wanted = pairs_kept(r.optimizer, r.lbfgs_history, r.iterations);
     if (fixed_history || r.optimizer != OptimizerKind::Lbfgs || wanted <= 1) return {};
-    // Fewer pairs, with the strips that need the least; memory grows with the pairs, so bisect.
-    int least = cands.front();
+    // Fewer pairs. The pairs are bought with strip height, and strips much shorter than their
+    // halo make every iteration slower (a window of own + 2 halo rows per own rows): so the strips
+    // are kept at >= 4 halos (at most 1.5x the rows) while that still fits one pair, and only
+    // then shortened. Among those, the strips that need the least; memory grows with the pairs,
+    // so bisect.
+    std::vector<int> pool;
+    const int floor_rows = deepest < 0 ? 0 : 4 * tile_halo_rows(deepest);
+    for (int rows : cands)
+        if ((rows == 0 || rows >= floor_rows) && fits(rows, 1)) pool.push_back(rows);
+    if (pool.empty()) pool = cands;
+    int least = pool.front();
     std::size_t least_bytes = estimate_peak(r, g, least, 1).total();
-    for (int rows : cands) {
+    for (int rows : pool) {
         const std::size_t b = estimate_peak(r, g, rows, 1).total();
         if (b < least_bytes) least = rows, least_bytes = b;
     }
@@ -190,7 +199,7 @@ Choice choose(const PlanRequest& r, const ProblemGeometry& g, std::size_t limit,
         const int mid = lo + (hi - lo) / 2;
         (fits(least, mid) ? lo : hi) = mid;
     }
-    for (int rows : cands)
+    for (int rows : pool)
         if (fits(rows, lo)) return {true, rows, lo};
     return {};
 }

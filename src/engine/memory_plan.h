@@ -5,7 +5,9 @@
 //   1. the untiled evaluation with the requested L-BFGS history;
 //   2. exact tiling (loss/tiling.h): the largest strips that fit. Results are unchanged (up to
 //      float rounding), only time grows;
-//   3. fewer L-BFGS pairs. This changes the iterates, so the plan says so.
+//   3. fewer L-BFGS pairs. This changes the iterates, so the plan says so. Strips are then kept
+//      at least 4 halos tall (windows at most 1.5x the rows they own) while one pair still fits
+//      that way, so that a cut history does not also buy needlessly slow iterations.
 // What the user set explicitly (--tile-rows, --lbfgs-history) is never changed: if it does not
 // fit, that is an error naming what would. Activation precision is never chosen here: it
 // changes results, so it stays the user's --precision (CUDA only).
