@@ -6,11 +6,17 @@
 //
 //   BM_vgg19_step/<algo>/<H>/<W>     algo 0 = Auto (production), 1 = Direct (im2col + GEMM)
 //   BM_vgg19_step_style/...          the default style+content taps (relu1_1..relu5_1, relu4_2)
+//   BM_vgg19_step_style_tapgrad/...  the same through backward(dx, TapGrad) (no tap gradient buffers)
+//   BM_vgg19_memory/<tapgrad>/<H>/<W>  one step with the default taps (tapgrad 1: TapGrad form,
+//                                    0: grad buffers), for its memory: run it alone in a process
+//                                    (--benchmark_filter) so that peak_rss is the network's
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
 
+#include "core/buffer.h"
 #include "core/rng.h"
 #include "nn/vgg19.h"
 
@@ -31,29 +37,50 @@ Vgg19Weights bench_weights() {
     return wts;
 }
 
-void run_step(benchmark::State& state, const std::vector<std::string>& tap_names) {
+const std::vector<std::string> kStyleTaps = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"};
+
+// One forward and backward of `net` from x: the tap gradients d(mean(y^2))/dy, as the PyTorch
+// probe's loss, through per-tap gradient buffers or the TapGrad callback.
+void step(cpu::Vgg19Net<float>& net, const std::vector<int>& taps, const Tensor<float>& x, Tensor<float>& dx,
+          bool tapgrad) {
+    net.forward(x.cview());
+    auto add_loss_grad = [&](int t, TensorView<float> g) {
+        const auto y = net.output(t);
+        const float s = 2.0f / float(y.numel());
+        for (std::size_t j = 0; j < y.numel(); ++j) g[j] += s * y[j];
+    };
+    if (tapgrad) {
+        net.backward(dx.view(), add_loss_grad);
+    } else {
+        net.zero_grads();
+        for (int t : taps) add_loss_grad(t, net.grad(t));
+        net.backward(dx.view());
+    }
+    benchmark::DoNotOptimize(dx.data());
+}
+
+std::vector<int> tap_indices(const std::vector<std::string>& names) {
+    std::vector<int> taps;
+    for (const auto& n : names) taps.push_back(layer_index(n));
+    return taps;
+}
+
+Tensor<float> bench_input(int h, int w) {
+    Tensor<float> x(Shape{1, 3, h, w});
+    for (std::size_t j = 0; j < x.numel(); ++j) x[j] = float(100 * rng::normal(2, 0, j));
+    return x;
+}
+
+void run_step(benchmark::State& state, const std::vector<std::string>& tap_names, bool tapgrad = false) {
     static const Vgg19Weights wts = bench_weights();
     const auto algo = state.range(0) == 0 ? cpu::ConvAlgo::Auto : cpu::ConvAlgo::Direct;
     const int h = int(state.range(1)), w = int(state.range(2));
     cpu::Vgg19Net<float> net(wts, Pooling::Max, algo);
-    std::vector<int> taps;
-    for (const auto& n : tap_names) taps.push_back(layer_index(n));
+    const std::vector<int> taps = tap_indices(tap_names);
     net.set_taps(taps);
-    Tensor<float> x(Shape{1, 3, h, w}), dx(Shape{1, 3, h, w});
-    for (std::size_t j = 0; j < x.numel(); ++j) x[j] = float(100 * rng::normal(2, 0, j));
-    auto step = [&]() {
-        net.forward(x.cview());
-        net.zero_grads();
-        for (int t : taps) {
-            // d(mean(y^2))/dy, as the PyTorch probe's loss.
-            auto y = net.output(t);
-            auto g = net.grad(t);
-            const float s = 2.0f / float(y.numel());
-            for (std::size_t j = 0; j < y.numel(); ++j) g[j] += s * y[j];
-        }
-        net.backward(dx.view());
-        benchmark::DoNotOptimize(dx.data());
-    };
+    const Tensor<float> x = bench_input(h, w);
+    Tensor<float> dx(x.shape());
+    auto step = [&]() { ::step(net, taps, x, dx, tapgrad); };
     step();  // allocate buffers, transform filters
     for (auto _ : state) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -63,8 +90,31 @@ void run_step(benchmark::State& state, const std::vector<std::string>& tap_names
 }
 
 void BM_vgg19_step(benchmark::State& state) { run_step(state, {"relu5_1"}); }
-void BM_vgg19_step_style(benchmark::State& state) {
-    run_step(state, {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"});
+void BM_vgg19_step_style(benchmark::State& state) { run_step(state, kStyleTaps); }
+void BM_vgg19_step_style_tapgrad(benchmark::State& state) { run_step(state, kStyleTaps, true); }
+
+void BM_vgg19_memory(benchmark::State& state) {
+    const bool tapgrad = state.range(0) != 0;
+    const int h = int(state.range(1)), w = int(state.range(2));
+    const Vgg19Weights wts = bench_weights();
+    cpu::Vgg19Net<float> net(wts, Pooling::Max);
+    const std::vector<int> taps = tap_indices(kStyleTaps);
+    net.set_taps(taps);
+    const Tensor<float> x = bench_input(h, w);
+    Tensor<float> dx(x.shape());
+    for (auto _ : state) {
+        const auto t0 = std::chrono::steady_clock::now();
+        step(net, taps, x, dx, tapgrad);
+        state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    const double pixels = double(h) * w;
+    state.counters["peak_rss_MiB"] = double(ru.ru_maxrss) / 1024.0;
+    state.counters["peak_buffers_MiB"] = double(host_bytes_peak()) / double(1 << 20);
+    state.counters["net_bytes_per_px"] = double(cpu::Vgg19Net<float>::buffer_bytes(taps, h, w)) / pixels;
+    state.counters["scratch_per_thread_MiB"] =
+        double(cpu::Vgg19Net<float>::scratch_bytes_per_thread(taps, h, w)) / double(1 << 20);
 }
 
 void sizes(benchmark::internal::Benchmark* b) {
@@ -78,3 +128,13 @@ void sizes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_vgg19_step)->Apply(sizes);
 BENCHMARK(BM_vgg19_step_style)->Apply(sizes);
+BENCHMARK(BM_vgg19_step_style_tapgrad)->Apply(sizes);
+BENCHMARK(BM_vgg19_memory)
+    ->Args({1, 1536, 2048})
+    ->Args({0, 1536, 2048})
+    ->Args({1, 768, 1024})
+    ->Args({0, 768, 1024})
+    ->ArgNames({"tapgrad", "h", "w"})
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);

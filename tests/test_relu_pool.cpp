@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // ReLU and 2x2 pooling: forward against their definitions, backward against central
-// differences in double (inputs kept away from ReLU's kink and from max-pool ties).
+// differences in double (inputs kept away from ReLU's kink and from max-pool ties), and the
+// window-coded pool (pool + ReLU backward in one) against the two uncoded calls.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/rng.h"
 #include "nn/pool.h"
@@ -144,6 +146,51 @@ TEST_CASE("pool: float matches double") {
         cpu::pool2x2_backward<float>(dxf.view(), gf.cview(), xf.cview(), kind);
         CHECK(nst::test::rel_l2(dxf.data(), dxd.data(), dxd.numel()) < 1e-7);
     }
+}
+
+TEST_CASE("pool: window codes reproduce pool and ReLU backward bit for bit") {
+    // x as a ReLU output: a third zeros (all-zero windows, zero maxima), and values drawn from a
+    // few levels so that windows hold exact ties. Odd sizes leave a row and a column outside.
+    const Shape s{1, 5, 9, 11};
+    const Shape ys{1, 5, 4, 5};
+    Tensor<float> x(s);
+    for (std::size_t i = 0; i < x.numel(); ++i) {
+        const double u = rng::uniform(20, 0, i);
+        x[i] = u < 0.35 ? 0.0f : float(int(u * 4)) * 0.5f;
+    }
+    auto dy = cast<float, double>(random_tensor<double>(ys, 21).cview());
+    for (auto kind : {Pooling::Max, Pooling::Avg}) {
+        CAPTURE(int(kind));
+        Tensor<float> y(ys), y_coded(ys), ref(s);
+        Tensor<std::uint8_t> code(ys);
+        cpu::pool2x2_forward<float>(y.view(), x.cview(), kind);
+        cpu::pool2x2_forward_coded<float>(y_coded.view(), code.view(), x.cview(), kind);
+        CHECK(std::equal(y.begin(), y.end(), y_coded.begin()));
+        cpu::pool2x2_backward<float>(ref.view(), dy.cview(), x.cview(), kind);
+        cpu::relu_backward<float>(ref.view(), ref.cview(), x.cview());
+        auto dx = filled(s, std::nanf(""));
+        cpu::pool2x2_backward_coded<float>(dx.view(), dy.cview(), code.cview(), kind);
+        CHECK(std::memcmp(dx.data(), ref.data(), ref.numel() * sizeof(float)) == 0);
+        std::size_t nonzero = 0;
+        for (float v : ref) nonzero += v != 0.0f;
+        CHECK(nonzero > ref.numel() / 8);  // the comparison is not between zeros
+    }
+    // The codes themselves on hand-made windows (max pooling): a tie goes to the first
+    // maximum, a window whose maximum is 0 passes nothing on.
+    Tensor<float> w(Shape{1, 1, 2, 6});
+    const float v[12] = {1, 2, 0, 0, 3, 0,   // windows (1 2 / 2 0) -> b, (0 0 / 0 0) -> none,
+                         2, 0, 0, 0, 3, 3};  // (3 0 / 3 3) -> a
+    std::copy(v, v + 12, w.begin());
+    Tensor<float> wy(Shape{1, 1, 1, 3});
+    Tensor<std::uint8_t> wc(wy.shape());
+    cpu::pool2x2_forward_coded<float>(wy.view(), wc.view(), w.cview(), Pooling::Max);
+    CHECK(int(wc[0]) == 2);
+    CHECK(int(wc[1]) == 0);
+    CHECK(int(wc[2]) == 1);
+    cpu::pool2x2_forward_coded<float>(wy.view(), wc.view(), w.cview(), Pooling::Avg);
+    CHECK(int(wc[0]) == 1 + 2 + 4);
+    CHECK(int(wc[1]) == 0);
+    CHECK(int(wc[2]) == 1 + 4 + 8);
 }
 
 TEST_CASE("pool: shape mismatches are rejected") {

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 // Vgg19Net: float (Auto: Winograd) forward and backward against the double Direct network at
-// the ReLU taps, the double backward against directional central differences, and buffer reuse
-// across input sizes and tap sets.
+// the ReLU taps, the double backward against directional central differences, both backward
+// forms bit for bit against the plain layer-by-layer backward over every stored output, and
+// buffer reuse across input sizes and tap sets.
 #include <doctest/doctest.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <map>
 #include <vector>
 
 #include "core/rng.h"
+#include "nn/conv2d_impl.h"
 #include "nn/pool.h"
 #include "nn/relu.h"
 #include "nn/vgg19.h"
@@ -274,6 +278,125 @@ TEST_CASE("vgg19: buffers are reused across sizes and taps without stale results
     net.forward(big.cview());
     fresh.forward(big.cview());
     for (int t : deeper) CHECK(rel_l2(net.output(t).data, fresh.output(t).data, net.output(t).numel()) == 0.0);
+}
+
+namespace {
+
+// The input gradient of sum_t <r_t, tap_t>, computed as the network did before it stored
+// compact masks and pool codes (commit 1122ca4): from every layer's output as T (`net` tapped
+// at every layer up to the deepest tap, after its forward), with unfused ReLU and pool backward
+// calls and the same conv layers.
+template <typename T>
+Tensor<T> plain_backward(const Vgg19Weights& wts, Pooling pooling, cpu::ConvAlgo algo, const cpu::Vgg19Net<T>& net,
+                         const std::map<int, Tensor<T>>& r) {
+    const int deepest = net.deepest();
+    const auto& layers = vgg19_layers();
+    Tensor<T> g = filled(net.output(deepest).shape, T(0));
+    for (int k = deepest; k >= 0; --k) {
+        const auto t = r.find(k);
+        if (t != r.end())
+            for (std::size_t j = 0; j < g.numel(); ++j) g[j] += t->second[j];
+        if (layers[k].kind == LayerKind::Relu) {
+            cpu::relu_backward<T>(g.view(), g.cview(), net.output(k));
+        } else if (layers[k].kind == LayerKind::Pool) {
+            Tensor<T> dx(net.output(k - 1).shape);
+            cpu::pool2x2_backward<T>(dx.view(), g.cview(), net.output(k - 1), pooling);
+            g = std::move(dx);
+        } else {
+            const int c = layers[k].conv;
+            cpu::detail::Conv3x3Layer<T> conv(wts.conv[c].weight.cview(), wts.conv[c].bias.cview(), algo);
+            Tensor<T> dx(Shape{1, conv_in_channels(c), g.shape().h, g.shape().w});
+            conv.backward(dx.view(), g.cview(), nullptr);
+            g = std::move(dx);
+        }
+    }
+    return g;
+}
+
+template <typename T>
+bool same_bits(const T* a, const T* b, std::size_t n) {
+    return std::memcmp(a, b, n * sizeof(T)) == 0;
+}
+
+// Both backward forms of a network that stores only what backward needs against
+// plain_backward, bit for bit, and its tap outputs against the all-taps network's.
+template <typename T>
+void check_bit_identical(const Vgg19Weights& wts, Pooling pooling, cpu::ConvAlgo algo,
+                         const std::vector<std::string>& names, int h, int w) {
+    std::vector<int> taps = indices(names);
+    const auto x = natural_image<T>(h, w, 12);
+    std::map<int, Tensor<T>> r;
+    cpu::Vgg19Net<T> net(wts, pooling, algo);
+    net.set_taps(taps);
+    net.forward(x.cview());
+    for (int k : taps) {
+        Tensor<T> rk(net.output(k).shape);
+        for (std::size_t j = 0; j < rk.numel(); ++j) rk[j] = T(rng::normal(14, std::uint64_t(k), j));
+        r.emplace(k, std::move(rk));
+    }
+    // The outputs against the all-taps network's (unfused ReLUs), which gives the reference.
+    std::vector<int> all;
+    for (int k = 0; k <= net.deepest(); ++k) all.push_back(k);
+    cpu::Vgg19Net<T> full(wts, pooling, algo);
+    full.set_taps(all);
+    full.forward(x.cview());
+    for (int k : taps) CHECK(same_bits(net.output(k).data, full.output(k).data, full.output(k).numel()));
+    const Tensor<T> ref = plain_backward(wts, pooling, algo, full, r);
+
+    // TapGrad form: each tap once, deepest first, with its output still readable.
+    Tensor<T> dx = filled(x.shape(), T(std::nan("")));
+    std::vector<int> called;
+    net.backward(dx.view(), [&](int layer, TensorView<T> g) {
+        called.push_back(layer);
+        const Tensor<T>& rk = r.at(layer);
+        REQUIRE(g.shape == rk.shape());
+        REQUIRE(net.output(layer).shape == g.shape);
+        for (std::size_t j = 0; j < g.numel(); ++j) g[j] += rk[j];
+    });
+    std::vector<int> expect(r.size());
+    std::transform(r.rbegin(), r.rend(), expect.begin(), [](const auto& kv) { return kv.first; });
+    CHECK(called == expect);
+    CHECK(same_bits(dx.data(), ref.data(), ref.numel()));
+
+    // The old form, from per-tap gradient buffers filled with the same values.
+    net.zero_grads();
+    for (int k : taps) {
+        const auto g = net.grad(k);
+        std::copy(r.at(k).begin(), r.at(k).end(), g.begin());
+    }
+    Tensor<T> dx_old = filled(x.shape(), T(std::nan("")));
+    net.backward(dx_old.view());
+    CHECK(same_bits(dx_old.data(), ref.data(), ref.numel()));
+}
+
+}  // namespace
+
+TEST_CASE("vgg19: stored masks and pool codes give bit-identical outputs and gradients") {
+    // Tap sets covering each storage case: the jcjohnson/gatys layers; conv (pre-ReLU) taps
+    // whose ReLU is fused or not (its mask is then the conv's output); a conv tap right before
+    // a pool's ReLU; a tapped ReLU under a pool (the pool reads it), tapped pools; a layer
+    // given twice; a conv or a pool as the deepest layer; conv1_1 alone. 37x45 makes odd sizes
+    // after every pool.
+    const auto wts = he_weights(15);
+    const std::vector<std::vector<std::string>> tap_sets = {
+        {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"},
+        {"conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv4_2", "conv5_1"},
+        {"conv1_2", "relu2_2", "pool2", "conv3_2", "relu3_2", "pool3", "relu4_2", "relu4_2"},
+        {"relu1_1", "pool1", "relu3_4", "conv4_4"},
+        {"conv1_1"},
+        {"pool4"}};
+    for (auto pooling : {Pooling::Max, Pooling::Avg})
+        for (const auto& names : tap_sets) {
+            CAPTURE(int(pooling));
+            CAPTURE(names.front());
+            CAPTURE(names.size());
+            check_bit_identical<float>(wts, pooling, cpu::ConvAlgo::Auto, names, 37, 45);
+            // The other epilogues (Direct's; double) on the default taps.
+            if (&names == &tap_sets.front()) {
+                check_bit_identical<float>(wts, pooling, cpu::ConvAlgo::Direct, names, 37, 45);
+                check_bit_identical<double>(wts, pooling, cpu::ConvAlgo::Direct, names, 37, 45);
+            }
+        }
 }
 
 TEST_CASE("vgg19: misuse is reported") {

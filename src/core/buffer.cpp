@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/buffer.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -12,8 +13,24 @@
 namespace nst {
 
 namespace {
+
 constexpr std::size_t kHostAlignment = 64;
+
+std::atomic<std::size_t> g_host_in_use{0};
+std::atomic<std::size_t> g_host_peak{0};
+
+void count_host_alloc(std::size_t bytes) {
+    const std::size_t now = g_host_in_use.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    std::size_t peak = g_host_peak.load(std::memory_order_relaxed);
+    while (now > peak && !g_host_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
 }
+
+}  // namespace
+
+std::size_t host_bytes_in_use() { return g_host_in_use.load(std::memory_order_relaxed); }
+std::size_t host_bytes_peak() { return g_host_peak.load(std::memory_order_relaxed); }
+void reset_host_bytes_peak() { g_host_peak.store(host_bytes_in_use(), std::memory_order_relaxed); }
 
 Buffer::Buffer(std::size_t bytes, Device device) : m_bytes(bytes), m_device(device) {
     if (bytes == 0) return;
@@ -22,6 +39,7 @@ Buffer::Buffer(std::size_t bytes, Device device) : m_bytes(bytes), m_device(devi
         m_data = std::aligned_alloc(kHostAlignment, rounded);
         if (!m_data)
             throw_runtime("out of host memory allocating " + std::to_string(bytes >> 20) + " MiB");
+        count_host_alloc(bytes);
     } else {
         m_data = device_memory::allocate(bytes);
     }
@@ -31,10 +49,12 @@ Buffer::~Buffer() { release(); }
 
 void Buffer::release() noexcept {
     if (!m_data) return;
-    if (m_device == Device::Host)
+    if (m_device == Device::Host) {
         std::free(m_data);
-    else
+        g_host_in_use.fetch_sub(m_bytes, std::memory_order_relaxed);
+    } else {
         device_memory::free(m_data);
+    }
     m_data = nullptr;
     m_bytes = 0;
 }

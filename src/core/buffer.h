@@ -37,4 +37,11 @@ private:
     Device m_device = Device::Host;
 };
 
+// Bytes of host Buffers alive now, and the most alive at once since the last reset (the sizes
+// asked for, before rounding up to the alignment). Vgg19Net::buffer_bytes() and the memory
+// planner's predictions are tested against them.
+std::size_t host_bytes_in_use();
+std::size_t host_bytes_peak();
+void reset_host_bytes_peak();  // peak := in use
+
 }  // namespace nst

@@ -69,12 +69,13 @@ Conv3x3Layer<T>::Conv3x3Layer(ConstView<float> w, ConstView<float> b, ConvAlgo a
 }
 
 template <typename T>
-void Conv3x3Layer<T>::forward(TensorView<T> y, ConstView<T> x, bool relu) {
+void Conv3x3Layer<T>::forward(TensorView<T> y, ConstView<T> x, bool relu, std::uint8_t* positive_out) {
     NST_REQUIRE(x.shape.c == m_in && y.shape.c == m_out && x.shape.h == y.shape.h && x.shape.w == y.shape.w,
                 "Conv3x3Layer::forward: shapes " + x.shape.str() + " -> " + y.shape.str());
     ConvEpilogue<T> ep;
     ep.bias = m_b.data();
     ep.relu = relu;
+    ep.positive_out = positive_out;
     if (m_fwd_algo == ConvAlgo::Winograd) {
         if (m_wino_fwd.empty()) m_wino_fwd = WinogradFilter<T>(m_w.cview());
         winograd_forward(y, x, m_wino_fwd, ep);
@@ -84,11 +85,12 @@ void Conv3x3Layer<T>::forward(TensorView<T> y, ConstView<T> x, bool relu) {
 }
 
 template <typename T>
-void Conv3x3Layer<T>::backward(TensorView<T> dx, ConstView<T> dy, const T* mask) {
+void Conv3x3Layer<T>::backward(TensorView<T> dx, ConstView<T> dy, const T* mask, const std::uint8_t* mask_bytes) {
     NST_REQUIRE(dy.shape.c == m_out && dx.shape.c == m_in && dx.shape.h == dy.shape.h && dx.shape.w == dy.shape.w,
                 "Conv3x3Layer::backward: shapes " + dy.shape.str() + " -> " + dx.shape.str());
     ConvEpilogue<T> ep;
     ep.mask = mask;
+    ep.mask_bytes = mask_bytes;
     if (m_bwd_algo == ConvAlgo::Winograd) {
         if (m_wino_bwd.empty()) m_wino_bwd = WinogradFilter<T>(flip_weights(m_w.cview()).cview());
         winograd_forward(dx, dy, m_wino_bwd, ep);

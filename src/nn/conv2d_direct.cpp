@@ -92,16 +92,21 @@ void col2im_band_add(T* dx,         // (1, I, H, W)
 template <typename T>
 void apply_epilogue(T* y,  // (1, C, H, W), plane = H W
                     int channels, std::size_t plane, const ConvEpilogue<T>& ep) {
-    if (!ep.bias && !ep.relu && !ep.mask) return;
+    if (!ep.bias && !ep.relu && !ep.mask && !ep.mask_bytes && !ep.positive_out) return;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < channels; ++c) {
-        T* yc = y + std::size_t(c) * plane;
+        const std::size_t at = std::size_t(c) * plane;
+        T* yc = y + at;
         const T bias = ep.bias ? ep.bias[c] : T(0);
-        const T* mc = ep.mask ? ep.mask + std::size_t(c) * plane : nullptr;
+        const T* mc = ep.mask ? ep.mask + at : nullptr;
+        const std::uint8_t* bc = ep.mask_bytes ? ep.mask_bytes + at : nullptr;
+        std::uint8_t* pc = ep.positive_out ? ep.positive_out + at : nullptr;
         for (std::size_t p = 0; p < plane; ++p) {
             T v = yc[p] + bias;
             if (ep.relu) v = v > T(0) ? v : T(0);
             if (mc) v = mc[p] > T(0) ? v : T(0);
+            if (bc) v = bc[p] ? v : T(0);
+            if (pc) pc[p] = v > T(0);
             yc[p] = v;
         }
     }
@@ -109,11 +114,18 @@ void apply_epilogue(T* y,  // (1, C, H, W), plane = H W
 
 }  // namespace
 
+ScratchBytes direct_scratch_bytes(int channels, int h, int w, std::size_t elem_bytes) {
+    ScratchBytes b{};
+    b[std::size_t(ScratchSlot::Im2col)] =
+        std::size_t(9) * channels * band_rows(channels, h, w, elem_bytes) * w * elem_bytes;
+    return b;
+}
+
 template <typename T>
 void direct_forward(TensorView<T> y, ConstView<T> x, ConstView<T> w, const ConvEpilogue<T>& ep) {
     const int in = x.shape.c, out = y.shape.c, h = x.shape.h, wd = x.shape.w;
     const int rows = band_rows(in, h, wd, sizeof(T));
-    T* col = conv_scratch<T>(ScratchSlot::Im2col, std::size_t(9) * in * rows * wd);
+    T* col = conv_scratch<T>(ScratchSlot::Im2col, std::size_t(9) * in * rows * wd);  // direct_scratch_bytes
     const std::size_t plane = std::size_t(h) * wd;
     for (int y0 = 0; y0 < h; y0 += rows) {
         const int y1 = std::min(h, y0 + rows);
@@ -127,10 +139,10 @@ void direct_forward(TensorView<T> y, ConstView<T> x, ConstView<T> w, const ConvE
 
 template <typename T>
 void direct_backward_data(TensorView<T> dx, ConstView<T> dy, ConstView<T> w, const ConvEpilogue<T>& ep) {
-    NST_REQUIRE(!ep.bias && !ep.relu, "backward-data takes no bias or relu");
+    NST_REQUIRE(!ep.bias && !ep.relu && !ep.positive_out, "backward-data takes no bias, relu or positive_out");
     const int in = dx.shape.c, out = dy.shape.c, h = dx.shape.h, wd = dx.shape.w;
     const int rows = band_rows(in, h, wd, sizeof(T));
-    T* col = conv_scratch<T>(ScratchSlot::Im2col, std::size_t(9) * in * rows * wd);
+    T* col = conv_scratch<T>(ScratchSlot::Im2col, std::size_t(9) * in * rows * wd);  // direct_scratch_bytes
     const std::size_t plane = std::size_t(h) * wd;
     std::fill(dx.data, dx.data + dx.numel(), T(0));
     for (int y0 = 0; y0 < h; y0 += rows) {

@@ -3,7 +3,9 @@
 // benchmarks: the two algorithms with pre-transformed filters, and Conv3x3Layer, which owns one
 // layer's weights in every form the algorithms need so that nothing is re-derived per call.
 #pragma once
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include "core/tensor.h"
@@ -18,14 +20,24 @@ struct ConvEpilogue {
     const T* bias = nullptr;  // (O): added per output channel; nullptr = no bias
     bool relu = false;        // max(., 0) after the bias
     // (1, O, H, W): multiply by (mask > 0). The backward pass uses it to apply the ReLU of the
-    // previous layer (mask = that ReLU's output) while the data gradient is being written.
+    // previous layer (mask = that ReLU's output, or its input) while the data gradient is being
+    // written.
     const T* mask = nullptr;
+    // (1, O, H, W): the same with a compact mask, one byte per value (0 or 1), as positive_out
+    // writes it: a quarter (float) of the memory the ReLU's output would take.
+    const std::uint8_t* mask_bytes = nullptr;
+    // (1, O, H, W): receives 1 where the stored result is > 0 and 0 elsewhere (after bias and
+    // ReLU): the compact mask of a fused ReLU for the backward pass, written while the result
+    // is still in registers so that making it costs no pass over the output.
+    std::uint8_t* positive_out = nullptr;
 };
 
 // Per-thread scratch memory that grows and is kept: the OpenMP pool threads live for the whole
 // process, so after the first call of a size no allocation (or page fault, or zeroing by the
 // kernel) happens in the hot loops. Contents are undefined on return.
 enum class ScratchSlot { Im2col, WinogradV, WinogradM, Count };
+
+using ScratchBytes = std::array<std::size_t, std::size_t(ScratchSlot::Count)>;  // per slot
 
 template <typename T>
 T* conv_scratch(ScratchSlot slot, std::size_t n) {
@@ -47,7 +59,11 @@ template <typename T>
 void direct_backward_data(TensorView<T> dx,            // (1, I, H, W)
                           ConstView<T> dy,             // (1, O, H, W)
                           ConstView<T> w,              // (O, I, 3, 3)
-                          const ConvEpilogue<T>& ep);  // bias and relu must be off
+                          const ConvEpilogue<T>& ep);  // bias, relu and positive_out must be off
+
+// conv_scratch bytes that direct_forward (channels = I) or direct_backward_data (channels = I,
+// the channels of dx) takes for an H x W image: the im2col band, on the calling thread only.
+ScratchBytes direct_scratch_bytes(int channels, int h, int w, std::size_t elem_bytes);
 
 // The backward-data kernel of a stride-1 pad-1 3x3 convolution as a forward kernel:
 // wf[i][o][ky][kx] = w[o][i][2 - ky][2 - kx]. conv(dy, wf) = conv3x3_backward_data(dy, w).
@@ -79,6 +95,11 @@ void winograd_forward(TensorView<T> y,  // (1, O, H, W)
                       ConstView<T> x,   // (1, I, H, W)
                       const WinogradFilter<T>& filter, const ConvEpilogue<T>& ep);
 
+// An upper bound of the conv_scratch bytes winograd_forward takes per thread for an I -> O
+// convolution of an H x W image, whatever the thread count (V and M blocks; a backward pass is
+// the forward of the flipped filter, O -> I).
+ScratchBytes winograd_scratch_bytes(int in, int out, int h, int w, std::size_t elem_bytes);
+
 // ---- One convolution layer ----------------------------------------------------------------------
 // Owns the weights converted to T and, made on first use, the Winograd filters of both
 // directions (backward: of the flipped weights). Layers a run never reaches cost no transform.
@@ -94,14 +115,17 @@ public:
     ConvAlgo forward_algo() const { return m_fwd_algo; }
     ConvAlgo backward_algo() const { return m_bwd_algo; }
 
-    // y = conv(x) + b, relu if asked. Assigns y.
+    // y = conv(x) + b, relu if asked. Assigns y, and positive_out = (y > 0) when given.
     void forward(TensorView<T> y,  // (1, O, H, W)
                  ConstView<T> x,   // (1, I, H, W)
-                 bool relu);
-    // dx = conv^T(dy), then multiplied by (mask > 0) when mask is given. Assigns dx.
+                 bool relu,
+                 std::uint8_t* positive_out = nullptr);  // (1, O, H, W) or nullptr
+    // dx = conv^T(dy), then multiplied by (mask > 0) when mask is given, by (mask_bytes != 0)
+    // when mask_bytes is. Assigns dx.
     void backward(TensorView<T> dx,  // (1, I, H, W)
                   ConstView<T> dy,   // (1, O, H, W)
-                  const T* mask);    // (1, I, H, W) or nullptr
+                  const T* mask,     // (1, I, H, W) or nullptr
+                  const std::uint8_t* mask_bytes = nullptr);  // (1, I, H, W) or nullptr
 
 private:
     Tensor<T> m_w, m_b;  // (O, I, 3, 3), (1, O, 1, 1)

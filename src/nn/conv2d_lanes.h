@@ -7,6 +7,7 @@
 // every other case is a plain array the compiler vectorises as it can.
 #pragma once
 #include <algorithm>
+#include <cstdint>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -87,6 +88,16 @@ struct Lanes {
         for (int l = 0; l < kLanes; ++l) r.v[l] = m.v[l] > T(0) ? v[l] : T(0);
         return r;
     }
+    // The same with a compact mask: lanes l < n where bytes[l] != 0 keep their value.
+    Lanes keep_where_set(const std::uint8_t* bytes, int n) const {
+        Lanes r;
+        for (int l = 0; l < kLanes; ++l) r.v[l] = (l < n && bytes[l]) ? v[l] : T(0);
+        return r;
+    }
+    // bytes[l] = (v[l] > 0) for l < n: the compact mask keep_where_set reads.
+    void store_positive(std::uint8_t* bytes, int n) const {
+        for (int l = 0; l < std::min(n, kLanes); ++l) bytes[l] = v[l] > T(0);
+    }
 };
 
 #if defined(__AVX512F__)
@@ -156,6 +167,27 @@ struct Lanes<float> {
     Lanes keep_where_positive(const Lanes& m) const {
         return {_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(m.v, _mm512_setzero_ps(), _CMP_GT_OQ), v)};
     }
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    // Byte masks through the 128-bit forms, so that no byte past n is read or written.
+    Lanes keep_where_set(const std::uint8_t* bytes, int n) const {
+        const __m128i b = _mm_maskz_loadu_epi8(first(n), bytes);
+        return {_mm512_maskz_mov_ps(_mm_test_epi8_mask(b, b), v)};
+    }
+    void store_positive(std::uint8_t* bytes, int n) const {
+        const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+        _mm_mask_storeu_epi8(bytes, first(n), _mm_maskz_set1_epi8(pos, 1));
+    }
+#else
+    Lanes keep_where_set(const std::uint8_t* bytes, int n) const {
+        __mmask16 keep = 0;
+        for (int l = 0; l < std::min(n, kLanes); ++l) keep |= __mmask16(bytes[l] ? 1u << l : 0u);
+        return {_mm512_maskz_mov_ps(keep, v)};
+    }
+    void store_positive(std::uint8_t* bytes, int n) const {
+        const unsigned pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+        for (int l = 0; l < std::min(n, kLanes); ++l) bytes[l] = (pos >> l) & 1u;
+    }
+#endif
 };
 #endif
 

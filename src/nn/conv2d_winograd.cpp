@@ -199,6 +199,8 @@ void output_transform(T* y,           // (1, O, H, W)
         const T* mo = mbuf + std::size_t(o - o0) * nt_pad;
         T* yo = y + std::size_t(o) * plane;
         const T* masko = ep.mask ? ep.mask + std::size_t(o) * plane : nullptr;
+        const std::uint8_t* bytes_o = ep.mask_bytes ? ep.mask_bytes + std::size_t(o) * plane : nullptr;
+        std::uint8_t* pos_o = ep.positive_out ? ep.positive_out + std::size_t(o) * plane : nullptr;
         const L bias = L::splat(ep.bias ? ep.bias[o] : T(0));
         int col = 0;
         for (int t = t0; t < t1;) {
@@ -226,21 +228,35 @@ void output_transform(T* y,           // (1, O, H, W)
                     lo = lo.relu();
                     hi = hi.relu();
                 }
+                const std::size_t at = std::size_t(yy) * w + xs;
                 if (masko) {
-                    const T* mrow = masko + std::size_t(yy) * w + xs;
+                    const T* mrow = masko + at;
                     lo = lo.keep_where_positive(L::load(mrow, count));
                     hi = hi.keep_where_positive(L::load(mrow + kLanes, count - kLanes));
                 }
-                T* yrow = yo + std::size_t(yy) * w + xs;
+                if (bytes_o) {
+                    lo = lo.keep_where_set(bytes_o + at, count);
+                    hi = hi.keep_where_set(bytes_o + at + kLanes, count - kLanes);
+                }
+                T* yrow = yo + at;
                 lo.store(yrow, count);
                 hi.store(yrow + kLanes, count - kLanes);
+                if (pos_o) {
+                    lo.store_positive(pos_o + at, count);
+                    hi.store_positive(pos_o + at + kLanes, count - kLanes);
+                }
                 // As in the input transform, a chunk writes short row segments of each
                 // channel; fetch the next channel's ones (for writing, and its mask) ahead.
                 if (o + 1 < o1) {
-                    const T* next_mask = masko ? masko + plane + std::size_t(yy) * w + xs : nullptr;
+                    const T* next_mask = masko ? masko + plane + at : nullptr;
+                    const std::uint8_t* next_bytes = bytes_o ? bytes_o + plane + at : nullptr;
                     for (int j = 0; j < count; j += kLanes) {
                         __builtin_prefetch(yrow + plane + j, 1, 3);
                         if (next_mask) __builtin_prefetch(next_mask + j, 0, 3);
+                    }
+                    if (next_bytes) {  // count <= 32 bytes: at most two cache lines
+                        __builtin_prefetch(next_bytes, 0, 3);
+                        __builtin_prefetch(next_bytes + count - 1, 0, 3);
                     }
                 }
             }
@@ -281,6 +297,21 @@ WinogradFilter<T>::WinogradFilter(ConstView<T> w) : m_out(w.shape.n), m_in(w.sha
         }
 }
 
+ScratchBytes winograd_scratch_bytes(int in, int out, int h, int w, std::size_t elem_bytes) {
+    // As winograd_forward sizes V and M: a chunk has nt <= min(tiles, kTilesPerChunk) tiles
+    // whatever the thread count, and an M block ob_blocks * kMR * nt_pad values, which the
+    // budget caps unless one block of kMR channels alone exceeds it, and the output channels
+    // cap in any case.
+    const std::size_t tiles = std::size_t((h + kM - 1) / kM) * std::size_t((w + kM - 1) / kM);
+    const std::size_t nt_pad = round_up(std::min<std::size_t>(tiles, kTilesPerChunk), kLanes);
+    const std::size_t m_block = std::min(std::max(kMBudget / (kXi * elem_bytes), kMR * nt_pad),
+                                         round_up(std::size_t(out), kMR) * nt_pad);
+    ScratchBytes b{};
+    b[std::size_t(ScratchSlot::WinogradV)] = kXi * (std::size_t(in) * nt_pad + kLanes) * elem_bytes;
+    b[std::size_t(ScratchSlot::WinogradM)] = kXi * (m_block + kLanes) * elem_bytes;
+    return b;
+}
+
 template <typename T>
 void winograd_forward(TensorView<T> y, ConstView<T> x, const WinogradFilter<T>& filter, const ConvEpilogue<T>& ep) {
     const int in = x.shape.c, out = y.shape.c, h = x.shape.h, w = x.shape.w;
@@ -315,6 +346,7 @@ void winograd_forward(TensorView<T> y, ConstView<T> x, const WinogradFilter<T>& 
 
 #pragma omp parallel
     {
+        // Bounded by winograd_scratch_bytes.
         T* v = conv_scratch<T>(ScratchSlot::WinogradV, kXi * v_stride);
         T* mbuf = conv_scratch<T>(ScratchSlot::WinogradM, kXi * m_stride);
         int have_chunk = -1;

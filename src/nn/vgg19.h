@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The VGG19 feature extractor on the CPU: forward to the deepest tapped layer, and backward
 // from gradients injected at the taps to the input image. Buffers are allocated on the first
-// forward for a shape and reused while the shape stays the same.
+// forward for a shape and taps, and reused while they fit.
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -33,6 +33,8 @@ public:
     ConstView<T> output(int layer) const;  // (1, C, h, w); `layer` must be a tap
 
     // Gradient w.r.t. a tap's output. zero_grads() clears them; losses accumulate (+=) into them.
+    // The first call of either allocates a buffer per tap (zeros) that the TapGrad form of
+    // backward does without; release() frees them.
     void zero_grads();
     TensorView<T> grad(int layer);  // (1, C, h, w); `layer` must be a tap
 
@@ -56,6 +58,12 @@ public:
     // with these taps: what the memory planner (engine/memory_plan.h) counts per window. Excludes
     // the weights and the per-thread convolution scratch.
     static std::size_t buffer_bytes(const std::vector<int>& taps, int h, int w);
+
+    // An upper bound of the convolution scratch (nn/conv2d_impl.h: conv_scratch) that forward
+    // and backward take per thread for an (h, w) input with these taps; the planner adds
+    // threads x this. `algo` as given to the constructor.
+    static std::size_t scratch_bytes_per_thread(const std::vector<int>& taps, int h, int w,
+                                                ConvAlgo algo = ConvAlgo::Auto);
 
 private:
     struct Impl;
