@@ -48,20 +48,6 @@ std::size_t weight_forms_bytes(int deepest) {
     return floats(n);
 }
 
-// LOCAL ESTIMATE, to be replaced by Vgg19Net<float>::scratch_bytes_per_thread(taps, h, w) when the
-// net's rewrite lands: the Winograd scratch of nn/conv2d_winograd.cpp that each OpenMP thread
-// keeps for the whole process: V = 16 x (I x 64 tiles + 16) for the most input channels of any
-// pass (backward passes read O channels), and the GEMM output block M of at most 1 MiB.
-std::size_t conv_scratch_per_thread(int deepest) {
-    std::size_t channels = 0;
-    for (int c = 0; c < kNumConvs; ++c) {
-        if (conv_layer_index(c) > deepest) break;
-        channels = std::max({channels, std::size_t(conv_in_channels(c)), std::size_t(conv_out_channels(c))});
-    }
-    if (channels == 0) return 0;
-    return floats(16 * (channels * 64 + 16)) + (std::size_t(1) << 20) + floats(16 * 16);
-}
-
 // The rows of the tallest window of an image `height` rows tall cut into strips of tile_rows.
 int max_window_rows(int height, int tile_rows, int deepest) {
     int rows = 0;
@@ -70,8 +56,9 @@ int max_window_rows(int height, int tile_rows, int deepest) {
 }
 
 struct NetWindows {
-    std::size_t bytes = 0;  // of the buffers for the largest window of any pass
-    int content_rows = 0;   // rows of the content's largest window
+    std::size_t bytes = 0;    // of the buffers for the largest window of any pass
+    std::size_t scratch = 0;  // per-thread convolution scratch, grown to the largest pass (kept)
+    int content_rows = 0;     // rows of the content's largest window
 };
 
 // The net's buffers are sized by the largest window of any pass: the style images' strips while
@@ -84,8 +71,12 @@ NetWindows net_windows(const LossSpec& loss, const ProblemGeometry& g, int tile_
     if (deepest < 0) return n;
     const std::vector<int> taps = loss_taps(loss);
     n.bytes = cpu::Vgg19Net<float>::buffer_bytes(taps, n.content_rows, g.width);
-    for (const Shape& s : g.styles)
-        n.bytes = std::max(n.bytes, cpu::Vgg19Net<float>::buffer_bytes(taps, max_window_rows(s.h, tile_rows, deepest), s.w));
+    n.scratch = cpu::Vgg19Net<float>::scratch_bytes_per_thread(taps, n.content_rows, g.width);
+    for (const Shape& s : g.styles) {
+        const int rows = max_window_rows(s.h, tile_rows, deepest);
+        n.bytes = std::max(n.bytes, cpu::Vgg19Net<float>::buffer_bytes(taps, rows, s.w));
+        n.scratch = std::max(n.scratch, cpu::Vgg19Net<float>::scratch_bytes_per_thread(taps, rows, s.w));
+    }
     return n;
 }
 
@@ -118,7 +109,7 @@ MemoryEstimate cpu_estimate(const PlanRequest& r, const ProblemGeometry& g, int 
     if (deepest >= 0) {
         e.terms.push_back({"network weights (float copies, Winograd filters)", weight_forms_bytes(deepest)});
         e.terms.push_back({"convolution scratch (" + std::to_string(r.threads) + " threads)",
-                           std::size_t(std::max(1, r.threads)) * conv_scratch_per_thread(deepest)});
+                           std::size_t(std::max(1, r.threads)) * net.scratch});
     }
     // At the end of a stage (and at --save-iter) the engine is still alive while the result is
     // copied out, turned into RGB and quantised for the encoder.
