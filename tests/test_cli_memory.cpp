@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/engine.h"
 #include "test_util.h"
 
 using namespace nst;
@@ -84,6 +85,30 @@ TEST_CASE("nst run --dry-run: the plan of every stage on stdout and nothing writ
     CHECK(peaks[1] > peaks[0]);
     for (const char* name : {"out.png", "out_stage1.png", "t.jsonl"}) CHECK(!test::file_exists(t.path(name)));
     CHECK(std::distance(std::filesystem::directory_iterator(t.dir), std::filesystem::directory_iterator{}) == 2);
+}
+
+TEST_CASE("nst run --dry-run --backend cuda: plans for a GPU this machine does not have") {
+    // Cluster users plan a GPU job on a login node: a CUDA build accepts --backend cuda under
+    // --dry-run without a device, and the planner sizes the run to --memory-limit.
+    const MemoryCli t("dry_cuda");
+    const std::string out = t.path("out.png");
+    const test::RunResult r = run_nst(t.args(out, {"--backend", "cuda", "--num-iterations", "20", "--dry-run",
+                                                   "--memory-limit", "1G"}));
+    INFO("stderr: " << r.err);
+    if (r.err.find("built without CUDA") != std::string::npos) {
+        CHECK(r.exit_code == 4);  // the CPU-only build cannot count device buffers
+        return;
+    }
+    REQUIRE(r.exit_code == 0);
+    if (cuda_device_count() == 0) CHECK(r.err.find("planning for a CUDA device") != std::string::npos);
+    CHECK(r.out.find("device buffers (cuda_planned_bytes") != std::string::npos);
+    const std::vector<std::size_t> peaks = predicted_bytes(r.out);
+    REQUIRE(peaks.size() == 1);
+    CHECK(peaks[0] <= std::size_t(1) << 30);
+    CHECK(!test::file_exists(out));
+    // The same run without a dry run needs the device.
+    if (cuda_device_count() == 0)
+        check_cli_error(t.args(out, {"--backend", "cuda", "--num-iterations", "2"}), 4, out, "cuda");
 }
 
 TEST_CASE("nst run --memory-limit: malformed sizes and absurd limits are usage errors") {

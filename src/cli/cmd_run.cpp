@@ -199,6 +199,7 @@ void run(RunOptions& o) {
     for (int k = 0; k < num_stages; ++k) {
         ProblemOptions stage_problem = o.problem;
         stage_problem.image_size = stages[k].size;
+        stage_problem.plan_only = planner.dry_run();
         std::string backend_note;
         Problem p = resolve_problem(stage_problem, backend_note, k > 0 ? &weights : nullptr);
         if (k == 0 && !backend_note.empty() && !o.quiet) std::fprintf(stderr, "nst: %s\n", backend_note.c_str());

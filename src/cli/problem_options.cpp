@@ -210,7 +210,7 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg1
     load_control_masks(o.controls, o.content, style_paths, p.spec);
 
     // --- device (exit 4)
-    p.backend = resolve_backend(requested, o.gpu, backend_note);
+    p.backend = resolve_backend(requested, o.gpu, backend_note, o.plan_only);
     return p;
 }
 

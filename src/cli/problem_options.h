@@ -35,6 +35,7 @@ struct ProblemOptions {
     int gpu = 0;
     std::string precision = "fp32";
     std::string gram_impl = "own";
+    bool plan_only = false;  // --dry-run: the backend may be a CUDA device this machine lacks
     ControlOptions controls;  // spatial and scale controls (control_options.h)
     ColorOptions color;  // --match-color, --color-control, --luminance-match (--original-colors: run)
 

@@ -58,10 +58,16 @@ const char* backend_name(Backend b) {
     return "?";
 }
 
-Backend resolve_backend(Backend requested, int gpu, std::string& note) {
+Backend resolve_backend(Backend requested, int gpu, std::string& note, bool plan_only) {
     note.clear();
     const int devices = cuda_device_count();
     if (requested == Backend::Cuda) {
+#ifdef NST_HAVE_CUDA
+        if (devices == 0 && plan_only) {
+            note = "--dry-run: planning for a CUDA device this machine does not have";
+            return Backend::Cuda;
+        }
+#endif
         if (devices == 0)
 #ifdef NST_HAVE_CUDA
             throw_runtime("--backend cuda: no usable CUDA device; use --backend cpu");

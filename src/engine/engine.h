@@ -112,7 +112,9 @@ public:
 };
 
 // Resolves `auto` (CUDA when usable, else CPU) and explains the choice through `note`.
-Backend resolve_backend(Backend requested, int gpu, std::string& note);
+// plan_only (`nst run --dry-run`): a CUDA build may plan for a CUDA device this machine does not
+// have (a cluster's GPU), so `--backend cuda` is accepted without one; nothing runs.
+Backend resolve_backend(Backend requested, int gpu, std::string& note, bool plan_only = false);
 
 std::unique_ptr<Engine> make_cpu_engine(const Vgg19Weights& weights, ProblemSpec spec);
 // Implemented by the CUDA library; the CPU-only build throws a runtime error (exit 4).
