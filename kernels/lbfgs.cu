@@ -26,12 +26,44 @@ __device__ inline double* partials_of(double* base, int buffer, int sum) {
     return base + (buffer * 2 + sum) * kMaxPartials;
 }
 
-__device__ inline float* s_slot(const LbfgsView& v, int slot) {
-    return v.history + static_cast<std::size_t>(slot) * static_cast<std::size_t>(v.n);
+// The history as stored values S: float (fp32 history) or Bf16.
+template <typename S>
+__device__ inline S* history_of(const LbfgsView& v);
+template <>
+__device__ inline float* history_of<float>(const LbfgsView& v) {
+    return v.history;
+}
+template <>
+__device__ inline Bf16* history_of<Bf16>(const LbfgsView& v) {
+    return v.history_half;
 }
 
-__device__ inline float* y_slot(const LbfgsView& v, int slot) {
-    return v.history + (static_cast<std::size_t>(v.m) + slot) * static_cast<std::size_t>(v.n);
+template <typename S>
+__device__ inline S* s_slot(const LbfgsView& v, int slot) {
+    return history_of<S>(v) + static_cast<std::size_t>(slot) * static_cast<std::size_t>(v.n);
+}
+
+template <typename S>
+__device__ inline S* y_slot(const LbfgsView& v, int slot) {
+    return history_of<S>(v) + (static_cast<std::size_t>(v.m) + slot) * static_cast<std::size_t>(v.n);
+}
+
+// A stored value as the recursion reads it, and a float as it is stored (identity for float).
+__device__ inline float load(float v) { return v; }
+__device__ inline float load(Bf16 v) { return bf16_to_float(v); }
+template <typename S>
+__device__ inline S store(float v);
+template <>
+__device__ inline float store<float>(float v) {
+    return v;
+}
+template <>
+__device__ inline Bf16 store<Bf16>(float v) {
+    return bf16_from_float(v);
+}
+template <typename S>
+__device__ inline float as_stored(float v) {
+    return load(store<S>(v));
 }
 
 // Reduces one double per thread over the block and stores it as this block's partial.
@@ -58,6 +90,7 @@ __global__ void lbfgs_begin_kernel(LbfgsView v) {
 
 // Candidate pair's y.s (sum 0) and y.y (sum 1) into buffer 1, y = g - g_prev and s = t_prev d
 // formed on the fly (a rejected pair must not overwrite the oldest one).
+template <typename S>
 __global__ void __launch_bounds__(kThreads) lbfgs_pair_dots_kernel(LbfgsView v, const float* g) {
     __shared__ double scratch[kThreads];
     const LbfgsScalars& sc = *v.scalars;
@@ -69,8 +102,8 @@ __global__ void __launch_bounds__(kThreads) lbfgs_pair_dots_kernel(LbfgsView v, 
     block_slice(v.n, blockIdx.x, gridDim.x, begin, end);
     double ys = 0, yy = 0;
     for (long long e = begin + threadIdx.x; e < end; e += kThreads) {
-        const double yi = static_cast<double>(__fsub_rn(g[e], gp[e]));
-        const double si = static_cast<double>(__fmul_rn(d[e], t_prev));
+        const double yi = static_cast<double>(as_stored<S>(__fsub_rn(g[e], gp[e])));
+        const double si = static_cast<double>(as_stored<S>(__fmul_rn(d[e], t_prev)));
         ys += yi * si;
         yy += yi * yi;
     }
@@ -82,6 +115,7 @@ __global__ void __launch_bounds__(kThreads) lbfgs_pair_dots_kernel(LbfgsView v, 
 // Later: keeps the candidate pair if y.s > 1e-10 (storing it, with rho and H_diag), then the
 // recursion's first pass d = -g (times H_diag when no pair is kept), g_prev = g, and into
 // buffer 0 sum 0 the dot the next kernel needs: s_{k-1}.d, or g.d when k = 0 (no loop runs).
+template <typename S>
 __global__ void __launch_bounds__(kThreads) lbfgs_first_pass_kernel(LbfgsView v, const float* g) {
     __shared__ double scratch[kThreads];
     LbfgsScalars& sc = *v.scalars;
@@ -121,21 +155,21 @@ __global__ void __launch_bounds__(kThreads) lbfgs_first_pass_kernel(LbfgsView v,
     // H_diag only matters when no pair is kept (then block 0 leaves it unchanged).
     const float h = k == 0 ? __double2float_rn(sc.h_diag) : 1.0f;
     const float t_prev = __double2float_rn(sc.t);
-    float* s_out = accepted ? s_slot(v, slot) : nullptr;
-    float* y_out = accepted ? y_slot(v, slot) : nullptr;
-    const float* s_newest = (!accepted && k > 0) ? s_slot(v, (head0 + count0 - 1) % m) : nullptr;
+    S* s_out = accepted ? s_slot<S>(v, slot) : nullptr;
+    S* y_out = accepted ? y_slot<S>(v, slot) : nullptr;
+    const S* s_newest = (!accepted && k > 0) ? s_slot<S>(v, (head0 + count0 - 1) % m) : nullptr;
 
     double acc = 0;
     for (long long e = begin + threadIdx.x; e < end; e += kThreads) {
         const float gi = g[e];
         float s_new = 0.0f;
         if (accepted) {
-            const float yv = __fsub_rn(gi, gp[e]);
-            s_new = __fmul_rn(d[e], t_prev);
-            y_out[e] = yv;
-            s_out[e] = s_new;
+            const S s_stored = store<S>(__fmul_rn(d[e], t_prev));
+            y_out[e] = store<S>(__fsub_rn(gi, gp[e]));
+            s_out[e] = s_stored;
+            s_new = load(s_stored);  // the recursion reads the pair as stored
         } else if (k > 0) {
-            s_new = s_newest[e];
+            s_new = load(s_newest[e]);
         }
         float de = -gi;
         if (k == 0) de = __fmul_rn(de, h);  // the CPU's separate d *= H_diag pass
@@ -162,6 +196,7 @@ __global__ void __launch_bounds__(kThreads) lbfgs_first_pass_kernel(LbfgsView v,
 // First loop at `position` (pair i = k-1-position): alpha_i = rho_i * (s_i.q) from the partials
 // in buffer position % 2, q -= alpha_i y_i, then the next dot into the other buffer: s_{i-1}.q,
 // or for i = 0 r = H_diag q and y_0.r (the second loop's first dot).
+template <typename S>
 __global__ void __launch_bounds__(kThreads) lbfgs_loop1_kernel(LbfgsView v, int position) {
     __shared__ double scratch[kThreads];
     const LbfgsScalars& sc = *v.scalars;
@@ -176,23 +211,23 @@ __global__ void __launch_bounds__(kThreads) lbfgs_loop1_kernel(LbfgsView v, int 
     const double dot = sum_partials(partials_of(v.partials, position % 2, 0), static_cast<int>(gridDim.x), scratch);
     const double al = __dmul_rn(dot, v.rho[slot]);
     const float a = __double2float_rn(al);
-    const float* yi = y_slot(v, slot);
+    const S* yi = y_slot<S>(v, slot);
     float* d = v.d;
     long long begin, end;
     block_slice(v.n, blockIdx.x, gridDim.x, begin, end);
 
     double acc = 0;
     if (i > 0) {
-        const float* s_next = s_slot(v, (head + i - 1) % m);
+        const S* s_next = s_slot<S>(v, (head + i - 1) % m);
         for (long long e = begin + threadIdx.x; e < end; e += kThreads) {
-            const float de = __fsub_rn(d[e], __fmul_rn(a, yi[e]));
+            const float de = __fsub_rn(d[e], __fmul_rn(a, load(yi[e])));
             d[e] = de;
-            acc += static_cast<double>(s_next[e]) * static_cast<double>(de);
+            acc += static_cast<double>(load(s_next[e])) * static_cast<double>(de);
         }
     } else {
         const float h = __double2float_rn(sc.h_diag);
         for (long long e = begin + threadIdx.x; e < end; e += kThreads) {
-            const float y = yi[e];
+            const float y = load(yi[e]);
             const float de = __fmul_rn(__fsub_rn(d[e], __fmul_rn(a, y)), h);
             d[e] = de;
             acc += static_cast<double>(y) * static_cast<double>(de);
@@ -205,6 +240,7 @@ __global__ void __launch_bounds__(kThreads) lbfgs_loop1_kernel(LbfgsView v, int 
 // Second loop at `position` (pair i = position): beta_i = rho_i * (y_i.r) from buffer
 // (k + position) % 2, r += (alpha_i - beta_i) s_i, then the next dot into the other buffer:
 // y_{i+1}.r, or after the last pair g.d for the stop test (which lands in buffer 0).
+template <typename S>
 __global__ void __launch_bounds__(kThreads) lbfgs_loop2_kernel(LbfgsView v, int position, const float* g) {
     __shared__ double scratch[kThreads];
     const LbfgsScalars& sc = *v.scalars;
@@ -219,17 +255,18 @@ __global__ void __launch_bounds__(kThreads) lbfgs_loop2_kernel(LbfgsView v, int 
     const double dot = sum_partials(partials_of(v.partials, (k + position) % 2, 0), static_cast<int>(gridDim.x), scratch);
     const double be = __dmul_rn(dot, v.rho[slot]);
     const float c = __double2float_rn(__dsub_rn(v.alpha[i], be));
-    const float* si = s_slot(v, slot);
-    const float* next = i + 1 < k ? y_slot(v, (head + i + 1) % m) : g;
+    const S* si = s_slot<S>(v, slot);
+    const S* next_y = i + 1 < k ? y_slot<S>(v, (head + i + 1) % m) : nullptr;  // else g
     float* d = v.d;
     long long begin, end;
     block_slice(v.n, blockIdx.x, gridDim.x, begin, end);
 
     double acc = 0;
     for (long long e = begin + threadIdx.x; e < end; e += kThreads) {
-        const float de = __fadd_rn(d[e], __fmul_rn(c, si[e]));
+        const float de = __fadd_rn(d[e], __fmul_rn(c, load(si[e])));
         d[e] = de;
-        acc += static_cast<double>(next[e]) * static_cast<double>(de);
+        const float next = next_y ? load(next_y[e]) : g[e];
+        acc += static_cast<double>(next) * static_cast<double>(de);
     }
     store_partial(acc, partials_of(v.partials, (k + position + 1) % 2, 0), scratch);
 }
@@ -272,22 +309,34 @@ void lbfgs_begin(const LbfgsView& v, cudaStream_t stream) {
 }
 
 void lbfgs_pair_dots(const LbfgsView& v, const float* g, cudaStream_t stream) {
-    lbfgs_pair_dots_kernel<<<v.blocks, kThreads, 0, stream>>>(v, g);
+    if (v.history_half)
+        lbfgs_pair_dots_kernel<Bf16><<<v.blocks, kThreads, 0, stream>>>(v, g);
+    else
+        lbfgs_pair_dots_kernel<float><<<v.blocks, kThreads, 0, stream>>>(v, g);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 
 void lbfgs_first_pass(const LbfgsView& v, const float* g, cudaStream_t stream) {
-    lbfgs_first_pass_kernel<<<v.blocks, kThreads, 0, stream>>>(v, g);
+    if (v.history_half)
+        lbfgs_first_pass_kernel<Bf16><<<v.blocks, kThreads, 0, stream>>>(v, g);
+    else
+        lbfgs_first_pass_kernel<float><<<v.blocks, kThreads, 0, stream>>>(v, g);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 
 void lbfgs_loop1(const LbfgsView& v, int position, cudaStream_t stream) {
-    lbfgs_loop1_kernel<<<v.blocks, kThreads, 0, stream>>>(v, position);
+    if (v.history_half)
+        lbfgs_loop1_kernel<Bf16><<<v.blocks, kThreads, 0, stream>>>(v, position);
+    else
+        lbfgs_loop1_kernel<float><<<v.blocks, kThreads, 0, stream>>>(v, position);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 
 void lbfgs_loop2(const LbfgsView& v, int position, const float* g, cudaStream_t stream) {
-    lbfgs_loop2_kernel<<<v.blocks, kThreads, 0, stream>>>(v, position, g);
+    if (v.history_half)
+        lbfgs_loop2_kernel<Bf16><<<v.blocks, kThreads, 0, stream>>>(v, position, g);
+    else
+        lbfgs_loop2_kernel<float><<<v.blocks, kThreads, 0, stream>>>(v, position, g);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -25,11 +25,16 @@
 //
 // History layout: one buffer of 2 * M * n floats, s slots first: s(slot) = history + slot * n,
 // y(slot) = history + (M + slot) * n; pair i (0 = oldest) lives in slot (head + i) % M.
+// With --lbfgs-history-precision bf16 the same layout holds bf16 values (history_half, core/bf16.h
+// rounding, bit-identical to cpu::Lbfgs's): every kernel is templated on the stored type and the
+// launchers pick the instance. As on the CPU, the candidate pair's y.s and y.y, rho and H_diag
+// come from the rounded values, and every read of s or y converts the stored value to float.
 #pragma once
 #include <cstddef>
 
 #include <cuda_runtime.h>
 
+#include "core/bf16.h"
 #include "cuda/run_state.h"
 #include "kernels/launch.h"
 
@@ -60,7 +65,8 @@ struct LbfgsView {
     double* rho;        // (M) 1 / y.s per ring slot
     double* alpha;      // (M) two-loop scratch, by pair index
     double* partials;   // (kLbfgsPartials)
-    float* history;     // (2, M, n): s slots, then y slots
+    float* history;     // (2, M, n): s slots, then y slots (fp32 history; else null)
+    Bf16* history_half; // (2, M, n) the same in bf16 (bf16 history; else null)
     float* d;           // (n) search direction
     float* g_prev;      // (n) previous gradient
     long long n;

@@ -199,3 +199,56 @@ TEST_CASE("nst run: the predicted peak is within 10 % of the measured peak resid
         CHECK(std::fabs(predicted - measured) <= 0.10 * measured);
     }
 }
+
+namespace {
+
+// The totals of a trace, checking that every line names the history precision.
+std::vector<double> trace_totals(const std::string& path, const std::string& precision) {
+    std::istringstream lines(test::read_file(path));
+    std::vector<double> totals;
+    for (std::string line; std::getline(lines, line);) {
+        const auto j = nlohmann::json::parse(line);
+        CHECK(j.at("lbfgs_history_precision").get<std::string>() == precision);
+        CHECK(j.at("predicted_peak_bytes").get<std::size_t>() > 0);
+        totals.push_back(j.at("total").get<double>());
+    }
+    return totals;
+}
+
+}  // namespace
+
+TEST_CASE("nst run --lbfgs-history-precision bf16: the loss decreases and plan and trace say bf16") {
+    const MemoryCli t("bf16");
+    const std::vector<std::string> common = plus(kShallow, {"--num-iterations", "12", "--image-size", "128"});
+    const std::string out = t.path("out.png");
+    check_cli_error(t.args(out, plus(common, {"--lbfgs-history-precision", "fp16"})), 2, out,
+                    "--lbfgs-history-precision");
+    check_cli_error(t.args(out, plus(common, {"--optimizer", "adam", "--lbfgs-history-precision", "bf16"})), 2, out,
+                    "--lbfgs-history-precision");
+    // The plan names the precision (its bytes: test_memory_plan.cpp; the resident baseline of two
+    // processes differs, so totals are not compared here).
+    const test::RunResult dry =
+        run_nst(t.args(t.path("dry.png"), plus(common, {"--lbfgs-history-precision", "bf16", "--dry-run"})));
+    REQUIRE(dry.exit_code == 0);
+    CHECK(dry.out.find("11 pairs kept in bf16") != std::string::npos);
+    CHECK(dry.out.find("11 pairs (bf16), direction") != std::string::npos);
+
+    const test::RunResult r =
+        run_nst(t.args(out, plus(common, {"--lbfgs-history-precision", "bf16", "--trace", t.path("t.jsonl")})));
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(test::file_exists(out));
+    const std::vector<double> totals = trace_totals(t.path("t.jsonl"), "bf16");
+    REQUIRE(totals.size() == 12);
+    // The same run with fp32 history: the same first iterate, then close.
+    const test::RunResult r32 = run_nst(t.args(t.path("out32.png"), plus(common, {"--trace", t.path("t32.jsonl")})));
+    REQUIRE(r32.exit_code == 0);
+    const std::vector<double> totals32 = trace_totals(t.path("t32.jsonl"), "fp32");
+    REQUIRE(totals32.size() == 12);
+    const double drift = std::fabs(totals.back() - totals32.back()) / totals32.back();
+    MESSAGE("total " << totals.front() << " -> bf16 " << totals.back() << ", fp32 " << totals32.back()
+                     << " (relative difference " << drift << ")");
+    CHECK(totals.front() == totals32.front());
+    CHECK(totals.back() < totals.front());
+    CHECK(drift < 0.02);
+}

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/bf16.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "optim/lbfgs.h"
@@ -427,6 +428,159 @@ TEST_CASE("lbfgs: options are validated") {
     bool usage = false;
     try {
         cpu::Lbfgs<float> opt(3, {1.0, -1});
+    } catch (const Error& e) {
+        usage = e.code() == ExitCode::Usage;
+    }
+    CHECK(usage);
+}
+
+// ---- bf16 history (--lbfgs-history-precision bf16) ----------------------------------------
+
+namespace {
+
+cpu::LbfgsOptions bf16_options(int history) { return {1.0, history, HistoryPrecision::Bf16}; }
+
+double vec_dot(const std::vector<float>& a, const std::vector<float>& b) {
+    double s = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) s += double(a[i]) * double(b[i]);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("lbfgs bf16: the stored pair is the bf16 rounding of the fp32 pair and rho uses it") {
+    // Same x0 and gradients: step 1 has no history, so both optimisers form the same pair at
+    // step 2; fp32 stores it as is, bf16 rounded.
+    const std::size_t n = 1000;
+    std::vector<float> x32(n), x16(n), g1(n), g2(n);
+    // s = -t g1, so y.s = -t (g2 - g1).g1 > 0 needs g2 - g1 = -c g1 + noise with c > 0.
+    for (std::size_t i = 0; i < n; ++i) {
+        x32[i] = x16[i] = float(rng::normal(41, 0, i));
+        g1[i] = float(rng::normal(41, 1, i));
+        g2[i] = g1[i] - float(0.3 * g1[i] + 0.01 * rng::normal(41, 3, i));
+    }
+    cpu::Lbfgs<float> full(n, {1.0, 5});
+    cpu::Lbfgs<float> half(n, bf16_options(5));
+    REQUIRE(full.step(x32.data(), g1.data()));
+    REQUIRE(half.step(x16.data(), g1.data()));
+    REQUIRE(x16 == x32);
+    full.step(x32.data(), g2.data());
+    half.step(x16.data(), g2.data());
+    REQUIRE(full.num_pairs() == 1);
+    REQUIRE(half.num_pairs() == 1);
+    const std::vector<float> s32 = full.stored_s(0), y32 = full.stored_y(0);
+    const std::vector<float> s16 = half.stored_s(0), y16 = half.stored_y(0);
+    int rounded = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        CAPTURE(i);
+        REQUIRE(float_bits(s16[i]) == float_bits(bf16_round(s32[i])));
+        REQUIRE(float_bits(y16[i]) == float_bits(bf16_round(y32[i])));
+        rounded += s16[i] != s32[i];
+    }
+    CHECK(rounded > int(n) / 2);  // the values really were rounded
+    // rho and H0 from the stored (rounded) values, not from the unrounded pair.
+    const double ys16 = vec_dot(y16, s16), ys32 = vec_dot(y32, s32);
+    CHECK(half.rho(0) == approx(1.0 / ys16).epsilon(1e-12));
+    CHECK(half.h_diag() == approx(ys16 / vec_dot(y16, y16)).epsilon(1e-12));
+    CHECK(std::fabs(1.0 / ys32 - half.rho(0)) > 1e-9 * std::fabs(half.rho(0)));  // the check can tell
+    CHECK(full.rho(0) == approx(1.0 / ys32).epsilon(1e-12));
+    CHECK_THROWS_AS(half.s(0), Error);  // raw pointers only for a history stored as T
+}
+
+TEST_CASE("lbfgs bf16: the two-loop recursion is the dense BFGS update of the stored pairs") {
+    const std::size_t n = 6;
+    const Mat a = spd_matrix(n, 51);
+    std::vector<float> x(n), b(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        b[i] = float(rng::normal(52, 0, i));
+        x[i] = float(rng::normal(52, 1, i));
+    }
+    cpu::Lbfgs<float> opt(n, bf16_options(10));
+    double worst = 0;
+    for (int step = 1; step <= 5; ++step) {
+        const Vec g = quad_grad(a, Vec(b.begin(), b.end()), Vec(x.begin(), x.end()));
+        const std::vector<float> gf(g.begin(), g.end());
+        REQUIRE(opt.step(x.data(), gf.data()));
+        if (step == 1) continue;
+        CAPTURE(step);
+        REQUIRE(opt.num_pairs() == step - 1);
+        std::vector<Vec> s, y;
+        for (int i = 0; i < opt.num_pairs(); ++i) {
+            const std::vector<float> si = opt.stored_s(i), yi = opt.stored_y(i);
+            s.emplace_back(si.begin(), si.end());
+            y.emplace_back(yi.begin(), yi.end());
+        }
+        const Vec hg = matvec(dense_inverse_hessian(s, y), Vec(gf.begin(), gf.end()));
+        double err = 0, norm = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            err = std::max(err, std::fabs(opt.direction()[i] + hg[i]));
+            norm = std::max(norm, std::fabs(hg[i]));
+        }
+        worst = std::max(worst, err / norm);
+        // Float vectors, double sums: float accuracy. Rounded s, y with unrounded rho would be off
+        // by about bf16's 2^-9.
+        CHECK(err <= 1e-5 * norm);
+    }
+    MESSAGE("bf16 two-loop vs dense update of the stored pairs: max rel err " << worst);
+}
+
+TEST_CASE("lbfgs bf16: quadratic and Rosenbrock converge and stay close to fp32") {
+    // Quadratic, n = 200: the iterates of bf16 follow fp32's closely for the first steps and
+    // both converge.
+    const std::size_t n = 200;
+    const Mat a = spd_matrix(n, 61);
+    Vec b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = rng::normal(62, 0, i);
+    const Vec xstar = solve(a, b);
+    std::vector<float> x32(n, 0.0f), x16(n, 0.0f);
+    cpu::Lbfgs<float> full(n, {1.0, 20});
+    cpu::Lbfgs<float> half(n, bf16_options(20));
+    double early_drift = 0;
+    for (int k = 1; k <= 150; ++k) {
+        for (auto [x, opt] : {std::pair{&x32, &full}, std::pair{&x16, &half}}) {
+            const Vec g = quad_grad(a, b, Vec(x->begin(), x->end()));
+            const std::vector<float> gf(g.begin(), g.end());
+            opt->step(x->data(), gf.data());
+        }
+        if (k == 5) {
+            const Vec v32(x32.begin(), x32.end()), v16(x16.begin(), x16.end());
+            early_drift = max_abs_diff(v32, v16) / max_abs_diff(v32, Vec(n, 0.0));
+        }
+    }
+    const double e32 = max_abs_diff(Vec(x32.begin(), x32.end()), xstar);
+    const double e16 = max_abs_diff(Vec(x16.begin(), x16.end()), xstar);
+    MESSAGE("quadratic n=200, 150 steps: |x - x*|_inf fp32 " << e32 << ", bf16 " << e16
+                                                             << "; relative drift after 5 steps " << early_drift);
+    CHECK(early_drift < 1e-2);
+    CHECK(early_drift > 0);  // the rounding does change the iterates
+    CHECK(e32 < 1e-4);
+    CHECK(e16 < 1e-4);
+
+    // Rosenbrock in float from (-1.2, 1).
+    std::vector<float> x = {-1.2f, 1.0f};
+    cpu::Lbfgs<float> opt(2, bf16_options(100));
+    for (int k = 0; k < 200; ++k) {
+        const Vec g = rosenbrock_grad(Vec(x.begin(), x.end()));
+        const std::vector<float> gf(g.begin(), g.end());
+        if (!opt.step(x.data(), gf.data())) break;
+    }
+    MESSAGE("Rosenbrock bf16 history after 200 steps: (" << x[0] << ", " << x[1] << ")");
+    CHECK(max_abs_diff(Vec(x.begin(), x.end()), {1, 1}) < 1e-3);
+}
+
+TEST_CASE("lbfgs bf16: planned bytes halve the history and options are checked") {
+    const std::size_t n = 3 * 8192 * 8192;
+    const std::size_t f32 = cpu::Lbfgs<float>::planned_bytes(n, 100);
+    CHECK(f32 == cpu::Lbfgs<float>::planned_bytes(n, 100, HistoryPrecision::Fp32));
+    CHECK(f32 == 202 * n * 4);
+    CHECK(cpu::Lbfgs<float>::planned_bytes(n, 100, HistoryPrecision::Bf16) == 200 * n * 2 + 2 * n * 4);
+    CHECK(cpu::Lbfgs<float>::planned_bytes(n, 0, HistoryPrecision::Bf16) == cpu::Lbfgs<float>::planned_bytes(n, 0));
+    CHECK_THROWS_AS(cpu::Lbfgs<double>(3, bf16_options(5)), Error);
+    CHECK(parse_history_precision("bf16") == HistoryPrecision::Bf16);
+    CHECK(parse_history_precision("fp32") == HistoryPrecision::Fp32);
+    bool usage = false;
+    try {
+        parse_history_precision("fp16");
     } catch (const Error& e) {
         usage = e.code() == ExitCode::Usage;
     }

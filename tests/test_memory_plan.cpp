@@ -239,3 +239,31 @@ TEST_CASE("memory planner: a limit below any size is a usage error when given an
     CHECK(contains(error_of([&] { plan_memory(r, floor_need - 1, false); }, ExitCode::Runtime), "at any size"));
     CHECK(contains(error_of([&] { plan_memory(r, 1024, true); }, ExitCode::Usage), "below what nst needs"));
 }
+
+TEST_CASE("memory planner: bf16 history counts 2 bytes a value and a cut history names what bf16 keeps") {
+    const PlanRequest r = request(1024);
+    PlanRequest half = r;
+    half.lbfgs_history_precision = HistoryPrecision::Bf16;
+    // Each pair is two image-sized vectors of 2 bytes; d and g_prev stay float.
+    const std::size_t n = 3 * 768 * 1024;
+    CHECK(peak(half, 0, 11) - peak(half, 0, 10) == 2 * n * 2);
+    CHECK(peak(r, 0, 100) - peak(half, 0, 100) == 2 * std::size_t(100) * n * 2);
+    // The limit at which fp32 keeps 10 pairs (as in the case above).
+    std::size_t least = 0;
+    for (int rows = 0; rows < 768; rows += kAlign) {
+        const std::size_t b = peak(r, rows, 10);
+        if (least == 0 || b < least) least = b;
+    }
+    const MemoryPlan p32 = plan_memory(r, least, true);
+    const MemoryPlan p16 = plan_memory(half, least, true);
+    REQUIRE(p32.pairs == 10);
+    CHECK(p16.history_precision == HistoryPrecision::Bf16);  // kept as asked, never switched
+    CHECK(p32.history_precision == HistoryPrecision::Fp32);
+    CHECK(p16.pairs >= 19);  // the 10 fp32 pairs' bytes hold 20 bf16 pairs, less rounding of strips
+    CHECK(p16.estimate.total() <= least);
+    MESSAGE("fp32 why: " << p32.why);
+    CHECK(contains(p32.why, "--lbfgs-history-precision bf16 would keep " + std::to_string(p16.pairs) + " pairs"));
+    CHECK(!contains(p16.why, "would keep"));
+    CHECK(contains(describe_plan(p16), "kept in bf16"));
+    CHECK(contains(describe_plan(p16), "pairs (bf16)"));
+}

@@ -35,6 +35,7 @@ struct RunOptions {
     std::string optimizer = "lbfgs";
     double learning_rate = 0;  // 0: the optimiser's default (1 for lbfgs, 10 for adam)
     int lbfgs_history = 100;
+    std::string lbfgs_history_precision = "fp32";
     std::string num_iterations = "1000";  // one count, or one per --scales stage
     std::string scales;                   // coarse-to-fine stages (stages.h); empty: one stage
     std::uint64_t seed = 0;
@@ -47,6 +48,7 @@ struct RunOptions {
     CLI::Option* o_learning_rate = nullptr;
     CLI::Option* o_image_size = nullptr;  // --image-size conflicts with --scales
     CLI::Option* o_lbfgs_history = nullptr;  // an explicit history is never cut by the planner
+    CLI::Option* o_history_precision = nullptr;
 };
 
 // --profile-iters FIRST:COUNT: the iterations bracketed by cudaProfilerStart/Stop.
@@ -165,6 +167,9 @@ void run(RunOptions& o) {
     if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate))
         throw_usage("--learning-rate: must be a finite number > 0");
     if (o.lbfgs_history < 1 || o.lbfgs_history > 100000) throw_usage("--lbfgs-history: must be in 1..100000");
+    const HistoryPrecision history_precision = parse_history_precision(o.lbfgs_history_precision);
+    if (optimizer != OptimizerKind::Lbfgs && o.o_history_precision->count() > 0)
+        throw_usage("--lbfgs-history-precision: applies to --optimizer lbfgs only");
     if (o.print_iter < 0) throw_usage("--print-iter: must be >= 0");
     if (o.save_iter < 0) throw_usage("--save-iter: must be >= 0");
     if (o.init.empty()) throw_usage("--init: expected random, content, style or a path");
@@ -213,8 +218,10 @@ void run(RunOptions& o) {
                                                              std::to_string(num_stages) + " (" +
                                                              std::to_string(stages[k].size) + " px): "
                                                        : "";
-        const StagePlanInput plan_input{stages[k].size,  stages[k].iterations, optimizer, o.lbfgs_history,
-                                        o.o_lbfgs_history->count() > 0, o.output_depth};
+        const StagePlanInput plan_input{stages[k].size,          stages[k].iterations,
+                                        optimizer,               o.lbfgs_history,
+                                        o.o_lbfgs_history->count() > 0, history_precision,
+                                        o.output_depth};
         const MemoryPlan mplan = planner.plan(o.problem, p, plan_input, o.problem.gpu, stage_label, k == 0);
         predicted = std::max(predicted, mplan.estimate.total());
         if (planner.dry_run()) {
@@ -231,6 +238,7 @@ void run(RunOptions& o) {
         p.spec.optimizer = optimizer;
         p.spec.learning_rate = o.learning_rate;
         p.spec.lbfgs_history = mplan.lbfgs_history;
+        p.spec.lbfgs_history_precision = history_precision;
         p.spec.tile_rows = mplan.tile_rows;
         CudaOptions stage_cuda = cuda;
         stage_cuda.precision = p.spec.cuda.precision;
@@ -255,7 +263,8 @@ void run(RunOptions& o) {
         sc.iterations = stages[k].iterations;
         sc.save_base = num_stages > 1 ? stage_path(o.output, k + 1) : o.output;
         sc.run_seconds = run_seconds();
-        sc.memory = TraceMemory{mplan.estimate.total(), mplan.tile_rows, mplan.lbfgs_history, 0};
+        sc.memory = TraceMemory{mplan.estimate.total(), mplan.tile_rows, mplan.lbfgs_history, 0,
+                                optimizer == OptimizerKind::Lbfgs ? history_precision_name(history_precision) : ""};
         total_done += run_stage(o, sc, *engine, pre, color, progress, trace);
         const std::string path = k + 1 < num_stages ? stage_path(o.output, k + 1) : o.output;
         // A finished stage is on disk before the next begins, so a later failure keeps it.
@@ -302,6 +311,10 @@ Command add_run_command(CLI::App& app) {
     o->o_lbfgs_history = sub->add_option("--lbfgs-history", o->lbfgs_history,
                                          "number of (s, y) pairs kept (the memory planner may lower the default)")
                              ->capture_default_str();
+    o->o_history_precision =
+        sub->add_option("--lbfgs-history-precision", o->lbfgs_history_precision,
+                        "storage of the (s, y) pairs: fp32 or bf16 (half the history's memory; changes the iterates)")
+            ->capture_default_str();
     o->o_image_size = sub->get_option("--image-size");
     sub->add_option("--scales", o->scales,
                     "coarse-to-fine: stage sizes S1,S2,... (increasing) or START:FACTOR:END; replaces --image-size");

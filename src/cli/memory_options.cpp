@@ -82,6 +82,7 @@ MemoryPlan MemoryPlanner::plan(const ProblemOptions& po, const Problem& p, const
     r.optimizer = s.optimizer;
     r.lbfgs_history = s.lbfgs_history;
     r.history_explicit = s.history_explicit;
+    r.lbfgs_history_precision = s.history_precision;
     r.iterations = s.iterations;
     r.tile_rows = m_tile_rows_explicit ? m_tile_rows : 0;
     r.tile_rows_explicit = m_tile_rows_explicit;

@@ -28,6 +28,7 @@ struct StagePlanInput {
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     int lbfgs_history = 100;
     bool history_explicit = false;
+    HistoryPrecision history_precision = HistoryPrecision::Fp32;
     int output_depth = 8;
 };
 

@@ -20,6 +20,8 @@ void Trace::add(int stage, int iter, const LossTerms& t, double seconds, const T
               ", \"content\": " + json_number(t.content_sum()) + ", \"style\": " + json_number(t.style_sum()) +
               ", \"tv\": " + json_number(t.tv) + ", \"seconds\": " + json_number(seconds) +
               ", \"tile_rows\": " + std::to_string(m.tile_rows) + ", \"lbfgs_history\": " + std::to_string(m.lbfgs_history) +
+              (m.lbfgs_history_precision.empty() ? std::string()
+                                                 : ", \"lbfgs_history_precision\": \"" + m.lbfgs_history_precision + "\"") +
               ", \"predicted_peak_bytes\": " + std::to_string(m.predicted_peak) +
               ", \"peak_bytes\": " + std::to_string(m.peak) + "}\n";
 }

@@ -18,6 +18,7 @@ struct TraceMemory {
     int tile_rows = 0;               // the plan's strips (0 = untiled)
     int lbfgs_history = 0;           // the plan's history
     std::size_t peak = 0;            // Engine::peak_memory_bytes() when the line was recorded
+    std::string lbfgs_history_precision;  // fp32 or bf16; empty for Adam (not written)
 };
 
 class Trace {

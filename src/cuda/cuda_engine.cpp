@@ -70,7 +70,8 @@ public:
         const double* total = m_objective.terms_device() + (m_objective.num_terms() - 1);
         if (m_spec.optimizer == OptimizerKind::Lbfgs)
             m_lbfgs = std::make_unique<cuda::Lbfgs>(m_ctx, m_x.numel(),
-                                                    cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history},
+                                                    cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
+                                                                      m_spec.lbfgs_history_precision},
                                                     state(), total);
         else
             m_adam = std::make_unique<cuda::Adam>(m_ctx, m_x.numel(), cpu::AdamOptions{m_spec.learning_rate}, state(),

@@ -77,7 +77,8 @@ std::size_t weight_bytes(Precision precision) {
 }  // namespace
 
 std::size_t cuda_planned_bytes(const LossSpec& loss, int window_h, int w, int image_h,
-                               const std::vector<Shape>& style_shapes, int lbfgs_pairs, const CudaOptions& cuda) {
+                               const std::vector<Shape>& style_shapes, int lbfgs_pairs,
+                               HistoryPrecision lbfgs_history_precision, const CudaOptions& cuda) {
     NST_REQUIRE(window_h > 0 && w > 0 && image_h >= window_h, "cuda_planned_bytes: sizes");
     const LossSpec spec = checked_loss_spec(loss);
     const std::size_t image = std::size_t(3) * std::size_t(image_h) * std::size_t(w);  // floats
@@ -126,12 +127,13 @@ std::size_t cuda_planned_bytes(const LossSpec& loss, int window_h, int w, int im
     if (tiled) obj += 2 * window;  // x and dx of one window
 
     // The engine: x, its gradient, the run state and the ring of terms; the optimiser's state
-    // (cuda::Lbfgs: 2 M n history floats, d, g_prev, and its scalars).
+    // (cuda::Lbfgs: 2 M n history values of 4 or, with bf16, 2 bytes; d, g_prev, its scalars).
     std::size_t engine = 2 * image * sizeof(float) + sizeof(cuda::RunState) +
                          256 * std::size_t(nc + ns + 3) * sizeof(double);  // CudaEngine's kRingCapacity rows
     if (lbfgs_pairs > 0) {
         const std::size_t m = std::size_t(lbfgs_pairs);
-        engine += (2 * m + 2) * image * sizeof(float) + 2 * m * sizeof(double) +
+        engine += 2 * m * image * history_value_bytes<float>(lbfgs_history_precision) + 2 * image * sizeof(float) +
+                  2 * m * sizeof(double) +
                   kernels::kLbfgsPartials * sizeof(double) + sizeof(kernels::LbfgsScalars);
     } else {
         engine += 2 * image * sizeof(float) + sizeof(kernels::AdamScalars);  // Adam: m, v, scalars

@@ -46,7 +46,7 @@ struct Lbfgs::Impl {
     Buffer rho;       // (M) doubles
     Buffer alpha;     // (M) doubles
     Buffer partials;  // kernels::kLbfgsPartials doubles
-    Buffer history;   // (2, M, n) floats: s slots, then y slots
+    Buffer history;   // (2, M, n) floats or bf16 values (options.history_precision): s slots, then y slots
     Buffer d;         // (n) floats
     Buffer g_prev;    // (n) floats
     kernels::LbfgsView view{};
@@ -69,6 +69,16 @@ struct Lbfgs::Impl {
         copy_to_host(out.data(), src, n * sizeof(float), ctx);
         return out;
     }
+
+    // History vector `index` (s slots 0..M-1, then y slots), converted to float.
+    std::vector<float> history_vector(std::size_t index) const {
+        if (view.history) return vector_at(view.history + index * n);
+        std::vector<Bf16> half(n);
+        copy_to_host(half.data(), view.history_half + index * n, n * sizeof(Bf16), ctx);
+        std::vector<float> out(n);
+        for (std::size_t e = 0; e < n; ++e) out[e] = bf16_to_float(half[e]);
+        return out;
+    }
 };
 
 Lbfgs::Lbfgs(Context& ctx, std::size_t n, cpu::LbfgsOptions options, RunState* state, const double* total) {
@@ -81,12 +91,14 @@ Lbfgs::Lbfgs(Context& ctx, std::size_t n, cpu::LbfgsOptions options, RunState* s
     const cudaStream_t stream = ctx.stream();
     const std::size_t m_slots = std::size_t(options.history);
 
-    // The whole history up front (2 * M * n floats): step() must never allocate. It needs no
-    // initial values: a slot is read only after a pair was stored in it.
+    // The whole history up front (2 * M * n values of 4 or, with bf16, 2 bytes): step() must never
+    // allocate. It needs no initial values: a slot is read only after a pair was stored in it.
+    const bool half = options.history_precision == HistoryPrecision::Bf16;
     m = std::unique_ptr<Impl>(new Impl{ctx, n, options, device_array<kernels::LbfgsScalars>(1),
                                        device_array<double>(m_slots), device_array<double>(m_slots),
                                        device_array<double>(kernels::kLbfgsPartials),
-                                       device_array<float>(2 * m_slots * n), device_array<float>(n),
+                                       half ? device_array<Bf16>(2 * m_slots * n) : device_array<float>(2 * m_slots * n),
+                                       device_array<float>(n),
                                        device_array<float>(n), {}});
     for (Buffer* b : {&m->rho, &m->alpha, &m->partials, &m->d, &m->g_prev}) zero(*b, stream);
     kernels::LbfgsScalars init{};
@@ -100,7 +112,8 @@ Lbfgs::Lbfgs(Context& ctx, std::size_t n, cpu::LbfgsOptions options, RunState* s
     v.rho = static_cast<double*>(m->rho.data());
     v.alpha = static_cast<double*>(m->alpha.data());
     v.partials = static_cast<double*>(m->partials.data());
-    v.history = static_cast<float*>(m->history.data());
+    v.history = half ? nullptr : static_cast<float*>(m->history.data());
+    v.history_half = half ? static_cast<Bf16*>(m->history.data()) : nullptr;
     v.d = static_cast<float*>(m->d.data());
     v.g_prev = static_cast<float*>(m->g_prev.data());
     v.n = static_cast<long long>(n);
@@ -138,13 +151,11 @@ double Lbfgs::h_diag() const { return m->read_scalars().h_diag; }
 std::vector<float> Lbfgs::direction() const { return m->vector_at(m->view.d); }
 
 std::vector<float> Lbfgs::s(int i) const {
-    const std::size_t slot = std::size_t(m->slot_of(i));
-    return m->vector_at(m->view.history + slot * m->n);
+    return m->history_vector(std::size_t(m->slot_of(i)));
 }
 
 std::vector<float> Lbfgs::y(int i) const {
-    const std::size_t slot = std::size_t(m->slot_of(i));
-    return m->vector_at(m->view.history + (std::size_t(m->options.history) + slot) * m->n);
+    return m->history_vector(std::size_t(m->options.history) + std::size_t(m->slot_of(i)));
 }
 
 std::size_t Lbfgs::device_bytes() const {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Device-resident optimisers, twins of cpu::Lbfgs (optim/lbfgs.h) and cpu::Adam (optim/adam.h).
 //
-// All state lives on the device: the (s, y) history in one buffer of 2 * M * n floats, the
+// All state lives on the device: the (s, y) history in one buffer of 2 * M * n floats (or bf16
+// values with options.history_precision = Bf16, rounded as cpu::Lbfgs rounds them), the
 // ring bookkeeping, rho, alpha, t and H_diag as device scalars. step() queues a fixed sequence
 // of kernels (the two-loop recursion walks all M slots; slots beyond the pairs kept return at
 // once), reads nothing back, and can therefore be captured into a CUDA graph. Dot products are
@@ -39,7 +40,7 @@ public:
     double last_step_size() const;
     double h_diag() const;
     std::vector<float> direction() const;
-    std::vector<float> s(int i) const;    // pair i = 0 (oldest) .. num_pairs()-1
+    std::vector<float> s(int i) const;    // pair i = 0 (oldest) .. num_pairs()-1, as stored (bf16 -> float)
     std::vector<float> y(int i) const;
     std::size_t device_bytes() const;     // history + scratch
 

@@ -44,7 +44,8 @@ public:
         m_g = Tensor<float>(m_x.shape());
         if (m_spec.optimizer == OptimizerKind::Lbfgs)
             m_lbfgs = std::make_unique<cpu::Lbfgs<float>>(m_x.numel(),
-                                                          cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history});
+                                                          cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
+                                                                            m_spec.lbfgs_history_precision});
         else
             m_adam = std::make_unique<cpu::Adam<float>>(m_x.numel(), cpu::AdamOptions{m_spec.learning_rate});
     }

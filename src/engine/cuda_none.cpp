@@ -8,7 +8,8 @@ namespace nst {
 
 int cuda_device_count() { return 0; }
 
-std::size_t cuda_planned_bytes(const LossSpec&, int, int, int, const std::vector<Shape>&, int, const CudaOptions&) {
+std::size_t cuda_planned_bytes(const LossSpec&, int, int, int, const std::vector<Shape>&, int, HistoryPrecision,
+                               const CudaOptions&) {
     return 0;
 }
 

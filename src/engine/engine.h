@@ -13,6 +13,7 @@
 #include "loss/objective.h"
 #include "nn/vgg19_layers.h"
 #include "nn/weights.h"
+#include "optim/lbfgs.h"
 
 namespace nst {
 
@@ -58,6 +59,9 @@ struct ProblemSpec {
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     double learning_rate = 1;
     int lbfgs_history = 100;
+    // Storage of the L-BFGS (s, y) pairs (--lbfgs-history-precision; optim/lbfgs.h): bf16 halves
+    // the history's memory and changes the iterates, so it is only ever the user's choice.
+    HistoryPrecision lbfgs_history_precision = HistoryPrecision::Fp32;
     // Exact tiled evaluation (loss/tiling.h): strips owning this many image rows each; 0 = the
     // untiled evaluation. Chosen by the memory planner (engine/memory_plan.h) or --tile-rows.
     int tile_rows = 0;
@@ -125,11 +129,13 @@ int cuda_device_count();
 // For the memory planner (CUDA build: src/cuda/memory_plan_cuda.cpp; CPU-only build: 0 / false).
 // The predicted peak of nst's own device allocations (what the CUDA engine's peak_memory_bytes()
 // reports) for a w-wide image of image_h rows evaluated in windows of window_h rows (== image_h:
-// untiled), these style images, and L-BFGS with lbfgs_pairs pairs (0: Adam). Counted from the
+// untiled), these style images, and L-BFGS with lbfgs_pairs pairs (0: Adam) stored in
+// lbfgs_history_precision (2 bytes per history value with bf16). Counted from the
 // shapes the backend allocates, the cuDNN workspace at cuda.workspace_limit; not yet checked
 // against a GPU's measured peak.
 std::size_t cuda_planned_bytes(const LossSpec& loss, int window_h, int w, int image_h,
-                               const std::vector<Shape>& style_shapes, int lbfgs_pairs, const CudaOptions& cuda);
+                               const std::vector<Shape>& style_shapes, int lbfgs_pairs,
+                               HistoryPrecision lbfgs_history_precision, const CudaOptions& cuda);
 // Free and total memory of device `gpu`; false without CUDA or without that device.
 bool cuda_device_memory(int gpu, std::size_t& free, std::size_t& total);
 

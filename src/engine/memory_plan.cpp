@@ -94,8 +94,9 @@ MemoryEstimate cpu_estimate(const PlanRequest& r, const ProblemGeometry& g, int 
     e.terms.push_back({"x and its gradient", 2 * floats(n)});
     if (r.optimizer == OptimizerKind::Lbfgs) {
         const int p = pairs_kept(r.optimizer, history, r.iterations);
-        e.terms.push_back({"L-BFGS: " + count_text(p, "pair") + ", direction, previous gradient",
-                           cpu::Lbfgs<float>::planned_bytes(n, p)});
+        const bool half = r.lbfgs_history_precision == HistoryPrecision::Bf16;
+        e.terms.push_back({"L-BFGS: " + count_text(p, "pair") + (half ? " (bf16)" : "") + ", direction, previous gradient",
+                           cpu::Lbfgs<float>::planned_bytes(n, p, r.lbfgs_history_precision)});
     } else {
         e.terms.push_back({"Adam: m and v", 2 * floats(n)});
     }
@@ -128,7 +129,8 @@ MemoryEstimate cuda_estimate(const PlanRequest& r, const ProblemGeometry& g, int
     MemoryEstimate e;
     e.terms.push_back({"device memory nst holds already", r.baseline});
     e.terms.push_back({"device buffers (cuda_planned_bytes, window " + rows_text(window) + ")",
-                       cuda_planned_bytes(r.loss, window, g.width, g.height, g.styles, cuda_pairs, r.cuda)});
+                       cuda_planned_bytes(r.loss, window, g.width, g.height, g.styles, cuda_pairs,
+                                          r.lbfgs_history_precision, r.cuda)});
     return e;
 }
 
@@ -323,6 +325,7 @@ MemoryPlan plan_memory(const PlanRequest& r, std::size_t limit, bool limit_expli
     p.optimizer = r.optimizer;
     p.limit = limit;
     p.lbfgs_history = c.history;
+    p.history_precision = r.lbfgs_history_precision;
     p.pairs = pairs_kept(r.optimizer, c.history, r.iterations);
     p.pairs_requested = pairs_kept(r.optimizer, r.lbfgs_history, r.iterations);
     p.history_cut = c.history != r.lbfgs_history;
@@ -340,8 +343,19 @@ MemoryPlan plan_memory(const PlanRequest& r, std::size_t limit, bool limit_expli
             p.why += "exact tiling in " + std::to_string(p.strips.size()) + " strips of " + rows_text(c.rows) +
                      " (results unchanged, iterations slower)";
         if (p.tiled_by_planner && p.history_cut) p.why += " and ";
-        if (p.history_cut)
+        if (p.history_cut) {
             p.why += "L-BFGS history cut to " + std::to_string(c.history) + " pairs (this changes the iterates)";
+            // The planner never picks the precision (that too changes the iterates), but says
+            // what the user's choice of it would buy.
+            if (r.lbfgs_history_precision == HistoryPrecision::Fp32) {
+                PlanRequest half = r;
+                half.lbfgs_history_precision = HistoryPrecision::Bf16;
+                const Choice h = choose(half, g, limit, r.tile_rows_explicit, r.history_explicit);
+                if (h.found && h.history > c.history)
+                    p.why += "; --lbfgs-history-precision bf16 would keep " +
+                             count_text(pairs_kept(r.optimizer, h.history, r.iterations), "pair");
+            }
+        }
         p.why += "; predicted peak " + format_bytes(p.estimate.total());
     }
     return p;
@@ -359,7 +373,8 @@ std::string describe_plan(const MemoryPlan& p) {
              ", windows up to " + rows_text(win) + (p.tiled_by_planner ? " (chosen by the planner)" : "") + "\n";
     }
     if (p.optimizer == OptimizerKind::Lbfgs)
-        s += "  L-BFGS history: " + std::to_string(p.lbfgs_history) + ", at most " + count_text(p.pairs, "pair") + " kept" + (p.history_cut ? " (cut by the planner from " + std::to_string(p.pairs_requested) +
+        s += "  L-BFGS history: " + std::to_string(p.lbfgs_history) + ", at most " + count_text(p.pairs, "pair") + " kept" +
+             (p.history_precision == HistoryPrecision::Bf16 ? " in bf16" : "") + (p.history_cut ? " (cut by the planner from " + std::to_string(p.pairs_requested) +
                                                   "; the iterates change)"
                                             : std::string()) +
              "\n";

@@ -44,6 +44,9 @@ struct PlanRequest {
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     int lbfgs_history = 100;
     bool history_explicit = false;  // --lbfgs-history given: never reduced
+    // --lbfgs-history-precision: counted as chosen, never changed by the planner (it changes the
+    // iterates); a cut history's reason says how many pairs bf16 would keep instead.
+    HistoryPrecision lbfgs_history_precision = HistoryPrecision::Fp32;
     int iterations = 0;             // of this stage
     int tile_rows = 0;              // --tile-rows (0 = untiled) when tile_rows_explicit
     bool tile_rows_explicit = false;
@@ -87,6 +90,7 @@ struct MemoryPlan {
     int lbfgs_history = 0;      // for ProblemSpec::lbfgs_history
     int pairs = 0;              // pairs kept at most (0 for Adam)
     int pairs_requested = 0;    // what the requested history would have kept
+    HistoryPrecision history_precision = HistoryPrecision::Fp32;  // the request's, unchanged
     MemoryEstimate estimate;
     std::size_t limit = 0;      // 0 = no limit known
     bool tiled_by_planner = false;  // the planner chose tiling

@@ -10,15 +10,44 @@
 // every kept pair has y.s > 0, so this is reachable only through rounding; we keep the check and
 // report it through step()'s return value so that the iterates stay identical to torch's.
 // Dot products accumulate in double; vectors are stored in T.
+//
+// History precision (--lbfgs-history-precision, docs/conventions.md): with Bf16 the ring of
+// (s, y) pairs is stored as bfloat16 (core/bf16.h, round to nearest even), halving the history's
+// memory (2 bytes per value instead of 4); d, g_prev, x, every scalar and every sum stay as with
+// Fp32. The pair is rounded once, when it is formed, and everything the recursion derives from it
+// uses the values AS STORED: the acceptance test y.s > 1e-10, rho = 1 / y.s and H0 = y.s / y.y
+// are computed from the rounded s and y, and every dot and axpy of the two-loop recursion reads
+// them converted back to T. So the recursion is exactly L-BFGS on the stored pairs (each kept pair
+// satisfies y.s > 0 and rho_i s_i.y_i = 1 for what is used), rather than mixing the unrounded
+// y.s with rounded vectors. The iterates differ from Fp32's (as with fewer pairs), so Bf16 is
+// opt-in. Fp32 is bit-identical to the code without this option. Bf16 needs T = float.
 #pragma once
 #include <cstddef>
+#include <string>
 #include <vector>
+
+#include "core/bf16.h"
+
+namespace nst {
+
+// Storage of the L-BFGS (s, y) history.
+enum class HistoryPrecision { Fp32, Bf16 };
+HistoryPrecision parse_history_precision(const std::string& name);  // usage error for others
+const char* history_precision_name(HistoryPrecision p);
+// Bytes of one stored history value of an optimiser over T.
+template <typename T>
+constexpr std::size_t history_value_bytes(HistoryPrecision p) {
+    return p == HistoryPrecision::Bf16 ? sizeof(Bf16) : sizeof(T);
+}
+
+}  // namespace nst
 
 namespace nst::cpu {
 
 struct LbfgsOptions {
     double learning_rate = 1.0;
     int history = 100;
+    HistoryPrecision history_precision = HistoryPrecision::Fp32;
 };
 
 template <typename T>
@@ -32,8 +61,12 @@ public:
     bool step(T* x, const T* g);
 
     // Bytes an L-BFGS over n values holds once it keeps `pairs` pairs (history, d and g_prev).
+    // The history counts history_value_bytes per value (2 with Bf16); d and g_prev are T.
+    static std::size_t planned_bytes(std::size_t n, int pairs, HistoryPrecision precision) {
+        return 2 * std::size_t(pairs) * n * history_value_bytes<T>(precision) + 2 * n * sizeof(T);
+    }
     static std::size_t planned_bytes(std::size_t n, int pairs) {
-        return (2 * std::size_t(pairs) + 2) * n * sizeof(T);
+        return planned_bytes(n, pairs, HistoryPrecision::Fp32);
     }
 
     int iterations() const { return m_iter; }
@@ -41,19 +74,35 @@ public:
     double last_step_size() const { return m_t; }
     double h_diag() const { return m_h_diag; }
     const T* direction() const { return m_d.data(); }
-    // Pair i = 0 (oldest) .. num_pairs()-1 (newest).
+    HistoryPrecision history_precision() const { return m_opt.history_precision; }
+    // Pair i = 0 (oldest) .. num_pairs()-1 (newest). s() and y() need Fp32 history; the stored_
+    // forms copy the values as the recursion reads them (bf16 converted to T) in either precision.
     const T* s(int i) const;
     const T* y(int i) const;
+    std::vector<T> stored_s(int i) const;
+    std::vector<T> stored_y(int i) const;
     double rho(int i) const;
 
 private:
+    // Ring of M pair slots of values stored as S (T or Bf16), each (n) once filled.
+    template <typename S>
+    struct Ring {
+        std::vector<std::vector<S>> s, y;
+    };
+    template <typename S>
+    bool step_stored(T* x, const T* g, Ring<S>& ring);
+    template <typename S>
+    static std::vector<T> values_of(const std::vector<S>& v);
+    std::size_t slot_checked(int i) const;
+
     std::size_t m_n;
     LbfgsOptions m_opt;
     int m_iter = 0;
     int m_count = 0;  // pairs stored
     int m_head = 0;   // ring slot of the oldest pair
     double m_t = 0, m_h_diag = 1;
-    std::vector<std::vector<T>> m_s, m_y;  // ring of M pair slots, each (n) once filled
+    Ring<T> m_full;    // the history with Fp32 precision
+    Ring<Bf16> m_half; // the history with Bf16 precision (the other ring stays empty)
     std::vector<double> m_rho;        // 1 / y.s per slot
     std::vector<T> m_d, m_g_prev;     // (n)
     std::vector<double> m_alpha;      // two-loop scratch (M)

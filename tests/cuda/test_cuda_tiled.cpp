@@ -277,7 +277,8 @@ TEST_CASE("cuda tiled: the planned device bytes match the engine's measured peak
                 window_h = std::max(window_h, s.win_rows());
         }
         const std::size_t planned = cuda_planned_bytes(p.loss, window_h, c.image.w, c.image.h,
-                                                       {p.styles[0].shape()}, p.lbfgs_history, p.cuda);
+                                                       {p.styles[0].shape()}, p.lbfgs_history,
+                                                       p.lbfgs_history_precision, p.cuda);
         const std::size_t before = cuda::device_bytes_in_use();
         auto engine = make_cuda_engine(weights(), std::move(p), 0);
         engine->advance(2);
