@@ -14,9 +14,12 @@
 #   torch       bench/torch_cuda_iteration.py (PyTorch vs nst per iteration) -> $OUT/torch_cuda.json
 #   peak        nst run --backend cuda at 512 px, history 100: the peak device memory line
 #   ncu         Nsight Compute summary of one iteration (optional)      -> $OUT/misc.log
+#   large       (not in the default set; ask for it) issue #11's GPU targets through
+#               bench/large_images.py: 4096^2 for 500 iterations timed, and 8192^2 with 100
+#               history pairs (bf16, planner's tiling) for 3 iterations  -> $OUT/large.json
 #
 # and writes $OUT/REPORT.md (pass / fail / skipped per step, and the numbers). Configure and
-# build output go to $OUT/build.log; versions, the peak run and ncu to $OUT/misc.log: at most 7
+# build output go to $OUT/build.log; versions, the peak run and ncu to $OUT/misc.log: at most 8
 # files in $OUT. Every step is time-boxed with `timeout`, and the whole stays inside a budget
 # (GPU_CHECK_BUDGET seconds, default 530): a step that no longer fits is reported as skipped.
 #
@@ -367,6 +370,22 @@ if want ncu; then
   fi
 fi
 rm -rf "$PEAK_DIR"
+
+# ---- print sizes (issue #11) -------------------------------------------------------------------
+if want large; then
+  t0=$(date +%s)
+  lim=$(box 500)
+  if [ "$lim" -lt 120 ]; then
+    row large "skipped (time)" 0 ""
+  else
+    timed "$lim" python3 bench/large_images.py --nst "$NST" --backend cuda --iters 3 --json "$OUT/large.json" \
+      --config "4096^2, 500 iterations:4096x4096:--num-iterations 500" \
+      --config "8192^2, 100 pairs bf16:8192x8192:--lbfgs-history 100 --lbfgs-history-precision bf16" \
+      >>"$MISC" 2>&1
+    rc=$?
+    row large "$(status_word $rc)" $(($(date +%s) - t0)) "peaks and s/iter in large.json (device peak in stderr_tail)"
+  fi
+fi
 
 # ---- report ----------------------------------------------------------------------------------
 {
