@@ -58,6 +58,7 @@ public:
         m_objective.set_styles(styles, m_spec.style_blend, style_masks);
         m_objective.set_content_masks(content_masks);
         m_objective.set_edit_mask(m_spec.edit_mask.cview());
+        m_net.release();  // the targets exist: the style passes' buffers are not needed again
 
         const Shape shape = m_spec.init.shape();
         m_objective.prepare(shape);

@@ -200,6 +200,21 @@ void Vgg19Net::prepare(int h, int w) {
     m->prepare(h, w);
 }
 
+void Vgg19Net::release() {
+    Impl& s = *m;
+    s.ctx.synchronize();  // queued kernels may still read the buffers
+    for (int k = 0; k < kNumLayers; ++k) {
+        s.out[k] = Tensor<float>();
+        s.grads[k] = Tensor<float>();
+        s.out_room[k] = s.grad_room[k] = 0;
+    }
+    for (auto& wb : s.work) wb = Tensor<float>();
+    s.work_room = 0;
+    s.in_h = s.in_w = 0;
+    s.built_to = -1;
+    s.have_forward = false;
+}
+
 void Vgg19Net::forward(ConstView<float> x) {
     Impl& s = *m;
     NST_REQUIRE(s.deepest >= 0, "Vgg19Net::forward: no taps set");

@@ -41,6 +41,12 @@ public:
     TensorView<float> grad(int layer);              // (1, C, h, w), device; losses add into it
     void backward(TensorView<float> dx);            // assigns dx (1, 3, H, W), device
 
+    // Frees the activation, tap-gradient and work buffers (waits for queued work first); the
+    // weights, the cuDNN workspace and the algorithm choices stay. The engine calls it once the
+    // style targets exist, so that a style image larger than the content does not keep its
+    // buffers through the run; the next prepare() allocates for the content's windows.
+    void release();
+
     // Device bytes of the cuDNN workspace currently allocated (part of the peak).
     std::size_t workspace_bytes() const;
 
