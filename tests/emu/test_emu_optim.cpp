@@ -237,25 +237,19 @@ LbfgsResult run_lbfgs(std::size_t n, int m, const std::string& pattern, std::uin
     return r;
 }
 
-}  // namespace
+struct Scenario {
+    std::size_t n;
+    int m;
+    const char* pattern;
+};
 
-TEST_CASE("emu: L-BFGS launch sequence vs cpu Lbfgs") {
-    struct Scenario {
-        std::size_t n;
-        int m;
-        const char* pattern;
-    };
-    // Rejections before any pair (k = 0: d = -H_diag g), rejections later, the ring wrapping
-    // around (M = 1 wraps on every accepted pair), one block with fewer elements than threads
-    // (n = 5), several and many blocks (n = 4500: 3, n = 70000: 35), and a non-finite total.
-    const Scenario scenarios[] = {
-        {4500, 2, "arrraaaraaaaraa"}, {5, 3, "aaaaraaaaraaaaa"},  {4500, 1, "aaaaaaaaaaraaaa"},
-        {3000, 4, "qqqqqqqqqqqqqqq"}, {70000, 3, "qqqqaqqrqq"},     {3000, 3, "aaraaaan"},
-    };
+// The scenarios run one after another (streams stream + 10, + 20, ...): the worst errors and
+// the summed counts.
+LbfgsResult run_scenarios(const std::vector<Scenario>& scenarios, std::uint64_t stream,
+                          HistoryPrecision precision = HistoryPrecision::Fp32) {
     LbfgsResult worst;
-    std::uint64_t stream = 1000;
     for (const Scenario& s : scenarios) {
-        const LbfgsResult r = run_lbfgs(s.n, s.m, s.pattern, stream += 10);
+        const LbfgsResult r = run_lbfgs(s.n, s.m, s.pattern, stream += 10, precision);
         worst.x_err = std::max(worst.x_err, r.x_err);
         worst.d_err = std::max(worst.d_err, r.d_err);
         worst.s_err = std::max(worst.s_err, r.s_err);
@@ -263,7 +257,24 @@ TEST_CASE("emu: L-BFGS launch sequence vs cpu Lbfgs") {
         worst.accepted += r.accepted;
         worst.rejected += r.rejected;
         worst.wraps += r.wraps;
+        worst.s_ulp_flips += r.s_ulp_flips;
     }
+    return worst;
+}
+
+}  // namespace
+
+TEST_CASE("emu: L-BFGS launch sequence vs cpu Lbfgs") {
+    // Rejections before any pair (k = 0: d = -H_diag g), rejections later, the ring wrapping
+    // around (M = 1 wraps on every accepted pair), one block with fewer elements than threads
+    // (n = 5), several and many blocks (n = 4500: 3, n = 70000: 35), and a non-finite total.
+    const LbfgsResult worst = run_scenarios({{4500, 2, "arrraaaraaaaraa"},
+                                             {5, 3, "aaaaraaaaraaaaa"},
+                                             {4500, 1, "aaaaaaaaaaraaaa"},
+                                             {3000, 4, "qqqqqqqqqqqqqqq"},
+                                             {70000, 3, "qqqqaqqrqq"},
+                                             {3000, 3, "aaraaaan"}},
+                                            1000);
     CHECK(worst.rejected >= 5);
     CHECK(worst.wraps >= 10);
     MESSAGE("L-BFGS vs cpu::Lbfgs<float>: x " << worst.x_err << "  d " << worst.d_err << "  s " << worst.s_err
@@ -275,27 +286,9 @@ TEST_CASE("emu: L-BFGS launch sequence vs cpu Lbfgs") {
 TEST_CASE("emu: L-BFGS with bf16 history vs cpu Lbfgs with bf16 history") {
     // The scenarios of the fp32 case that exercise acceptance, rejection, wrapping, several
     // blocks and a quadratic over many steps; the same tolerances on x, d and the scalars.
-    struct Scenario {
-        std::size_t n;
-        int m;
-        const char* pattern;
-    };
-    const Scenario scenarios[] = {
-        {4500, 2, "arrraaaraaaaraa"}, {5, 3, "aaaaraaaaraaaaa"}, {3000, 4, "qqqqqqqqqqqqqqq"}, {70000, 3, "qqqqaqqrqq"},
-    };
-    LbfgsResult worst;
-    std::uint64_t stream = 3000;
-    for (const Scenario& s : scenarios) {
-        const LbfgsResult r = run_lbfgs(s.n, s.m, s.pattern, stream += 10, HistoryPrecision::Bf16);
-        worst.x_err = std::max(worst.x_err, r.x_err);
-        worst.d_err = std::max(worst.d_err, r.d_err);
-        worst.s_err = std::max(worst.s_err, r.s_err);
-        worst.scalar_err = std::max(worst.scalar_err, r.scalar_err);
-        worst.accepted += r.accepted;
-        worst.rejected += r.rejected;
-        worst.wraps += r.wraps;
-        worst.s_ulp_flips += r.s_ulp_flips;
-    }
+    const LbfgsResult worst = run_scenarios(
+        {{4500, 2, "arrraaaraaaaraa"}, {5, 3, "aaaaraaaaraaaaa"}, {3000, 4, "qqqqqqqqqqqqqqq"}, {70000, 3, "qqqqaqqrqq"}},
+        3000, HistoryPrecision::Bf16);
     CHECK(worst.rejected >= 3);
     CHECK(worst.wraps >= 5);
     MESSAGE("bf16 L-BFGS vs cpu::Lbfgs<float> bf16: x " << worst.x_err << "  d " << worst.d_err << "  s "
