@@ -34,10 +34,10 @@ namespace {
 std::size_t square(int c) { return std::size_t(c) * std::size_t(c); }
 
 // Elements of each of cuda::Vgg19Net's growing buffers (vgg19_cuda.cpp), the maximum over the
-// input sizes it was prepared for.
+// input sizes it was prepared for. No tap gradient buffers: the objective uses the net's TapGrad
+// backward, which adds the losses' gradients into the two work buffers.
 struct NetRoom {
     std::vector<std::size_t> out = std::vector<std::size_t>(kNumLayers, 0);
-    std::vector<std::size_t> grad = std::vector<std::size_t>(kNumLayers, 0);
     std::size_t work = 0, elems16 = 0;
 
     void add(const std::vector<bool>& tapped, int deepest, int h, int w) {
@@ -46,7 +46,6 @@ struct NetRoom {
         for (int k = 0; k <= deepest; ++k) {
             const std::size_t n = s[std::size_t(k)].numel();
             if (layers[k].kind != LayerKind::Conv || tapped[std::size_t(k)]) out[std::size_t(k)] = std::max(out[std::size_t(k)], n);
-            if (tapped[std::size_t(k)]) grad[std::size_t(k)] = std::max(grad[std::size_t(k)], n);
             work = std::max(work, n);
             if (layers[k].kind == LayerKind::Conv) {
                 const int c = std::max(conv_in_channels(layers[k].conv), conv_out_channels(layers[k].conv));
@@ -57,7 +56,7 @@ struct NetRoom {
 
     std::size_t bytes(const CudaOptions& cuda) const {
         std::size_t n = 2 * work;  // the two backward work buffers
-        for (int k = 0; k < kNumLayers; ++k) n += out[std::size_t(k)] + grad[std::size_t(k)];
+        for (int k = 0; k < kNumLayers; ++k) n += out[std::size_t(k)];
         std::size_t b = n * sizeof(float) + cuda.workspace_limit;
         if (cuda.precision == Precision::Bf16) b += 2 * elems16 * 2;  // two bf16 staging buffers
         return b;

@@ -3,7 +3,9 @@
 // pass, content and style losses injected at the taps, one backward pass, TV in image space.
 //
 // The loss kernels write raw double partial sums into one slot of kMaxPartials per term and
-// add their gradients into the net's tap gradients (or dx for TV); kernels::finalize_terms
+// add their gradients into the gradient the backward pass holds at their tap (the net's TapGrad
+// callback, so that no tap keeps a gradient buffer of its own), or into dx for TV; with a
+// gradient the tap's terms are evaluated inside that callback. kernels::finalize_terms
 // then applies each term's scale and forms the total, on the device. Everything that depends
 // on the image size (scales, partial counts, Gram scratch, style targets) is settled in
 // prepare(), so evaluate() only checks host-side shapes and queues kernels.
@@ -25,8 +27,9 @@
 //      share of the term's kMaxPartials;
 //   2. G = float(gram_scale * sum) (style_target_scale) and the style values, as untiled;
 //   3. with a gradient, strips in reverse order (the last one of step 1 is still in the net):
-//      forward, content value and gradient and style gradient at the owned rows only (the tap
-//      gradients are zero elsewhere), backward to the window, added into dx's window rows.
+//      forward, then backward to the window with, at each tap (TapGrad), the content value and
+//      gradient and the style gradient of the owned rows added into the gradient from above
+//      (the losses add nothing elsewhere), added into dx's window rows.
 // The content targets and style targets are computed strip by strip the same way, so no pass
 // ever runs on a whole image once tiling is on. One strip is the untiled code, unchanged.
 #include "cuda/objective_cuda.h"
@@ -263,7 +266,8 @@ struct Objective::Impl {
     }
 
     void evaluate_tiled(ConstView<float> x, TensorView<float> dx);
-    void content_band(std::size_t strip, bool grad);
+    void content_rows(std::size_t strip, int i, float* df);
+    void style_rows_gradient(std::size_t strip, std::size_t j, float* df);
 
     // gram() of the column range [0, cols) of a row-major (C, ld) map (a strip's owned positions).
     void gram_rows(const float* f, const float* guide, int channels, long long cols, long long ld, double scale,
@@ -381,24 +385,42 @@ struct Objective::Impl {
 // ---- tiled evaluation ----------------------------------------------------------------------
 
 // Content term i's sums over strip `strip`'s owned rows (the window is in the net) against the
-// matching rows of the whole target, its partials in the strip's share of the term's slot; with
-// grad also its gradient into those rows of the tap gradient.
-void Objective::Impl::content_band(std::size_t strip, bool grad) {
-    for (int i = 0; i < nc; ++i) {
-        NvtxRange range(content_ranges[std::size_t(i)].c_str());
-        const int l = spec.content_layers[std::size_t(i)];
-        const ConstView<float> f = net.output(l);
-        const Tensor<float>& p = content_targets[std::size_t(i)];
-        NST_REQUIRE(p.shape() == content_plan[std::size_t(i)].shape,
-                    "objective: image size differs from the content image's at " + vgg19_layers()[l].name);
-        const Band b = band(strips[strip], l, shape.h);
-        const std::size_t w = std::size_t(f.shape.w);
-        kernels::content_loss_rows(f.data + b.r0 * w, (long long)f.shape.plane(), p.data() + b.g0 * w,
-                                   (long long)p.shape().plane(), f.shape.c, (long long)(b.rows * w),
-                                   content_plan[std::size_t(i)].two_scale,
-                                   grad ? net.grad(l).data + b.r0 * w : nullptr,
-                                   content_blocks[std::size_t(i)][strip],
-                                   slot(i) + content_offsets[std::size_t(i)][strip], stream());
+// matching rows of the whole target, its partials in the strip's share of the term's slot;
+// unless df is null also its gradient added into those rows of df (1, C, h, w) device, the
+// gradient at the term's layer for the window.
+void Objective::Impl::content_rows(std::size_t strip, int i, float* df) {
+    NvtxRange range(content_ranges[std::size_t(i)].c_str());
+    const int l = spec.content_layers[std::size_t(i)];
+    const ConstView<float> f = net.output(l);
+    const Tensor<float>& p = content_targets[std::size_t(i)];
+    NST_REQUIRE(p.shape() == content_plan[std::size_t(i)].shape,
+                "objective: image size differs from the content image's at " + vgg19_layers()[l].name);
+    const Band b = band(strips[strip], l, shape.h);
+    const std::size_t w = std::size_t(f.shape.w);
+    kernels::content_loss_rows(f.data + b.r0 * w, (long long)f.shape.plane(), p.data() + b.g0 * w,
+                               (long long)p.shape().plane(), f.shape.c, (long long)(b.rows * w),
+                               content_plan[std::size_t(i)].two_scale, df ? df + b.r0 * w : nullptr,
+                               content_blocks[std::size_t(i)][strip],
+                               slot(i) + content_offsets[std::size_t(i)][strip], stream());
+}
+
+// Style layer j's gradient at strip `strip`'s owned rows (the window is in the net; the Grams of
+// step 2 are set), every term's added into those rows of df (1, C, h, w) device, the gradient
+// at layer j for the window.
+void Objective::Impl::style_rows_gradient(std::size_t strip, std::size_t j, float* df) {
+    NvtxRange range(style_ranges[j].c_str());
+    const StylePlan& plan = style_plan[j];
+    const int l = spec.style_layers[j];
+    const ConstView<float> f = net.output(l);
+    const Band b = band(strips[strip], l, shape.h);
+    const std::size_t fw = std::size_t(f.shape.w);
+    const bool regional = !content_masks.empty();
+    for (std::size_t r = 0; r < style_terms(j); ++r) {
+        const float* guide = term_guide(j, r);
+        const double coef = regional ? plan.coef * regions[j][r].weight : plan.coef;
+        kernels::style_gradient(term_gram(j, r), term_target(j, r), f.data + b.r0 * fw, guide ? guide + b.g0 * fw : nullptr,
+                                plan.channels, (long long)(b.rows * fw), (long long)f.shape.plane(), coef,
+                                df + b.r0 * fw, stream());
     }
 }
 
@@ -430,7 +452,7 @@ void Objective::Impl::evaluate_tiled(ConstView<float> x, TensorView<float> dx) {
                 NST_CUDA_CHECK(cudaMemsetAsync(gram_sums[j][r].data(), 0, gram_sums[j][r].numel() * sizeof(double), st));
         for (std::size_t i = 0; i < strips.size(); ++i) {
             load(i);
-            if (content_on && !grad) content_band(i, false);
+            for (int c = 0; c < nc && content_on && !grad; ++c) content_rows(i, c, nullptr);
             for (std::size_t j = 0; j < std::size_t(ns); ++j) {
                 if (!style_on(j) || style_terms(j) == 0) continue;
                 NvtxRange range(style_ranges[j].c_str());
@@ -472,27 +494,16 @@ void Objective::Impl::evaluate_tiled(ConstView<float> x, TensorView<float> dx) {
     for (std::size_t i = strips.size(); i-- > 0;) {
         const Strip& s = strips[i];
         load(i);
-        net.zero_grads();
-        if (content_on) content_band(i, true);
-        for (std::size_t j = 0; j < std::size_t(ns); ++j) {
-            if (!style_on(j)) continue;
-            NvtxRange range(style_ranges[j].c_str());
-            const StylePlan& plan = style_plan[j];
-            const int l = spec.style_layers[j];
-            const ConstView<float> f = net.output(l);
-            const Band b = band(s, l, h);
-            const std::size_t fw = std::size_t(f.shape.w);
-            for (std::size_t r = 0; r < style_terms(j); ++r) {
-                const float* guide = term_guide(j, r);
-                const double coef = regional ? plan.coef * regions[j][r].weight : plan.coef;
-                kernels::style_gradient(term_gram(j, r), term_target(j, r), f.data + b.r0 * fw,
-                                        guide ? guide + b.g0 * fw : nullptr, plan.channels, (long long)(b.rows * fw),
-                                        (long long)f.shape.plane(), coef, net.grad(l).data + b.r0 * fw, st);
-            }
-        }
         NvtxRange range("backward");
         const TensorView<float> dxw(dx_window.data(), Shape{1, 3, s.win_rows(), w}, Device::Cuda);
-        net.backward(dxw);
+        // At each tap: the gradient from above, then the content terms', then the style terms'
+        // (the CPU objective's order).
+        net.backward(dxw, [&](int l, TensorView<float> g) {
+            for (int c = 0; c < nc && content_on; ++c)
+                if (spec.content_layers[std::size_t(c)] == l) content_rows(i, c, g.data);
+            for (std::size_t j = 0; j < std::size_t(ns); ++j)
+                if (style_on(j) && spec.style_layers[j] == l) style_rows_gradient(i, j, g.data);
+        });
         kernels::add_rows(dx.data, h, s.win_begin, dxw.data, s.win_rows(), 0, 3, s.win_rows(), w, st);
     }
 }
@@ -819,21 +830,26 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
         o.evaluate_tiled(x, dx);
     } else if (o.nc > 0 || o.ns > 0) {
         o.net.forward(x);
-        if (grad) o.net.zero_grads();
-        for (int i = 0; i < o.nc && s.content_weight != 0; ++i) {
+        // Content term i: its value, and unless df is null its gradient added into df (the
+        // gradient at its layer, (1, C, h, w) device).
+        auto content_term = [&](int i, float* df) {
             NvtxRange range(o.content_ranges[std::size_t(i)].c_str());
             const int l = s.content_layers[std::size_t(i)];
             const ConstView<float> f = o.net.output(l);
             const Tensor<float>& p = o.content_targets[std::size_t(i)];
             NST_REQUIRE(f.shape == p.shape(),
                         "objective: image size differs from the content image's at " + vgg19_layers()[l].name);
-            kernels::content_loss(f.data, p.data(), f.numel(), o.content_plan[std::size_t(i)].two_scale,
-                                  grad ? o.net.grad(l).data : nullptr, o.slot(i), stream);
-        }
-        for (int j = 0; j < o.ns && s.style_weight != 0; ++j) {
+            kernels::content_loss(f.data, p.data(), f.numel(), o.content_plan[std::size_t(i)].two_scale, df, o.slot(i),
+                                  stream);
+        };
+        auto style_on = [&](int j) {
+            if (s.style_weight == 0 || !o.style_plan[std::size_t(j)].active) return false;  // w_l == 0
+            return regional || o.layer_active.empty() || o.layer_active[std::size_t(j)];   // some style uses l
+        };
+        // Style layer j: its Gram(s) and value, and unless df is null its gradient added into df.
+        // The regions' Grams share one buffer, so each region's gradient follows its Gram.
+        auto style_term = [&](int j, float* df) {
             const Impl::StylePlan& plan = o.style_plan[std::size_t(j)];
-            if (!plan.active) continue;  // w_l == 0
-            if (!regional && !o.layer_active.empty() && !o.layer_active[std::size_t(j)]) continue;  // no style uses l
             NvtxRange range(o.style_ranges[std::size_t(j)].c_str());
             const int l = s.style_layers[std::size_t(j)];
             const ConstView<float> f = o.net.output(l);
@@ -846,10 +862,8 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
                 const float* a = o.style_targets[std::size_t(j)].data();
                 o.gram(f.data, nullptr, plan.channels, plan.positions, plan.gram_scale, g);
                 kernels::style_value(g, a, plan.channels, o.slot(o.nc + j), stream);
-                if (grad)
-                    kernels::style_gradient(g, a, f.data, nullptr, plan.channels, plan.positions, plan.coef,
-                                            o.net.grad(l).data, stream);
-                continue;
+                if (df) kernels::style_gradient(g, a, f.data, nullptr, plan.channels, plan.positions, plan.coef, df, stream);
+                return;
             }
             // One guided term per region whose style uses this layer: sum_k b_k style_loss(F o C_k, A_k),
             // the regions' partials side by side in the layer's slot, each weighted by b_k.
@@ -860,14 +874,25 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
                 const float* a = o.region_targets[std::size_t(region.k)][std::size_t(j)].data();
                 o.gram(f.data, region.guide, plan.channels, plan.positions, plan.gram_scale, g);
                 kernels::style_value_weighted(g, a, plan.channels, region.weight, o.slot(o.nc + j) + r * np, stream);
-                if (grad)
+                if (df)
                     kernels::style_gradient(g, a, f.data, region.guide, plan.channels, plan.positions,
-                                            plan.coef * region.weight, o.net.grad(l).data, stream);
+                                            plan.coef * region.weight, df, stream);
             }
-        }
-        if (grad) {
+        };
+        if (!grad) {
+            for (int i = 0; i < o.nc && s.content_weight != 0; ++i) content_term(i, nullptr);
+            for (int j = 0; j < o.ns; ++j)
+                if (style_on(j)) style_term(j, nullptr);
+        } else {
+            // The terms at each tap inside the backward pass, added into the gradient from above
+            // (content, then style: the CPU objective's order).
             NvtxRange range("backward");
-            o.net.backward(dx);
+            o.net.backward(dx, [&](int l, TensorView<float> g) {
+                for (int i = 0; i < o.nc && s.content_weight != 0; ++i)
+                    if (s.content_layers[std::size_t(i)] == l) content_term(i, g.data);
+                for (int j = 0; j < o.ns; ++j)
+                    if (style_on(j) && s.style_layers[std::size_t(j)] == l) style_term(j, g.data);
+            });
         }
     } else if (grad) {
         // Nothing but TV: its gradient accumulates onto zero.

@@ -5,10 +5,13 @@
 //   - every ReLU output and every pool output is kept; a conv output only when that conv is
 //     tapped, otherwise the ReLU is fused into the conv;
 //   - backward walks down from the deepest tap with the gradient in one of two work buffers;
-//     tap gradients are added in, a ReLU that is not tapped is applied as the mask epilogue of
-//     the conv above it, and a ReLU backward runs in place when the gradient is ours.
-// prepare() does the allocation and cuDNN algorithm selection; forward, backward and
-// zero_grads only enqueue work on the context's stream (CUDA-graph capturable).
+//     at each tap the caller adds the losses' gradient into it (TapGrad), so no tap needs a
+//     gradient buffer of its own; a ReLU that is not tapped is applied as the mask epilogue of
+//     the conv above it, and a ReLU backward runs in place.
+//   - the per-tap gradient buffers of grad()/zero_grads()/backward(dx) exist only once one of
+//     them is used (tests of the net; the objective uses the TapGrad form).
+// prepare() does the allocation and cuDNN algorithm selection; forward and backward only
+// enqueue work on the context's stream (CUDA-graph capturable).
 #include "cuda/vgg19_cuda.h"
 
 #include <algorithm>
@@ -46,7 +49,7 @@ struct Vgg19Net::Impl {
     int deepest = -1;
 
     // Per layer: output shape for the current input size, stored output (empty if not kept) and
-    // the gradient buffer of taps. All device memory.
+    // the gradient buffer of taps (only once use_grads). All device memory.
     int in_h = 0, in_w = 0;
     int built_to = -1;  // layers 0..built_to have buffers and algorithms for (in_h, in_w)
     std::vector<Shape> shapes = std::vector<Shape>(kNumLayers);
@@ -54,6 +57,7 @@ struct Vgg19Net::Impl {
     std::vector<Tensor<float>> grads = std::vector<Tensor<float>>(kNumLayers);
     Tensor<float> work[2];
     bool have_forward = false;
+    bool use_grads = false;  // grad()/zero_grads()/backward(dx) used: prepare() sizes `grads` too
 
     // Shared by all convolutions: cuDNN workspace and, for bf16, the two staging buffers.
     Buffer workspace;
@@ -83,17 +87,28 @@ struct Vgg19Net::Impl {
 
     void ensure_layer(int k) {
         if (keeps_output(k)) ensure_room(out[k], out_room[k], shapes[k]);
+        if (use_grads) ensure_grad(k);
+    }
+
+    // Tap k's gradient buffer at its current shape; a new one starts at zero.
+    void ensure_grad(int k) {
         if (tapped[k] && (grads[k].shape() != shapes[k] || grads[k].device() != Device::Cuda)) {
             ensure_room(grads[k], grad_room[k], shapes[k]);
             NST_CUDA_CHECK(cudaMemsetAsync(grads[k].data(), 0, shapes[k].numel() * sizeof(float), ctx.stream()));
         }
     }
 
+    // From now on the taps have gradient buffers (the net must be prepared).
+    void make_grads() {
+        use_grads = true;
+        for (int k = 0; k <= deepest; ++k) ensure_grad(k);
+    }
+
     // Every buffer of layers 0..deepest at shapes s (and the shared ones) fits what is allocated.
     bool fits(const std::vector<Shape>& s, std::size_t max_numel, std::size_t ws_bytes, std::size_t elems16) const {
         for (int k = 0; k <= deepest; ++k) {
             if (keeps_output(k) && s[k].numel() > out_room[k]) return false;
-            if (tapped[k] && s[k].numel() > grad_room[k]) return false;
+            if (use_grads && tapped[k] && s[k].numel() > grad_room[k]) return false;
         }
         return max_numel <= work_room && ws_bytes <= workspace.bytes() &&
                (precision != Precision::Bf16 || elems16 <= stage_room);
@@ -264,6 +279,10 @@ ConstView<float> Vgg19Net::output(int layer) const {
 }
 
 void Vgg19Net::zero_grads() {
+    if (m->built_to >= m->deepest)
+        m->make_grads();
+    else  // shapes are not known yet: clear what exists, the next prepare() makes the rest
+        m->use_grads = true;
     for (int k = 0; k < kNumLayers; ++k) {
         Tensor<float>& gk = m->grads[k];
         if (m->tapped[k] && !gk.empty())
@@ -274,10 +293,19 @@ void Vgg19Net::zero_grads() {
 TensorView<float> Vgg19Net::grad(int layer) {
     NST_REQUIRE(layer >= 0 && layer < kNumLayers && m->tapped[layer], "Vgg19Net::grad: layer is not a tap");
     NST_REQUIRE(m->have_forward, "Vgg19Net::grad: no forward pass since the taps were set");
+    m->make_grads();
     return m->grads[layer].view();
 }
 
 void Vgg19Net::backward(TensorView<float> dx) {
+    NST_REQUIRE(m->have_forward, "Vgg19Net::backward: no forward pass since the taps were set");
+    m->make_grads();
+    backward(dx, [this](int layer, TensorView<float> g) {
+        kernels::add_into(g.data, m->grads[layer].data(), g.numel(), m->ctx.stream());
+    });
+}
+
+void Vgg19Net::backward(TensorView<float> dx, const TapGrad& add_tap_grad) {
     Impl& s = *m;
     NST_REQUIRE(s.have_forward, "Vgg19Net::backward: no forward pass since the taps were set");
     const Shape in_shape{1, 3, s.in_h, s.in_w};
@@ -286,21 +314,15 @@ void Vgg19Net::backward(TensorView<float> dx) {
     const cudaStream_t stream = s.ctx.stream();
     const auto& layers = vgg19_layers();
 
-    // g: gradient w.r.t. the output of layer k; it lives in work[gbuf], or is a tap's own
-    // buffer (gbuf = -1, read only). masked: the ReLU of layer k was already applied by the
-    // conv above it, so g is the gradient w.r.t. the conv output below.
-    const float* g = nullptr;
-    int gbuf = -1;
+    // The gradient w.r.t. the output of layer k lives in work[gbuf] (zeros at the deepest tap,
+    // where the callback adds the first losses); layer k's backward writes the gradient w.r.t.
+    // its input into the other one. masked: the ReLU of layer k was already applied by the conv
+    // above it, so the gradient is w.r.t. the conv output below.
+    int gbuf = 0;
+    NST_CUDA_CHECK(cudaMemsetAsync(s.work[gbuf].data(), 0, s.shapes[s.deepest].numel() * sizeof(float), stream));
     bool masked = false;
     auto add_tap = [&](int k) {
-        if (!s.tapped[k]) return;
-        if (!g) {
-            g = s.grads[k].data();
-            gbuf = -1;
-        } else {
-            NST_REQUIRE(gbuf >= 0, "Vgg19Net::backward: gradient bookkeeping");
-            kernels::add_into(s.work[gbuf].data(), s.grads[k].data(), s.shapes[k].numel(), stream);
-        }
+        if (s.tapped[k]) add_tap_grad(k, s.work_view(gbuf, s.shapes[k]));
     };
     auto free_buf = [&]() { return gbuf == 0 ? 1 : 0; };
 
@@ -310,19 +332,14 @@ void Vgg19Net::backward(TensorView<float> dx) {
         switch (li.kind) {
             case LayerKind::Relu: {
                 add_tap(k);
-                if (!masked) {
-                    const int b = gbuf >= 0 ? gbuf : free_buf();  // in place when g is ours
-                    kernels::relu_backward(s.work[b].data(), g, s.out[k].data(), s.shapes[k].numel(), stream);
-                    g = s.work[b].data();
-                    gbuf = b;
-                }
+                if (!masked) kernels::relu_mask(s.work[gbuf].data(), s.out[k].data(), s.shapes[k].numel(), stream);
                 masked = false;
                 break;
             }
             case LayerKind::Conv: {
                 add_tap(k);
                 Conv3x3Cudnn& conv = *s.convs[li.conv];
-                const ConstView<float> dy(g, s.shapes[k], Device::Cuda);
+                const ConstView<float> dy(s.work[gbuf].data(), s.shapes[k], Device::Cuda);
                 if (k == 0) {
                     conv.backward_data(dx, dy, nullptr, s.scratch);
                     break;
@@ -333,7 +350,6 @@ void Vgg19Net::backward(TensorView<float> dx) {
                 // before the mask is applied.
                 const bool fuse = layers[k - 1].kind == LayerKind::Relu && !s.tapped[k - 1];
                 conv.backward_data(s.work_view(b, below), dy, fuse ? s.out[k - 1].data() : nullptr, s.scratch);
-                g = s.work[b].data();
                 gbuf = b;
                 masked = fuse;
                 break;
@@ -342,9 +358,8 @@ void Vgg19Net::backward(TensorView<float> dx) {
                 add_tap(k);
                 const int b = free_buf();
                 const Shape& below = s.shapes[k - 1];
-                kernels::pool2x2_backward(s.work[b].data(), g, s.out[k - 1].data(), below.c, below.h, below.w,
-                                          s.pooling, stream);
-                g = s.work[b].data();
+                kernels::pool2x2_backward(s.work[b].data(), s.work[gbuf].data(), s.out[k - 1].data(), below.c, below.h,
+                                          below.w, s.pooling, stream);
                 gbuf = b;
                 break;
             }
