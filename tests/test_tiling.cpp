@@ -3,11 +3,13 @@
 // geometry, and the tiled objective against the untiled one at sizes where both fit — totals,
 // every term and the gradient — for the presets, several styles of other sizes (their targets
 // are tiled too), layer sets, content and style masks, max and average pooling, image heights
-// that are not multiples of the alignment, and strips whose windows are cut by the image edges.
+// that are not multiples of the alignment, and strips whose windows are cut by the image edges;
+// and the objective's tap gradients (tap_gradients) against its evaluated gradient.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -216,4 +218,41 @@ TEST_CASE("tiling: in double the tiled objective equals the untiled one to round
         CHECK(r.worst_term <= 1e-11);
         CHECK(r.grad <= 1e-10);
     }
+}
+
+TEST_CASE("objective: tap_gradients backpropagated by the net give the evaluated gradient") {
+    // The gradients the objective injects at its taps, fed through the net's own backward pass
+    // (grad buffers), must give evaluate()'s dx (TV off: it acts in image space), with content
+    // masks so that the guided terms are included.
+    Problem p = default_problem(Preset::JcJohnson, 40, 28);
+    p.spec.tv_weight = 0;
+    const Tensor<double> content = test::random_tensor<double>(Shape{1, 3, p.h, p.w}, 31, -1, 1);
+    const Tensor<double> style = test::random_tensor<double>(p.styles[0], 32, -1, 1);
+    const Tensor<double> x = test::random_tensor<double>(Shape{1, 3, p.h, p.w}, 33, -1, 1);
+    cpu::Vgg19Net<double> net(weights5(), p.pooling, cpu::ConvAlgo::Direct);
+    cpu::Objective<double> obj(net, p.spec);
+    obj.set_content(content.cview());
+    obj.set_styles({style.cview(), style.cview()}, {0.3, 0.7});
+    const Tensor<float> box = box_mask(p.h, p.w, 8, 30, 0, 20);
+    Tensor<float> rest = box.clone();
+    for (auto& v : rest) v = 1.0f - v;
+    obj.set_content_masks({box.cview(), rest.cview()});
+    Tensor<double> dx(x.shape());
+    obj.evaluate(x.cview(), dx.view());
+    const std::map<int, Tensor<double>> taps = obj.tap_gradients(x.cview());
+    CHECK(taps.size() == loss_taps(p.spec).size());
+    net.zero_grads();
+    for (const auto& [l, g] : taps) {
+        TensorView<double> dst = net.grad(l);
+        REQUIRE(dst.shape == g.shape());
+        std::copy(g.begin(), g.end(), dst.data);
+    }
+    Tensor<double> dx2(x.shape());
+    net.backward(dx2.view());
+    const double err = max_rel(dx2, dx);
+    MESSAGE("tap_gradients through the net vs evaluate: " << err);
+    CHECK(err <= 1e-12);
+    double norm = 0;
+    for (double v : dx) norm = std::max(norm, std::abs(v));
+    CHECK(norm > 0);
 }

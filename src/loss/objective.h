@@ -2,6 +2,7 @@
 // The style-transfer objective on the CPU: content, style and TV terms over a Vgg19Net,
 // evaluated together with the gradient w.r.t. the image.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,12 @@ public:
 
     // Terms at x (1, 3, H, W); assigns dx = d total / dx unless dx is empty.
     LossTerms evaluate(ConstView<T> x, TensorView<T> dx);
+
+    // The losses' gradients w.r.t. each tapped layer's output at x (1, 3, H, W), untiled: what the
+    // backward pass injects at the taps (layer -> (1, C, h, w)). For tests and tools that run
+    // the backward pass themselves (tests/cuda compares the GPU's ReLU decisions this way);
+    // leaves the net holding the forward pass at x.
+    std::map<int, Tensor<T>> tap_gradients(ConstView<T> x);
 
     // Bytes the objective holds besides its net's buffers for an h x w image with num_styles
     // style images: content targets, the per-layer C x C matrices and scratch, and the content

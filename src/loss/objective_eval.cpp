@@ -90,6 +90,30 @@ LossTerms Objective<T>::evaluate(ConstView<T> x, TensorView<T> dx) {
 }
 
 template <typename T>
+std::map<int, Tensor<T>> Objective<T>::tap_gradients(ConstView<T> x) {
+    NST_REQUIRE(m_content_set || m_spec.content_layers.empty(), "objective: set_content() was not called");
+    NST_REQUIRE(m_styles_set || m_spec.style_layers.empty(), "objective: set_styles() was not called");
+    std::map<int, Tensor<T>> out;
+    if (m_spec.content_layers.empty() && m_spec.style_layers.empty()) return out;
+    const int h = x.shape.h;
+    const Strip whole{0, h, 0, h};
+    LossTerms terms;
+    terms.content.assign(m_spec.content_layers.size(), 0.0);
+    terms.style.assign(m_spec.style_layers.size(), 0.0);
+    prepare_terms(h, x.shape.w);
+    forward_strip(x, whole);
+    accumulate_strip(whole, h, true, terms);
+    finish_style_terms(true, terms);
+    for (int l : loss_taps(m_spec)) {
+        Tensor<T> g(m_net.output(l).shape);
+        std::fill(g.begin(), g.end(), T(0));
+        add_tap_gradient(whole, h, l, g.view());
+        out.emplace(l, std::move(g));
+    }
+    return out;
+}
+
+template <typename T>
 void Objective<T>::prepare_terms(int h, int w) {
     const std::size_t n_style = m_spec.style_layers.size();
     m_regions = !m_content_masks.empty() && n_style > 0 && m_spec.style_weight != 0;
@@ -243,6 +267,7 @@ void Objective<T>::add_tap_gradient(const Strip& s, int h, int layer, TensorView
 // The members defined here (objective.cpp instantiates the rest of the class).
 #define NST_OBJECTIVE_EVAL(T)                                                                               \
     template LossTerms Objective<T>::evaluate(ConstView<T>, TensorView<T>);                                  \
+    template std::map<int, Tensor<T>> Objective<T>::tap_gradients(ConstView<T>);                             \
     template void Objective<T>::prepare_terms(int, int);                                                     \
     template bool Objective<T>::region_on(std::size_t, std::size_t) const;                                   \
     template const std::int32_t* Objective<T>::strip_support(std::size_t, std::size_t, std::size_t, std::size_t, \

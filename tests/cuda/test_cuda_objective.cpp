@@ -206,7 +206,7 @@ CpuResult compute_cpu_oracle(const Config& c, const Controls& ctl, const std::ve
     cpu::Objective<double> obj(net, spec);
     const int deepest = deepest_of(spec);
     std::vector<int> loss_layers = merge_layers(spec.content_layers, spec.style_layers);
-    // Extra taps for the decisions; their gradients stay zero (zero_grads clears every tap).
+    // Extra taps for the decisions (the objective's own taps are loss_layers).
     if (deepest >= 0) net.set_taps(merge_layers(loss_layers, relu_layers_upto(deepest)));
     const Tensor<double> content = cast<double, float>(content_image().cview());
     obj.set_content(content.cview());
@@ -223,7 +223,9 @@ CpuResult compute_cpu_oracle(const Config& c, const Controls& ctl, const std::ve
     r.dx = Tensor<double>(x.shape());
     r.terms = obj.evaluate(x.cview(), r.dx.view());
     if (deepest >= 0) {
-        for (int l : loss_layers) r.tap_grads.emplace(l, cast<double, double>(ConstView<double>(net.grad(l))));
+        // The losses' gradients at the taps (the objective injects them during its backward pass,
+        // so the net holds no tap buffers); tap_gradients leaves the net at x for the decisions.
+        for (auto& [l, g] : obj.tap_gradients(x.cview())) r.tap_grads.emplace(l, std::move(g));
         for (int k : relu_layers_upto(deepest)) r.relu_outputs.emplace(k, cast<float, double>(net.output(k)));
     }
     return r;
