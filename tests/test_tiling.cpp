@@ -28,12 +28,6 @@ const Vgg19Weights& weights5() {
     return w;
 }
 
-std::vector<int> layers(const std::vector<std::string>& names) {
-    std::vector<int> k;
-    for (const auto& n : names) k.push_back(layer_index(n));
-    return k;
-}
-
 // Rows [i0, i1) and columns [j0, j1) set to 1.
 Tensor<float> box_mask(int h, int w, int i0, int i1, int j0, int j1) {
     Tensor<float> m(Shape{1, 1, h, w});

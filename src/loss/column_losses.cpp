@@ -6,7 +6,6 @@
 // columns, because column p of D F depends on column p of F only. Guided: d/dF of the loss of
 // F o t is t o (D (F o t)) by the chain rule, i.e. D applied to F o t o t.
 #include <algorithm>
-#include <cblas.h>
 
 #include "core/error.h"
 #include "loss/blas.h"
@@ -17,24 +16,7 @@ namespace nst::cpu {
 
 namespace {
 
-inline void syrk(int n, int k, double alpha, const float* a, int lda, float beta, float* c) {
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, k, float(alpha), a, lda, beta, c, n);
-}
-inline void syrk(int n, int k, double alpha, const double* a, int lda, double beta, double* c) {
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, k, alpha, a, lda, beta, c, n);
-}
-// c (m x n, ldc) = alpha * a b + beta * c, a: (m x k, lda k), b: (k x n, ldb).
-inline void gemm(int m, int n, int k, double alpha, const float* a, const float* b, int ldb, float beta, float* c,
-                 int ldc) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, float(alpha), a, k, b, ldb, beta, c, ldc);
-}
-inline void gemm(int m, int n, int k, double alpha, const double* a, const double* b, int ldb, double beta,
-                 double* c, int ldc) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, k, b, ldb, beta, c, ldc);
-}
-
-// The block's (channel, column) pairs as one index range, so that the fixed-order sums and the
-// parallel loops cut the work the same way whether the block is a whole map or a strip of it.
+// f(ch) for every channel, in parallel when the block (c x m values) is large enough to pay.
 template <typename F>
 void for_each_channel(std::size_t c, std::size_t m, F&& f) {
 #pragma omp parallel for schedule(static) if (c * m >= 65536)
@@ -91,15 +73,15 @@ void gram_upper(T* g, Columns<const T> f, double scale, bool assign) {
         if (assign) std::fill(g, g + std::size_t(c) * c, T(0));
         return;
     }
-    syrk(c, detail::blas_int(f.m), scale, f.data, detail::blas_int(f.ld), assign ? T(0) : T(1), g);
+    detail::syrk_upper(c, detail::blas_int(f.m), scale, f.data, detail::blas_int(f.ld), assign ? 0.0 : 1.0, g);
 }
 
 template <typename T>
 void style_gradient(Columns<T> df, const T* d, Columns<const T> f, double alpha) {
     NST_REQUIRE(df.c == f.c && df.m == f.m, "style_gradient: blocks differ");
     if (f.m == 0) return;
-    gemm(f.c, detail::blas_int(f.m), f.c, alpha, d, f.data, detail::blas_int(f.ld), T(1), df.data,
-         detail::blas_int(df.ld));
+    detail::gemm(f.c, detail::blas_int(f.m), f.c, alpha, d, f.data, detail::blas_int(f.ld), 1.0, df.data,
+                 detail::blas_int(df.ld));
 }
 
 template <typename T>
@@ -112,7 +94,7 @@ void guided_gram_upper(T* g, Columns<const T> f, const T* t, const std::int32_t*
         if (assign) std::fill(g, g + std::size_t(c) * c, T(0));
         return;
     }
-    syrk(c, detail::blas_int(n), scale, ft, detail::blas_int(n), assign ? T(0) : T(1), g);
+    detail::syrk_upper(c, detail::blas_int(n), scale, ft, detail::blas_int(n), assign ? 0.0 : 1.0, g);
 }
 
 template <typename T>
@@ -129,7 +111,8 @@ void guided_style_gradient(Columns<T> df, const T* d, Columns<const T> f, const 
             T* dst = ft + std::size_t(ch) * m;
             for (std::size_t p = 0; p < m; ++p) dst[p] = src[p] * t[p] * t[p];
         });
-        gemm(c, detail::blas_int(m), c, alpha, d, ft, detail::blas_int(m), T(1), df.data, detail::blas_int(df.ld));
+        detail::gemm(c, detail::blas_int(m), c, alpha, d, ft, detail::blas_int(m), 1.0, df.data,
+                     detail::blas_int(df.ld));
         return;
     }
     // Compacted: (G - A)(F o t) over the support, block by block into the free part of ft (the
@@ -144,7 +127,8 @@ void guided_style_gradient(Columns<T> df, const T* d, Columns<const T> f, const 
     T* out = ft + std::size_t(c) * nnz;  // c x block
     for (std::size_t p0 = 0; p0 < nnz; p0 += block) {
         const std::size_t b = std::min(block, nnz - p0);
-        gemm(c, detail::blas_int(b), c, alpha, d, ft + p0, detail::blas_int(nnz), T(0), out, detail::blas_int(b));
+        detail::gemm(c, detail::blas_int(b), c, alpha, d, ft + p0, detail::blas_int(nnz), 0.0, out,
+                     detail::blas_int(b));
         for_each_channel(std::size_t(c), b, [&](int ch) {
             T* drow = df.row(ch);
             const T* orow = out + std::size_t(ch) * b;

@@ -233,10 +233,9 @@ void Objective<T>::set_styles(const std::vector<ConstView<T>>& styles, const std
                 if (guides[j].empty()) {
                     gram_upper(g, f, 1.0 / m_k, si == 0);
                 } else {
-                    m_masked_scratch.ensure(Shape{1, 1, 1, int(std::size_t(f.c) * f.m)});
                     const T* t = guides[j].data() + std::size_t(image_rows(s, l, r).begin) * std::size_t(full_layer_shape(l, h, w).w);
                     guided_gram_upper(g, f, t, static_cast<const std::int32_t*>(nullptr), 0, 1.0 / m_k, si == 0,
-                                      m_masked_scratch.data());
+                                      masked_scratch(f));
                 }
             }
         }
@@ -299,15 +298,14 @@ void Objective<T>::refresh_content_guides(int h, int w) {
             m_content_support[k][j] = guide_support(m_content_guides[k][j].cview());
         }
     }
-    std::size_t largest = 0;
-    for (int l : m_spec.style_layers) {
-        int lh = 0, lw = 0;
-        layer_output_size(l, h, w, lh, lw);
-        largest = std::max(largest, std::size_t(layer_channels(l)) * std::size_t(lh) * std::size_t(lw));
-    }
-    m_masked_scratch.ensure(Shape{1, 1, 1, int(largest)});
     m_guides_h = h;
     m_guides_w = w;
+}
+
+template <typename T>
+T* Objective<T>::masked_scratch(const Columns<const T>& f) {
+    m_masked_scratch.ensure(Shape{1, 1, 1, int(std::size_t(f.c) * f.m)});
+    return m_masked_scratch.data();
 }
 
 template <typename T>

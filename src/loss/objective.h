@@ -9,6 +9,7 @@
 #include "core/tensor.h"
 #include "loss/conventions.h"
 #include "loss/guides.h"
+#include "loss/columns.h"
 #include "loss/tiling.h"
 #include "nn/vgg19.h"
 
@@ -124,6 +125,8 @@ private:
     void finish_style_terms(bool grad, LossTerms& terms);
     void add_tap_gradient(const Strip& s, int h, int layer, TensorView<T> g);  // g (1, C, h_l, w_l) of the window
     bool region_on(std::size_t k, std::size_t j) const;
+    // Scratch for F o T over block f (C x m values), grown as needed: a strip's block when tiled.
+    T* masked_scratch(const Columns<const T>& f);
     // The support of content guide (k, j) within columns [begin, begin + m) of the whole map,
     // relative to begin (nullptr: use the dense path).
     const std::int32_t* strip_support(std::size_t k, std::size_t j, std::size_t begin, std::size_t m,
@@ -148,7 +151,7 @@ private:
                                                                // where region k vanished at layer j
     std::vector<std::vector<std::vector<std::int32_t>>> m_content_support;  // guide_support of each
     int m_guides_h = -1, m_guides_w = -1;                      // image size of m_content_guides
-    Tensor<T> m_masked_scratch;                // F o T of one layer, sized for the largest style layer
+    Tensor<T> m_masked_scratch;                // F o T of one block of positions (masked_scratch)
     Tensor<float> m_edit_mask;                 // (1, 1, H, W) or empty
     std::size_t m_num_styles = 0;
     int m_tile_rows = 0;                       // 0 = untiled (set_tile_rows)

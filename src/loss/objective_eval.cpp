@@ -202,9 +202,8 @@ void Objective<T>::accumulate_strip(const Strip& s, int h, bool first, LossTerms
             if (!region_on(k, j)) continue;
             std::size_t nnz = 0;
             const std::int32_t* sp = strip_support(k, j, begin, f.m, nnz);
-            m_masked_scratch.ensure(Shape{1, 1, 1, int(std::size_t(f.c) * f.m)});
             guided_gram_upper(m_region_gram[k][j].data(), f, m_content_guides[k][j].data() + begin, sp, nnz,
-                              m_style_gram_scale[j], first, m_masked_scratch.data());
+                              m_style_gram_scale[j], first, masked_scratch(f));
         }
     }
 }
@@ -257,9 +256,8 @@ void Objective<T>::add_tap_gradient(const Strip& s, int h, int layer, TensorView
             if (!region_on(k, j)) continue;
             std::size_t nnz = 0;
             const std::int32_t* sp = strip_support(k, j, begin, f.m, nnz);
-            m_masked_scratch.ensure(Shape{1, 1, 1, int(std::size_t(f.c) * f.m)});
             guided_style_gradient(dg, m_region_diff[k][j].data(), f, m_content_guides[k][j].data() + begin, sp, nnz,
-                                  alpha * m_blend[k], m_masked_scratch.data());
+                                  alpha * m_blend[k], masked_scratch(f));
         }
     }
 }
