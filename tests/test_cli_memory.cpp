@@ -22,19 +22,12 @@ using nst::test::run_nst;
 
 namespace {
 
-struct MemoryCli {
-    std::string dir, content, style;
-    explicit MemoryCli(const std::string& name, int h = 96, int w = 128) : dir(test::temp_dir("cli_memory_" + name)) {
-        content = test::smooth_png(dir, "content.png", h, w, 1);
-        style = test::smooth_png(dir, "style.png", h, w, 2);
+// Content and style of the same size (96x128 unless given).
+struct MemoryCli : test::RunImages {
+    explicit MemoryCli(const std::string& name, int h = 96, int w = 128) : RunImages("cli_memory_" + name, h, w, h, w) {}
+    std::vector<std::string> args(const std::string& output, const std::vector<std::string>& extra) const {
+        return run_args(output, extra);
     }
-    std::vector<std::string> args(const std::string& output, std::vector<std::string> extra) const {
-        std::vector<std::string> a = {"run",       "--output", output,  "--content", content,       "--style", style,
-                                      "--weights", "random:3", "--backend", "cpu",   "--print-iter", "0"};
-        a.insert(a.end(), extra.begin(), extra.end());
-        return a;
-    }
-    std::string path(const std::string& name) const { return dir + "/" + name; }
 };
 
 // The shallow layers: strips of a few rows already cut the net's buffers (halo 6 rows).

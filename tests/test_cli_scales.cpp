@@ -25,20 +25,13 @@ using nst::test::run_nst;
 namespace {
 
 // Content 36x48 and style 30x40: --scales 32,48 gives stages of 24x32 and 36x48.
-struct ScalesCli {
-    std::string dir, content, style;
-    explicit ScalesCli(const std::string& name) : dir(test::temp_dir("cli_scales_" + name)) {
-        content = test::smooth_png(dir, "content.png", 36, 48, 1);
-        style = test::smooth_png(dir, "style.png", 30, 40, 2);
-    }
-    std::vector<std::string> args(const std::string& output, std::vector<std::string> extra) const {
-        std::vector<std::string> a = {"run",      "--output",      output, "--content",   content, "--style", style,
-                                      "--weights", "random:3",     "--backend", "cpu", "--style-scale", "0.75",
-                                      "--print-iter", "0",         "--seed", "7"};
+struct ScalesCli : test::RunImages {
+    explicit ScalesCli(const std::string& name) : RunImages("cli_scales_" + name, 36, 48, 30, 40) {}
+    std::vector<std::string> args(const std::string& output, const std::vector<std::string>& extra) const {
+        std::vector<std::string> a = {"--style-scale", "0.75", "--seed", "7"};
         a.insert(a.end(), extra.begin(), extra.end());
-        return a;
+        return run_args(output, a);
     }
-    std::string path(const std::string& name) const { return dir + "/" + name; }
 };
 
 void require_ok(const test::RunResult& r) {

@@ -147,4 +147,17 @@ int count_lines(const std::string& s) {
     return n;
 }
 
+RunImages::RunImages(const std::string& dir_name, int content_h, int content_w, int style_h, int style_w)
+    : dir(temp_dir(dir_name)) {
+    content = smooth_png(dir, "content.png", content_h, content_w, 1);
+    style = smooth_png(dir, "style.png", style_h, style_w, 2);
+}
+
+std::vector<std::string> RunImages::run_args(const std::string& output, const std::vector<std::string>& extra) const {
+    std::vector<std::string> a = {"run",       "--output", output,      "--content", content,       "--style", style,
+                                  "--weights", "random:3", "--backend", "cpu",       "--print-iter", "0"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+}
+
 }  // namespace nst::test

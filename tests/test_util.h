@@ -69,4 +69,15 @@ std::string smooth_png(const std::string& dir, const std::string& name, int h, i
 
 int count_lines(const std::string& s);
 
+// A fresh test directory with a content and a style image (smooth_png, seeds 1 and 2), and the
+// arguments of a quick `nst run` over them: random weights, the cpu backend, no progress lines.
+struct RunImages {
+    std::string dir, content, style;
+    RunImages(const std::string& dir_name, int content_h, int content_w, int style_h, int style_w);
+    std::string path(const std::string& name) const { return dir + "/" + name; }
+    // run --output OUTPUT --content C --style S --weights random:3 --backend cpu --print-iter 0,
+    // then `extra` (later options win for scalars).
+    std::vector<std::string> run_args(const std::string& output, const std::vector<std::string>& extra) const;
+};
+
 }  // namespace nst::test

@@ -245,7 +245,7 @@ EOF
   fi
 fi
 
-# ---- Gram: ours vs cuBLAS (the JSON stays in the build folder: $OUT holds at most 7 files) ------
+# ---- Gram: ours vs cuBLAS (the JSON stays in the build folder: $OUT holds at most 8 files) ------
 if want gram; then
   t0=$(date +%s)
   lim=$(box 120)
