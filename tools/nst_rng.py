@@ -32,6 +32,7 @@ TWO_PI = 6.283185307179586476925
 # Streams of rng.h's enum Stream.
 STREAM_WEIGHTS = 1  # + conv index 0..15
 STREAM_INIT = 100
+STREAM_NET_PARAMS = 200  # + parameter tensor index (nn/net_model.h init_params)
 
 
 # --- scalar definition ------------------------------------------------------------------------

@@ -38,6 +38,7 @@ inline double normal(std::uint64_t seed, std::uint64_t stream, std::uint64_t i) 
 enum Stream : std::uint64_t {
     kStreamWeights = 1,   // + conv index 0..15: He-normal weights of random[:SEED]
     kStreamInit = 100,    // the initial image of `--init random`
+    kStreamNetParams = 200,  // + parameter tensor index: init_params of a NetDesc (nn/net_model.h)
 };
 
 }  // namespace nst::rng
