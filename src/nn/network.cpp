@@ -18,10 +18,6 @@
 #include "nn/network.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <cstdlib>
 #include <cstring>
 
 #include "nn/convolution_impl.h"
@@ -245,15 +241,8 @@ ConstView<T> Network<T>::forward(ConstView<T> x, bool for_backward) {
         in = s.input.cview();
     }
     const int L = int(s.desc.layers.size());
-    static const bool profile = std::getenv("NST_PROFILE_LAYERS") != nullptr;
     for (int i = 0; i < L; ++i) {
         if (s.plan.skip[std::size_t(i)]) continue;
-        const auto t0 = std::chrono::steady_clock::now();
-        struct Report {
-            bool on; int i; std::chrono::steady_clock::time_point t0; const NetDesc& d; std::clock_t c0 = std::clock();
-            ~Report() { if (on) std::fprintf(stderr, "layer %2d %-22s %8.2f ms\n", i, d.layers[std::size_t(i)].name.c_str(),
-                1e3 * double(std::clock() - c0) / CLOCKS_PER_SEC); }
-        } report{profile, i, t0, s.desc};
         const LayerSpec& l = s.desc.layers[std::size_t(i)];
         const ConstView<T> src = i == 0 ? in : ConstView<T>(s.out(i - 1));
         const TensorView<T> dst = s.out(i);
@@ -318,14 +307,8 @@ void Network<T>::backward(ConstView<T> dy, TensorView<T> dx, T* grads) {
         return {grads + off, shape};
     };
 
-    static const bool profile = std::getenv("NST_PROFILE_LAYERS") != nullptr;
     for (int i = L - 1; i >= 0; --i) {
         const LayerSpec& l = s.desc.layers[std::size_t(i)];
-        struct Report {
-            bool on; int i; std::chrono::steady_clock::time_point t0; const NetDesc& d; std::clock_t c0 = std::clock();
-            ~Report() { if (on) std::fprintf(stderr, "back  %2d %-22s %8.2f ms\n", i, d.layers[std::size_t(i)].name.c_str(),
-                1e3 * double(std::clock() - c0) / CLOCKS_PER_SEC); }
-        } report{profile, i, std::chrono::steady_clock::now(), s.desc};
         const int gy = gs[std::size_t(i) + 1];
         NST_REQUIRE(gy >= 0, "cpu::Network::backward: no gradient reaches layer " + l.name);
         gs[std::size_t(i) + 1] = -1;
