@@ -314,6 +314,144 @@ def small_dict(torch, cfg, bn=False):
     return sd
 
 
+# --- feed-forward models and VGG16 (tests/test_convert_transformer.cpp) -------------------------
+
+# Sizes that are multiples of 4 keep the output the input's size (4 ceil(ceil(H/2)/2)).
+TN_H, TN_W = 28, 36
+
+
+def transformer_net(torch):
+    """pytorch/examples fast_neural_style's TransformerNet (transformer_net.py), module for module,
+    so that state_dict() gives the released files' keys: ConvLayer = ReflectionPad2d(k // 2) +
+    Conv2d; InstanceNorm2d(affine=True); ResidualBlock without a ReLU after the add;
+    UpsampleConvLayer = nearest interpolate x2 + ConvLayer."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class ConvLayer(nn.Module):
+        def __init__(self, cin, cout, k, stride, upsample=None):
+            super().__init__()
+            self.upsample = upsample
+            self.reflection_pad = nn.ReflectionPad2d(k // 2)
+            self.conv2d = nn.Conv2d(cin, cout, k, stride)
+
+        def forward(self, x):
+            if self.upsample:
+                x = F.interpolate(x, mode="nearest", scale_factor=self.upsample)
+            return self.conv2d(self.reflection_pad(x))
+
+    class ResidualBlock(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.conv1 = ConvLayer(c, c, 3, 1)
+            self.in1 = nn.InstanceNorm2d(c, affine=True)
+            self.conv2 = ConvLayer(c, c, 3, 1)
+            self.in2 = nn.InstanceNorm2d(c, affine=True)
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            return self.in2(self.conv2(self.relu(self.in1(self.conv1(x))))) + x
+
+    class TransformerNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = ConvLayer(3, 32, 9, 1)
+            self.in1 = nn.InstanceNorm2d(32, affine=True)
+            self.conv2 = ConvLayer(32, 64, 3, 2)
+            self.in2 = nn.InstanceNorm2d(64, affine=True)
+            self.conv3 = ConvLayer(64, 128, 3, 2)
+            self.in3 = nn.InstanceNorm2d(128, affine=True)
+            self.res1, self.res2, self.res3, self.res4, self.res5 = (ResidualBlock(128) for _ in range(5))
+            self.deconv1 = ConvLayer(128, 64, 3, 1, upsample=2)
+            self.in4 = nn.InstanceNorm2d(64, affine=True)
+            self.deconv2 = ConvLayer(64, 32, 3, 1, upsample=2)
+            self.in5 = nn.InstanceNorm2d(32, affine=True)
+            self.deconv3 = ConvLayer(32, 3, 9, 1)
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            y = self.relu(self.in1(self.conv1(x)))
+            y = self.relu(self.in2(self.conv2(y)))
+            y = self.relu(self.in3(self.conv3(y)))
+            y = self.res5(self.res4(self.res3(self.res2(self.res1(y)))))
+            y = self.relu(self.in4(self.deconv1(y)))
+            y = self.relu(self.in5(self.deconv2(y)))
+            return self.deconv3(y)
+
+    return TransformerNet()
+
+
+def write_transformer(torch, np, out):
+    """TransformerNet checkpoints as pytorch/examples users have them: the legacy serialisation
+    with the pre-0.4 running_mean / running_var keys (30 of them, set to values that would change
+    the output if they were used), and the zip one (a .model file, as neural_style.py train names
+    it); PyTorch's output (float64 network, eval mode) on a small image; broken variants."""
+    torch.manual_seed(4321)
+    net = transformer_net(torch)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if ".in" in "." + name or name.startswith("in"):
+                # Non-trivial affine parameters, so that a loader mixing up weight and bias shows.
+                p.copy_(1.0 + 0.3 * torch.randn(p.shape) if name.endswith("weight") else 0.2 * torch.randn(p.shape))
+    net.eval()
+    sd = net.state_dict()
+    legacy = collections.OrderedDict()
+    for k, v in sd.items():
+        legacy[k] = v.clone()
+        if k.endswith(".weight") and (k.startswith("in") or ".in" in k):
+            base = k[: -len("weight")]
+            legacy[base + "running_mean"] = torch.full(v.shape, 5.0)
+            legacy[base + "running_var"] = torch.full(v.shape, 100.0)
+    assert sum(1 for k in legacy if "running_" in k) == 30
+    torch.save(legacy, os.path.join(out, "tn_legacy.pth"), _use_new_zipfile_serialization=False)
+    torch.save(sd, os.path.join(out, "tn_zip.model"))
+
+    g = torch.Generator().manual_seed(7)
+    x = (torch.rand(1, 3, TN_H, TN_W, generator=g, dtype=torch.float64) * 255.0).float()
+    np.save(os.path.join(out, "tn_x.npy"), x.numpy())
+    with torch.no_grad():
+        y = net.double()(x.double())
+    np.save(os.path.join(out, "tn_ref.npy"), y.numpy())
+
+    # Broken variants (zip): a missing key, a wrong shape, an unexpected tensor.
+    missing = collections.OrderedDict((k, v) for k, v in sd.items() if k != "res3.in2.bias")
+    torch.save(missing, os.path.join(out, "tn_missing_zip.pth"))
+    wrong = collections.OrderedDict(sd)
+    wrong["res2.conv1.conv2d.weight"] = torch.zeros(1).expand(128, 128, 5, 5)
+    torch.save(wrong, os.path.join(out, "tn_wrong_shape_zip.pth"))
+    extra = collections.OrderedDict(sd)
+    extra["style_embedding.weight"] = torch.zeros(4, 4)
+    torch.save(extra, os.path.join(out, "tn_extra_zip.pth"))
+
+
+def write_vgg16(torch, np, pb, out):
+    """VGG16 as torchvision saves it (features.N, zip) and as Caffe's VGG_ILSVRC_16_layers names
+    it (conv1_1 ...): every tensor a constant that says which conv and which parameter it is
+    (conv k: weight k + 1, bias -(k + 1) / 8), so a mapping that swaps layers shows. The torch file
+    uses stride-0 tensors (tiny file), the Caffe file holds the full 14.7 M values."""
+    names = ["conv%d_%d" % (b + 1, i + 1) for b, n in enumerate([2, 2, 3, 3, 3]) for i in range(n)]
+    chans = [v for v in VGG16 if v != "M"]
+    sd = collections.OrderedDict()
+    net = pb.NetParameter()
+    net.name = "VGG_ILSVRC_16_layers"
+    cin = 3
+    for k, (idx, name, cout) in enumerate(zip(conv_indices(VGG16), names, chans)):
+        sd["features.%d.weight" % idx] = torch.full((1,), float(k + 1)).expand(cout, cin, 3, 3)
+        sd["features.%d.bias" % idx] = torch.full((1,), -(k + 1) / 8.0).expand(cout)
+        L = net.layer.add()
+        L.name, L.type = name, "Convolution"
+        blob = L.blobs.add()
+        blob.shape.dim.extend([cout, cin, 3, 3])
+        blob.data.extend(np.full(cout * cin * 9, float(k + 1), np.float32))
+        blob = L.blobs.add()
+        blob.shape.dim.extend([cout])
+        blob.data.extend(np.full(cout, -(k + 1) / 8.0, np.float32))
+        cin = cout
+    sd["classifier.0.weight"] = torch.zeros(1).expand(4096, 25088)
+    torch.save(sd, os.path.join(out, "vgg16_tv_zip.pth"))
+    with open(os.path.join(out, "VGG_ILSVRC_16_layers.caffemodel"), "wb") as f:
+        f.write(net.SerializeToString())
+
+
 def generate(out):
     import numpy as np
     import torch
@@ -406,6 +544,9 @@ def generate(out):
     wrong = collections.OrderedDict(cheap)
     wrong["features.30.bias"] = torch.zeros(1).expand(256)
     torch.save(wrong, os.path.join(out, "wrong_bias_zip.pth"))
+
+    write_transformer(torch, np, out)
+    write_vgg16(torch, np, pb, out)
 
 
 def main():

@@ -40,8 +40,12 @@ ConvertedVgg16 convert_vgg16(const Checkpoint& ck, const ConvertOptions& options
     c.format = ck.format;
     c.mapped = map_vgg16(ck);
     c.meta = decide_vgg_metadata(ck, c.mapped.naming, c.mapped.prefix, options);
-    if (c.meta.preprocess_reason.find("Keras's VGG19") != std::string::npos)
-        c.meta.preprocess_reason = "Keras's VGG weights are converted Caffe weights";
+    // The VGG19 rules' texts, told for VGG16.
+    std::string& why = c.meta.preprocess_reason;
+    if (auto at = why.find("Keras's VGG19"); at != std::string::npos) why.replace(at, 13, "Keras's VGG16");
+    if (auto at = why.find("vgg19-d01eb7cb.pth"); at != std::string::npos) why.replace(at, 18, "vgg16-00b39a1b.pth");
+    if (auto at = why.find("Gatys's vgg_conv.pth, a Caffe port"); at != std::string::npos)
+        why.replace(at, 34, "a Caffe port");
     return c;
 }
 
