@@ -129,9 +129,25 @@ double norm2(const float* a, std::size_t n) {
 }  // namespace
 
 TEST_CASE("transformer reference: layouts and init_params match the fixture") {
+    const json settings = json::parse(fixture().metadata.at("nst.settings"));
+    CHECK(settings.at("seed").get<std::uint64_t>() == kSeed);
+    CHECK(settings.at("affine_stream").get<std::uint64_t>() == kAffineStream);
+    CHECK(settings.at("adam").at("lr").get<double>() == 1e-3);
     for (const Case& c : kCases) {
         const std::string key = c.key;  // a std::string: doctest prints a char pointer as an address
         CAPTURE(key);
+        // The fixture was made for this problem (FF_SETTINGS of make_reference.py), else: regenerate.
+        const json& s = settings.at(key);
+        CHECK(s.at("width").get<int>() == c.width);
+        const json& in = s.at("input");
+        CHECK(in.at("stream").get<std::uint64_t>() == c.x.stream);
+        CHECK(in.at("scale").get<double>() == c.x.scale);
+        CHECK(in.at("offset").get<double>() == c.x.offset);
+        CHECK(in.at("shape") == json({c.input.n, c.input.c, c.input.h, c.input.w}));
+        const json& w = s.at("weights");
+        CHECK(w.at("stream").get<std::uint64_t>() == c.r.stream);
+        CHECK(w.at("scale").get<double>() == c.r.scale);
+        CHECK(w.at("offset").get<double>() == c.r.offset);
         const json r = results(c);
         const NetDesc desc = transformer_net_desc(c.layout, c.width);
         CHECK(r.at("arch").get<std::string>() == desc.arch);
