@@ -452,6 +452,194 @@ def write_vgg16(torch, np, pb, out):
         f.write(net.SerializeToString())
 
 
+# --- jcjohnson/fast-neural-style .t7 (Torch7 serialisation, written by hand) ----------------------
+
+class T7Module:
+    """A Torch class instance: its class name and its fields (written as one table)."""
+    def __init__(self, cls, **fields):
+        self.cls, self.fields = cls, fields
+
+
+class T7Tensor:
+    """A torch.FloatTensor view: sizes, strides, 0-based storage offset, storage (T7Storage)."""
+    def __init__(self, size, stride, offset, storage):
+        self.size, self.stride, self.offset, self.storage = size, stride, offset, storage
+
+
+class T7Storage:
+    def __init__(self, values):
+        self.values = values  # float32 numpy array
+
+
+class T7Writer:
+    """Torch7's binary torch.save (File.lua writeObject): int32 type tags, float64 numbers,
+    int32-length strings, tables and torch objects with reference indices (an object written
+    twice is written once, then by index), tensors as nDimension, int64 sizes, strides, 1-based
+    offset and a storage object, storages as an int64 count and raw float32."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.index = 0
+        self.seen = {}
+        self.keep = []  # written objects stay alive, so that no later object reuses their id()
+
+    def i32(self, v):
+        self.buf += struct.pack("<i", v)
+
+    def string(self, s):
+        b = s.encode()
+        self.i32(len(b))
+        self.buf += b
+
+    def obj(self, v):
+        if v is None:
+            self.i32(0)
+        elif isinstance(v, bool):
+            self.i32(5)
+            self.i32(1 if v else 0)
+        elif isinstance(v, (int, float)):
+            self.i32(1)
+            self.buf += struct.pack("<d", float(v))
+        elif isinstance(v, str):
+            self.i32(2)
+            self.string(v)
+        else:
+            torch_obj = isinstance(v, (T7Module, T7Tensor, T7Storage))
+            self.i32(4 if torch_obj else 3)
+            if id(v) in self.seen:
+                self.i32(self.seen[id(v)])
+                return
+            self.index += 1
+            self.seen[id(v)] = self.index
+            self.keep.append(v)
+            self.i32(self.index)
+            if isinstance(v, T7Tensor):
+                self.string("V 1")
+                self.string("torch.FloatTensor")
+                self.i32(len(v.size))
+                self.buf += struct.pack("<%dq" % len(v.size), *v.size)
+                self.buf += struct.pack("<%dq" % len(v.stride), *v.stride)
+                self.buf += struct.pack("<q", v.offset + 1)
+                self.obj(v.storage)
+            elif isinstance(v, T7Storage):
+                self.string("V 1")
+                self.string("torch.FloatStorage")
+                self.buf += struct.pack("<q", v.values.size)
+                self.buf += v.values.astype("<f4").tobytes()
+            elif isinstance(v, T7Module):
+                self.string("V 1")
+                self.string(v.cls)
+                self.obj(dict(v.fields))
+            else:
+                items = list(v.items()) if isinstance(v, dict) else [(i + 1, x) for i, x in enumerate(v)]
+                self.i32(len(items))
+                for k, x in items:
+                    self.obj(k)
+                    self.obj(x)
+
+
+def t7_tensor(a, offset=0):
+    import numpy as np
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    stride, acc = [], 1
+    for d in reversed(a.shape):
+        stride.insert(0, acc)
+        acc *= d
+    storage = np.concatenate([np.full(offset, 7.0, np.float32), a.ravel()])
+    return T7Tensor(list(a.shape), stride, offset, T7Storage(storage))
+
+
+def write_jcjohnson(torch, np, out):
+    """A half-width instance-norm model as fast-neural-style saves it ({model = nn.Sequential,
+    opt = {...}}, modules with their usual fields, shared empty buffers, the InstanceNormalization
+    inner SpatialBatchNormalization, one weight at a storage offset), and PyTorch's output of the
+    same network (float64, F ops from docs/research/feedforward.md §2) on a small caffe-space image."""
+    F = torch.nn.functional
+    g = torch.Generator().manual_seed(2024)
+    w1, w2, w3 = 16, 32, 64
+    P = {}
+    empty = T7Tensor([], [], 0, None)
+
+    def conv(name, o, i, k, stride, pad, transposed=False):
+        fan = (o if transposed else i) * k * k
+        shape = (i, o, k, k) if transposed else (o, i, k, k)
+        w = (torch.rand(shape, generator=g) * 2 - 1) / fan ** 0.5
+        b = (torch.rand(o, generator=g) * 2 - 1) / fan ** 0.5
+        P[name] = (w, b)
+        fields = dict(nInputPlane=i, nOutputPlane=o, kW=k, kH=k, dW=stride, dH=stride, padW=pad, padH=pad,
+                      weight=t7_tensor(w.numpy(), offset=5 if name == "1" else 0), bias=t7_tensor(b.numpy()),
+                      gradWeight=empty, gradBias=empty, output=empty, gradInput=empty, train=True,
+                      _type="torch.FloatTensor")
+        if transposed:
+            fields.update(adjW=1, adjH=1)
+            return T7Module("nn.SpatialFullConvolution", **fields)
+        return T7Module("nn.SpatialConvolution", **fields)
+
+    def norm(name, c):
+        w = torch.rand(c, generator=g) + 0.5
+        b = torch.rand(c, generator=g) - 0.5
+        P[name + "n"] = (w, b)
+        bn = T7Module("nn.SpatialBatchNormalization", eps=1e-5, momentum=0.1, affine=False,
+                      running_mean=t7_tensor(np.zeros(c)), running_var=t7_tensor(np.ones(c)), train=True)
+        return T7Module("nn.InstanceNormalization", nOutput=c, eps=1e-5, weight=t7_tensor(w.numpy()),
+                        bias=t7_tensor(b.numpy()), gradWeight=empty, gradBias=empty, bn=bn, output=empty)
+
+    relu = lambda: T7Module("nn.ReLU", inplace=False, threshold=0, val=0, output=empty, gradInput=empty)
+    mods = [T7Module("nn.SpatialReflectionPadding", pad_l=40, pad_r=40, pad_t=40, pad_b=40, output=empty)]
+    mods += [conv("0", w1, 3, 9, 1, 4), norm("0", w1), relu()]
+    mods += [conv("1", w2, w1, 3, 2, 1), norm("1", w2), relu()]
+    mods += [conv("2", w3, w2, 3, 2, 1), norm("2", w3), relu()]
+    for t in range(3, 8):
+        branch = T7Module("nn.Sequential", modules=[conv(f"{t}a", w3, w3, 3, 1, 0), norm(f"{t}a", w3), relu(),
+                                                     conv(f"{t}b", w3, w3, 3, 1, 0), norm(f"{t}b", w3)])
+        concat = T7Module("nn.ConcatTable", modules=[branch, T7Module("nn.ShaveImage", size=2)])
+        mods.append(T7Module("nn.Sequential", modules=[concat, T7Module("nn.CAddTable", inplace=False)]))
+    mods += [conv("8", w2, w3, 3, 2, 1, transposed=True), norm("8", w2), relu()]
+    mods += [conv("9", w1, w2, 3, 2, 1, transposed=True), norm("9", w1), relu()]
+    mods += [conv("10", 3, w1, 9, 1, 4), T7Module("nn.Tanh"), T7Module("nn.MulConstant", constant_scalar=150.0),
+             T7Module("nn.TotalVariation", strength=1e-6)]
+    model = T7Module("nn.Sequential", modules=mods, output=empty, train=False)
+    opt = {"arch": "c9s1-16,d32,d64,R64,R64,R64,R64,R64,u32,u16,c9s1-3", "preprocessing": "vgg",
+           "padding_type": "reflect-start", "use_instance_norm": 1, "tanh_constant": 150}
+    w = T7Writer()
+    w.obj({"model": model, "opt": opt, "train_loss_history": [1.5, 1.25]})
+    with open(os.path.join(out, "jc_in.t7"), "wb") as f:
+        f.write(bytes(w.buf))
+    # The same model with a BatchNorm layer (the eccv16 kind) is refused.
+    mods_bn = list(mods)
+    mods_bn[2] = T7Module("nn.SpatialBatchNormalization", eps=1e-5, weight=t7_tensor(np.ones(w1)),
+                          bias=t7_tensor(np.zeros(w1)))
+    w = T7Writer()
+    w.obj({"model": T7Module("nn.Sequential", modules=mods_bn), "opt": opt})
+    with open(os.path.join(out, "jc_bn.t7"), "wb") as f:
+        f.write(bytes(w.buf))
+
+    def fconv(h, name, stride, pad):
+        wt, b = P[name]
+        return F.conv2d(h, wt.double(), b.double(), stride=stride, padding=pad)
+
+    def fnorm(h, name):
+        wt, b = P[name + "n"]
+        return F.instance_norm(h, weight=wt.double(), bias=b.double(), eps=1e-5)
+
+    x = (torch.rand(1, 3, 44, 52, generator=g, dtype=torch.float64) * 255 - 120).float()
+    np.save(os.path.join(out, "jc_x.npy"), x.numpy())
+    h = F.pad(x.double(), (40,) * 4, mode="reflect")
+    h = F.relu(fnorm(fconv(h, "0", 1, 4), "0"))
+    h = F.relu(fnorm(fconv(h, "1", 2, 1), "1"))
+    h = F.relu(fnorm(fconv(h, "2", 2, 1), "2"))
+    for t in range(3, 8):
+        r = h[:, :, 2:-2, 2:-2]
+        h = F.relu(fnorm(fconv(h, f"{t}a", 1, 0), f"{t}a"))
+        h = fnorm(fconv(h, f"{t}b", 1, 0), f"{t}b") + r
+    for t in ("8", "9"):
+        wt, b = P[t]
+        h = F.conv_transpose2d(h, wt.double(), b.double(), stride=2, padding=1, output_padding=1)
+        h = F.relu(fnorm(h, t))
+    y = 150.0 * torch.tanh(fconv(h, "10", 1, 4))
+    np.save(os.path.join(out, "jc_ref.npy"), y.numpy())
+
+
 def generate(out):
     import numpy as np
     import torch
@@ -547,6 +735,7 @@ def generate(out):
 
     write_transformer(torch, np, out)
     write_vgg16(torch, np, pb, out)
+    write_jcjohnson(torch, np, out)
 
 
 def main():

@@ -4,6 +4,8 @@
 // with the pre-0.4 running_mean / running_var keys and in the zip one (.model) converts to an nst
 // model that gives PyTorch's output (float64 network) to rel L2 <= 1e-5 through load_model and
 // cpu::Network<float>; VGG16 from torchvision and Caffe names converts to the canonical file;
+// a jcjohnson/fast-neural-style Torch7 .t7 instance-norm model (written by the generator's own
+// Torch7 serialiser) converts to a transformer-net-jcjohnson model that gives PyTorch's output;
 // broken and wrong-architecture inputs fail with exit 3 and one line, and clobber nothing; model
 // files refuse VGG weights, missing / misshapen / unexpected tensors and unknown architectures.
 #include <doctest/doctest.h>
@@ -15,7 +17,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "convert/convert_nets.h"
 #include "convert_inputs.h"
+#include "core/rng.h"
 #include "core/error.h"
 #include "io/npy.h"
 #include "nn/net_model.h"
@@ -272,5 +276,84 @@ TEST_CASE("model files: save and load round trip and refuse what is not a model"
     CHECK(e.find("holds VGG weights (for --weights), not a feed-forward model") != std::string::npos);
     e = load_error(dir + "/does_not_exist.safetensors");
     CHECK(!e.empty());
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("convert jcjohnson: a Torch7 instance-norm model gives PyTorch's output" *
+          doctest::skip(convert_inputs_unavailable())) {
+    const std::string& in = convert_inputs();
+    const std::string dir = test::temp_dir("convert_t7");
+    const std::string out = dir + "/jc.safetensors";
+    const test::RunResult r = run_nst({"weights", "convert", in + "/jc_in.t7", out});
+    INFO("stdout: " << r.out << "stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("transformer-net-jcjohnson, width 16, 424899 parameters in 62 tensors") != std::string::npos);
+    const NetModel m = load_model(out);
+    CHECK(m.desc.arch == "transformer-net-jcjohnson");
+    CHECK(m.metadata.at("nst.io") == "caffe-bgr");
+    CHECK(m.metadata.at("nst.width") == "16");
+
+    const NpyArray x = load_npy(in + "/jc_x.npy");
+    const NpyArray ref = load_npy(in + "/jc_ref.npy");
+    const Shape xs{int(x.shape[0]), int(x.shape[1]), int(x.shape[2]), int(x.shape[3])};
+    cpu::Network<float> net(m.desc, m.params.data());
+    const ConstView<float> y = net.forward(ConstView<float>(x.data.data(), xs), false);
+    REQUIRE(std::vector<std::int64_t>{y.shape.n, y.shape.c, y.shape.h, y.shape.w} == ref.shape);
+    const double e = test::rel_l2(y.data, ref.data.data(), ref.data.size());
+    CHECK(e <= 1e-5);
+    MESSAGE("jc_in.t7: converted model vs PyTorch, relative L2 " << e);
+
+    const test::RunResult info = run_nst({"weights", "info", in + "/jc_in.t7", "--json"});
+    REQUIRE(info.exit_code == 0);
+    const nlohmann::json j = nlohmann::json::parse(info.out);
+    CHECK(j["arch"] == "transformer-net-jcjohnson");
+    CHECK(j["parameters"] == 424899);
+
+    // BatchNorm (eccv16) models, truncated files and another --arch fail cleanly.
+    write_prefix(in + "/jc_in.t7", dir + "/cut.t7", std::filesystem::file_size(in + "/jc_in.t7") / 2);
+    const std::pair<std::vector<std::string>, const char*> bad[] = {
+        {{in + "/jc_bn.t7"}, "has BatchNorm layers"},
+        {{dir + "/cut.t7"}, "truncated"},
+        {{in + "/jc_in.t7", "--arch", "transformer-net"}, "only as jcjohnson/fast-neural-style models"},
+        {{in + "/tn_zip.model", "--arch", "transformer-net-jcjohnson"}, "Torch7 (.t7) files"},
+    };
+    for (const auto& [args_in, mention] : bad) {
+        CAPTURE(args_in[0]);
+        test::write_file(out, "previous");
+        std::vector<std::string> args = {"weights", "convert", args_in[0], out};
+        args.insert(args.end(), args_in.begin() + 1, args_in.end());
+        check_input_error(run_nst(args), mention);
+        CHECK(test::read_file(out) == "previous");
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("convert jcjohnson: corrupted Torch7 files never crash" * doctest::skip(convert_inputs_unavailable())) {
+    const std::string& in = convert_inputs();
+    const std::string dir = test::temp_dir("convert_t7_fuzz");
+    // 1-6 changed bytes in the first 40 kB (the module tree and the first tensors), sometimes a cut.
+    const std::string bytes = test::read_file(in + "/jc_in.t7");
+    const std::string dst = dir + "/fuzz.t7";
+    int failed = 0;
+    for (int round = 0; round < 150; ++round) {
+        std::string b = bytes;
+        const int changes = 1 + int(rng::uniform(7000 + std::uint64_t(round), 1, 0) * 6);
+        for (int k = 0; k < changes; ++k) {
+            const std::size_t at = std::size_t(rng::uniform(7000 + std::uint64_t(round), 2, std::uint64_t(k)) * 40000.0);
+            b[std::min(at, b.size() - 1)] = char(int(rng::uniform(7000 + std::uint64_t(round), 3, std::uint64_t(k)) * 256));
+        }
+        if (rng::uniform(7000 + std::uint64_t(round), 4, 0) < 0.2)
+            b.resize(std::size_t(rng::uniform(7000 + std::uint64_t(round), 5, 0) * double(b.size())));
+        test::write_file(dst, b);
+        CAPTURE(round);
+        try {
+            convert::convert_jcjohnson(dst, convert::ConvertOptions{});
+        } catch (const Error& e) {
+            CHECK_MESSAGE(e.code() == ExitCode::Input, e.what());
+            CHECK(std::string(e.what()).find('\n') == std::string::npos);
+            ++failed;
+        }
+    }
+    MESSAGE("jc_in.t7: " << failed << " of 150 corrupted copies rejected, the rest converted");
     std::filesystem::remove_all(dir);
 }
