@@ -9,9 +9,12 @@
 // RNG. Loss = sum(out * R), so backward starts from dy = R. Tolerances (issue #12), relative L2:
 //   forward <= 1e-5;  input gradient and every parameter gradient <= 1e-4;
 //   one Adam step (lr 1e-3) from the fixture's gradients: the update (after - before) <= 1e-5.
-// The biases of the convolutions followed by InstanceNorm have an exact gradient of zero (the
-// normalisation removes any per-channel constant): PyTorch's values are rounding noise, so those
-// tensors are held to an absolute bound instead (their gradient norm <= 1e-4 of the whole).
+// Some parameters have an exact gradient of zero: the biases of the convolutions followed by
+// InstanceNorm (the normalisation removes any per-channel constant) and, in the pytorch/examples
+// layout, the residual blocks' in2 biases (their constant reaches only InstanceNorms, through
+// the convs and the shortcuts). PyTorch's values for them are float64 rounding noise (below
+// 1e-12 of the whole gradient), so those tensors are held to an absolute bound instead: their
+// gradient norm <= 1e-4 of the whole.
 // Set NST_REFERENCE_REPORT=1 to print every measured error.
 #include <doctest/doctest.h>
 
@@ -209,7 +212,10 @@ TEST_CASE("transformer reference: forward and gradients equal PyTorch's") {
             CAPTURE(info.name);
             const float* g = grads.data() + info.offset;
             const float* ref = ref_g.data() + info.offset;
-            if (bias_before_norm(desc, info)) {
+            // PyTorch's float64 rounding noise marks a gradient that is zero in exact arithmetic.
+            const bool zero = norm2(ref, info.shape.numel()) <= 1e-12 * all;
+            if (bias_before_norm(desc, info)) CHECK(zero);
+            if (zero) {
                 const double mag = norm2(g, info.shape.numel()) / all;
                 CHECK(mag <= 1e-4);
                 worst_zero = std::max(worst_zero, mag);
