@@ -157,13 +157,6 @@ struct NetInfo {
     }
 };
 
-// nst.width: the channels of the first convolution (32 for pytorch/examples' published models).
-int first_conv_channels(const NetDesc& d) {
-    for (const LayerSpec& l : d.layers)
-        if (l.op == Op::Conv || l.op == Op::ConvTranspose) return l.channels;
-    return 0;
-}
-
 NetInfo model_info(const NetModel& m) {
     NetInfo n;
     auto get = [&](const char* k) {
@@ -173,16 +166,12 @@ NetInfo model_info(const NetModel& m) {
     n.meta = m.metadata;
     n.fields = {{"kind", "model (feed-forward network: `nst stylize --model`)"},
                 {"arch", m.desc.arch},
-                {"width", std::to_string(first_conv_channels(m.desc))},
+                {"width", std::to_string(model_width(m.desc))},
                 {"io", io_description(get("nst.io"))},
                 {"source", get("nst.source").empty() ? "(none)" : get("nst.source")}};
     for (const ParamInfo& p : param_layout(m.desc)) {
         n.names.push_back(p.name);
-        const Op op = m.desc.layers[std::size_t(p.layer)].op;
-        const bool kernel = (op == Op::Conv || op == Op::ConvTranspose) && p.name.size() > 7 &&
-                            p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
-        n.shapes.push_back(kernel ? std::vector<std::int64_t>{p.shape.n, p.shape.c, p.shape.h, p.shape.w}
-                                  : std::vector<std::int64_t>{std::int64_t(p.shape.numel())});
+        n.shapes.push_back(param_file_shape(m.desc, p));
         n.values.emplace_back(m.params.begin() + std::ptrdiff_t(p.offset),
                               m.params.begin() + std::ptrdiff_t(p.offset + p.shape.numel()));
     }
