@@ -303,6 +303,14 @@ TEST_CASE("convert jcjohnson: a Torch7 instance-norm model gives PyTorch's outpu
     CHECK(e <= 1e-5);
     MESSAGE("jc_in.t7: converted model vs PyTorch, relative L2 " << e);
 
+    // An nst model given to convert is checked and copied, --source applied.
+    const std::string copy = dir + "/copy.safetensors";
+    REQUIRE(run_nst({"weights", "convert", out, copy, "--source", "a copy"}).exit_code == 0);
+    const NetModel c = load_model(copy);
+    CHECK(c.params == m.params);
+    CHECK(c.metadata.at("nst.source") == "a copy");
+    CHECK(c.metadata.at("nst.io") == "caffe-bgr");
+
     const test::RunResult info = run_nst({"weights", "info", in + "/jc_in.t7", "--json"});
     REQUIRE(info.exit_code == 0);
     const nlohmann::json j = nlohmann::json::parse(info.out);

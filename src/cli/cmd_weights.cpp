@@ -72,9 +72,10 @@ void print_vgg19_conversion(const ConvertArgs& a, const convert::Converted& c) {
 void save_converted_model(const ConvertArgs& a, const convert::ConvertedModel& c) {
     const NetModel& m = c.mapped.model;
     save_model(a.out, m);
-    const bool jc = c.format == convert::Format::Torch7;
-    std::printf("converted '%s' (%s, %s%s) -> '%s'\n", a.in.c_str(), convert::format_name(c.format),
-                jc ? "jcjohnson/fast-neural-style instance-norm model" : "pytorch/examples TransformerNet",
+    const char* what = c.format == convert::Format::Safetensors ? "an nst model, copied"
+                       : c.format == convert::Format::Torch7   ? "jcjohnson/fast-neural-style instance-norm model"
+                                                               : "pytorch/examples TransformerNet";
+    std::printf("converted '%s' (%s, %s%s) -> '%s'\n", a.in.c_str(), convert::format_name(c.format), what,
                 c.mapped.prefix.empty() ? "" : (", under '" + c.mapped.prefix + "'").c_str(), a.out.c_str());
     std::printf("  arch        %s, width %d, %zu parameters in %zu tensors\n", m.desc.arch.c_str(), c.mapped.width,
                 m.params.size(), param_layout(m.desc).size());
@@ -95,6 +96,17 @@ void convert_cmd(const ConvertArgs& a) {
     const convert::Format format = detect ? convert::detect_format(a.in) : from;
     if (format == convert::Format::Torch7) return save_converted_model(a, convert::convert_jcjohnson(a.in, a.opt));
     const convert::Checkpoint ck = convert::read_checkpoint(a.in, false, format);
+    if (auto kind = ck.metadata.find("nst.kind"); kind != ck.metadata.end() && kind->second == "model") {
+        // Already an nst model: checked by the model loader and copied (with --source applied).
+        convert::ConvertedModel c;
+        c.format = format;
+        c.mapped.model = load_model(a.in);
+        c.mapped.width = model_width(c.mapped.model.desc);
+        if (!a.opt.source.empty()) c.mapped.model.metadata["nst.source"] = a.opt.source;
+        c.mapped.model.metadata.emplace("nst.io", "");
+        c.mapped.model.metadata.emplace("nst.source", "");
+        return save_converted_model(a, c);
+    }
     switch (convert::resolve_kind(ck, a.opt)) {
         case convert::NetKind::Vgg19: {
             const convert::Converted c = convert::convert_vgg19(ck, a.opt);
