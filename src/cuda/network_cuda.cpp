@@ -122,7 +122,7 @@ void Network::Impl::prepare(Shape x, bool for_backward) {
     // the network as it was.
     const std::vector<Shape> s = output_shapes(desc, x);
     const int count = int(desc.layers.size());
-    std::vector<Shape> cin(std::size_t(count));
+    std::vector<Shape> cin(static_cast<std::size_t>(count));
     std::size_t ws = 0, max_numel = x.numel(), max_pad = 0;
     for (int i = 0; i < count; ++i) {
         const LayerSpec& L = desc.layers[std::size_t(i)];
