@@ -2,7 +2,8 @@
 // The feed-forward network's layer kernels under emulation (kernels/instance_norm.cu,
 // resample.cu, pooling.cu, conv_bias.cu) against references written here from the layers'
 // definitions: forward by the formula, backward as the transposed (scatter) form of the forward
-// (the kernels gather), all in double.
+// (the kernels gather), all in double; and against their CPU twins (nn/instance_norm.h,
+// nn/resample.h, nn/pooling.h), which sum in other orders, to the same bounds.
 //
 // Copies and selects (padding, upsampling, max pooling forward, the cropped add) must be
 // bit-identical. Everything else is compared as max |kernel - reference| / max |reference| per
@@ -21,6 +22,9 @@
 #include "kernels/instance_norm.h"
 #include "kernels/pooling.h"
 #include "kernels/resample.h"
+#include "nn/instance_norm.h"
+#include "nn/pooling.h"
+#include "nn/resample.h"
 
 using nst::emu_test::Guarded;
 using nst::emu_test::describe_difference;
@@ -360,4 +364,149 @@ TEST_CASE("emu: batched bias add and bias gradient vs double reference") {
         CHECK(describe_difference(y.data(), y_ref.data(), n) == "bit-identical");
         CHECK(rel_max_err(db, db_ref) < kTol);
     }
+}
+
+TEST_CASE("emu: layer kernels vs their cpu twins") {
+    using nst::ConstView;
+    using nst::Shape;
+    using nst::TensorView;
+    std::uint64_t stream = 1900;
+    auto as_double = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+
+    // Instance norm, affine and not (the CPU's public form has no fused ReLU).
+    for (bool affine : {false, true}) {
+        INFO("instance norm  affine " << affine);
+        const Shape s{2, 3, 17, 19};
+        const std::size_t n = s.numel(), planes = std::size_t(s.n) * s.c;
+        Guarded<float> x(n), y(n), mean(planes), inv(planes), gamma(3), beta(3), dy(n), dx(n), dgamma(3), dbeta(3);
+        fill_normal(x.data(), n, stream++, 2.0);
+        fill_uniform(gamma.data(), 3, stream++, 0.5, 1.5);
+        fill_normal(beta.data(), 3, stream++);
+        fill_normal(dy.data(), n, stream++);
+        const Shape cs{1, 3, 1, 1}, st{2, 3, 1, 1};
+        std::vector<float> y_cpu(n), mean_cpu(planes), inv_cpu(planes), dx_cpu(n), dg_cpu(3, 0.f), db_cpu(3, 0.f);
+        const ConstView<float> g = affine ? ConstView<float>(gamma.data(), cs) : ConstView<float>();
+        const ConstView<float> b = affine ? ConstView<float>(beta.data(), cs) : ConstView<float>();
+        nst::cpu::instance_norm_forward<float>(TensorView<float>(y_cpu.data(), s), TensorView<float>(mean_cpu.data(), st),
+                                               TensorView<float>(inv_cpu.data(), st), ConstView<float>(x.data(), s), g,
+                                               b, 1e-5);
+        nst::cpu::instance_norm_backward<float>(
+            TensorView<float>(dx_cpu.data(), s),
+            affine ? TensorView<float>(dg_cpu.data(), cs) : TensorView<float>(),
+            affine ? TensorView<float>(db_cpu.data(), cs) : TensorView<float>(), ConstView<float>(dy.data(), s),
+            ConstView<float>(x.data(), s), ConstView<float>(mean_cpu.data(), st), ConstView<float>(inv_cpu.data(), st), g);
+        nst::kernels::instance_norm_forward(y.data(), mean.data(), inv.data(), x.data(), affine ? gamma.data() : nullptr,
+                                            affine ? beta.data() : nullptr, s.n, s.c, s.plane(), 1e-5, false, nullptr);
+        nst::kernels::instance_norm_backward(dx.data(), affine ? dgamma.data() : nullptr, affine ? dbeta.data() : nullptr,
+                                             dy.data(), x.data(), mean.data(), inv.data(),
+                                             affine ? gamma.data() : nullptr, nullptr, s.n, s.c, s.plane(), nullptr);
+        CHECK(rel_max_err(y, as_double(y_cpu)) < kTol);
+        CHECK(rel_max_err(mean, as_double(mean_cpu)) < kTol);
+        CHECK(rel_max_err(inv, as_double(inv_cpu)) < kTol);
+        CHECK(rel_max_err(dx, as_double(dx_cpu)) < 1e-5);
+        if (affine) {
+            CHECK(rel_max_err(dgamma, as_double(dg_cpu)) < kTol);
+            CHECK(rel_max_err(dbeta, as_double(db_cpu)) < kTol);
+        }
+    }
+
+    // Padding (zero and reflect), upsampling, the cropped add, tanh.
+    {
+        const Shape s{2, 3, 9, 11};
+        const int pad = 4;
+        const Shape ps{2, 3, 9 + 2 * pad, 11 + 2 * pad};
+        const std::size_t n = s.numel(), np = ps.numel();
+        for (bool reflect : {false, true}) {
+            INFO("pad  reflect " << reflect);
+            const nst::PadMode mode = reflect ? nst::PadMode::Reflect : nst::PadMode::Zero;
+            Guarded<float> x(n), y(np), dy(np), dx(n);
+            fill_normal(x.data(), n, stream++);
+            fill_normal(dy.data(), np, stream++);
+            std::vector<float> y_cpu(np), dx_cpu(n);
+            nst::cpu::pad_forward<float>(TensorView<float>(y_cpu.data(), ps), ConstView<float>(x.data(), s), pad, mode);
+            nst::cpu::pad_backward<float>(TensorView<float>(dx_cpu.data(), s), ConstView<float>(dy.data(), ps), pad, mode);
+            nst::kernels::pad_forward(y.data(), x.data(), 6, s.h, s.w, pad, reflect, nullptr);
+            nst::kernels::pad_backward(dx.data(), dy.data(), 6, s.h, s.w, pad, reflect, nullptr);
+            CHECK(describe_difference(y.data(), y_cpu.data(), np) == "bit-identical");
+            CHECK(rel_max_err(dx, as_double(dx_cpu)) < kTol);
+        }
+        {
+            INFO("upsample");
+            const Shape us{2, 3, 18, 22};
+            Guarded<float> x(n), y(us.numel()), dy(us.numel()), dx(n);
+            fill_normal(x.data(), n, stream++);
+            fill_normal(dy.data(), us.numel(), stream++);
+            std::vector<float> y_cpu(us.numel()), dx_cpu(n);
+            nst::cpu::upsample_nearest_forward<float>(TensorView<float>(y_cpu.data(), us), ConstView<float>(x.data(), s), 2);
+            nst::cpu::upsample_nearest_backward<float>(TensorView<float>(dx_cpu.data(), s), ConstView<float>(dy.data(), us), 2);
+            nst::kernels::upsample_nearest_forward(y.data(), x.data(), 6, s.h, s.w, 2, nullptr);
+            nst::kernels::upsample_nearest_backward(dx.data(), dy.data(), 6, s.h, s.w, 2, nullptr);
+            CHECK(describe_difference(y.data(), y_cpu.data(), us.numel()) == "bit-identical");
+            CHECK(rel_max_err(dx, as_double(dx_cpu)) < kTol);
+        }
+        {
+            INFO("cropped add");
+            const Shape ss{2, 3, 13, 15};
+            Guarded<float> x(n), src(ss.numel()), y(n), dy(n), ds(ss.numel());
+            fill_normal(x.data(), n, stream++);
+            fill_normal(src.data(), ss.numel(), stream++);
+            fill_normal(dy.data(), n, stream++);
+            fill_normal(ds.data(), ss.numel(), stream++);
+            std::vector<float> y_cpu(n), ds_cpu = ds.to_vector();
+            nst::cpu::add_cropped_forward<float>(TensorView<float>(y_cpu.data(), s), ConstView<float>(x.data(), s),
+                                                 ConstView<float>(src.data(), ss));
+            nst::cpu::add_cropped_backward_source<float>(TensorView<float>(ds_cpu.data(), ss), ConstView<float>(dy.data(), s));
+            nst::kernels::add_cropped_forward(y.data(), x.data(), src.data(), 6, s.h, s.w, ss.h, ss.w, nullptr);
+            nst::kernels::add_cropped_backward_source(ds.data(), dy.data(), 6, s.h, s.w, ss.h, ss.w, nullptr);
+            CHECK(describe_difference(y.data(), y_cpu.data(), n) == "bit-identical");
+            CHECK(describe_difference(ds.data(), ds_cpu.data(), ss.numel()) == "bit-identical");
+        }
+        {
+            INFO("tanh");
+            Guarded<float> x(n), y(n), dy(n), dx(n);
+            fill_normal(x.data(), n, stream++, 2.0);
+            fill_normal(dy.data(), n, stream++);
+            std::vector<float> y_cpu(n), dx_cpu(n);
+            nst::cpu::tanh_forward<float>(TensorView<float>(y_cpu.data(), s), ConstView<float>(x.data(), s), 150.0);
+            nst::kernels::tanh_forward(y.data(), x.data(), n, 150.0, nullptr);
+            CHECK(rel_max_err(y, as_double(y_cpu)) < kTol);
+            // Both backwards from the same output (the kernel's), so only the formula differs.
+            nst::cpu::tanh_backward<float>(TensorView<float>(dx_cpu.data(), s), ConstView<float>(dy.data(), s),
+                                           ConstView<float>(y.data(), s), 150.0);
+            nst::kernels::tanh_backward(dx.data(), dy.data(), y.data(), n, 150.0, nullptr);
+            double err = 0, big = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                err = std::max(err, std::fabs(double(dx[i]) - double(dx_cpu[i])));
+                big = std::max(big, std::fabs(double(dy[i])) * 150.0);
+            }
+            CHECK(err / big < kTol);
+        }
+    }
+
+    // Pooling, both kinds, floor and ceil.
+    for (bool max : {true, false})
+        for (bool ceil_mode : {false, true}) {
+            INFO("pool  max " << max << "  ceil " << ceil_mode);
+            const Shape s{2, 3, 10, 13};
+            const int k = 3, stride = 2;
+            const int oh = nst::cpu::pooled_size(s.h, k, stride, ceil_mode), ow = nst::cpu::pooled_size(s.w, k, stride, ceil_mode);
+            const Shape os{2, 3, oh, ow};
+            const nst::Pooling kind = max ? nst::Pooling::Max : nst::Pooling::Avg;
+            Guarded<float> x(s.numel()), y(os.numel()), dy(os.numel()), dx(s.numel());
+            for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(int(5 * nst::rng::uniform(9, stream, i)) - 2);
+            ++stream;
+            fill_normal(dy.data(), dy.size(), stream++);
+            std::vector<float> y_cpu(os.numel()), dx_cpu(s.numel());
+            nst::cpu::pool2d_forward<float>(TensorView<float>(y_cpu.data(), os), ConstView<float>(x.data(), s), k, stride,
+                                            ceil_mode, kind);
+            nst::cpu::pool2d_backward<float>(TensorView<float>(dx_cpu.data(), s), ConstView<float>(dy.data(), os),
+                                             ConstView<float>(x.data(), s), k, stride, ceil_mode, kind);
+            nst::kernels::pool2d_forward(y.data(), x.data(), 6, s.h, s.w, oh, ow, k, stride, kind, nullptr);
+            nst::kernels::pool2d_backward(dx.data(), dy.data(), x.data(), 6, s.h, s.w, oh, ow, k, stride, kind, nullptr);
+            if (max)
+                CHECK(describe_difference(y.data(), y_cpu.data(), os.numel()) == "bit-identical");
+            else
+                CHECK(rel_max_err(y, as_double(y_cpu)) < kTol);
+            CHECK(rel_max_err(dx, as_double(dx_cpu)) < kTol);
+        }
 }
