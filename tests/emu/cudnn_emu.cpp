@@ -147,14 +147,15 @@ void for_each_tap(const Problem& p, F&& f) {
         for (int r = 0; r < R; ++r)
             for (int s = 0; s < S; ++s) {
                 const std::size_t row = (std::size_t(c) * R + r) * S + s;
+                // Output columns j0..j1-1 read inside the input: 0 <= j v + s - pw < W.
+                const int j0 = std::max(0, (pw - s + v - 1) / v);
+                const int j1 = W + pw - s <= 0 ? 0 : std::min(Wo, (W + pw - s - 1) / v + 1);
                 for (int i = 0; i < Ho; ++i) {
                     const int xi = i * u + r - ph;
                     if (xi < 0 || xi >= H) continue;
-                    for (int j = 0; j < Wo; ++j) {
-                        const int xj = j * v + s - pw;
-                        if (xj < 0 || xj >= W) continue;
-                        f(row * cols + std::size_t(i) * Wo + j, (std::size_t(c) * H + xi) * W + xj);
-                    }
+                    const std::size_t to = row * cols + std::size_t(i) * Wo;
+                    const std::size_t from = (std::size_t(c) * H + xi) * W + s - pw;  // + j v
+                    for (int j = j0; j < j1; ++j) f(to + j, from + std::size_t(j) * v);
                 }
             }
 }
