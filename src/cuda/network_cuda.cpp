@@ -15,7 +15,8 @@
 //   - backward: the gradient of the current layer's output in one of two work buffers; an
 //     elementwise layer's backward runs in place, any other writes the other buffer. The
 //     gradient that an Add sends to its source layer accumulates in a buffer of that layer
-//     (zeroed at the start of backward), added in when the walk reaches the layer.
+//     (zeroed at the start of backward), added in when the walk reaches the layer; the norms'
+//     per-plane gradient sums go through one small scratch array (kernels/instance_norm.h).
 // prepare() allocates and chooses algorithms (cached per input shape and mode); forward and
 // backward only enqueue work on the context's stream.
 #include "cuda/network_cuda.h"
@@ -41,9 +42,10 @@ namespace {
 constexpr std::size_t kNone = std::size_t(-1);
 
 // A device tensor of `shape`, keeping t's storage when it is on the device and large enough.
-void ensure_device(Tensor<float>& t, const Shape& shape) {
+template <typename T>
+void ensure_device(Tensor<T>& t, const Shape& shape) {
     if (t.device() != Device::Cuda)
-        t = Tensor<float>(shape, Device::Cuda);
+        t = Tensor<T>(shape, Device::Cuda);
     else
         t.ensure(shape);
 }
@@ -84,6 +86,7 @@ struct Network::Impl {
     Tensor<float> ping[2];                   // inference mode outputs
     Tensor<float> pad_scratch;               // inference: padded conv input; backward: its gradient
     Tensor<float> work[2];                   // backward gradients
+    Tensor<double> norm_partials;            // backward: instance norms' per-plane sums (N, C, 2)
     Buffer workspace;
     bool have_forward = false;               // a forward for backward ran since prepare
 
@@ -123,11 +126,12 @@ void Network::Impl::prepare(Shape x, bool for_backward) {
     const std::vector<Shape> s = output_shapes(desc, x);
     const int count = int(desc.layers.size());
     std::vector<Shape> cin(static_cast<std::size_t>(count));
-    std::size_t ws = 0, max_numel = x.numel(), max_pad = 0;
+    std::size_t ws = 0, max_numel = x.numel(), max_pad = 0, max_norm_planes = 0;
     for (int i = 0; i < count; ++i) {
         const LayerSpec& L = desc.layers[std::size_t(i)];
         const Shape in = i == 0 ? x : s[std::size_t(i - 1)];
         max_numel = std::max(max_numel, s[std::size_t(i)].numel());
+        if (L.op == Op::InstanceNorm) max_norm_planes = std::max(max_norm_planes, std::size_t(in.n) * in.c);
         Layer& l = layers[std::size_t(i)];
         if (L.op == Op::Conv) {
             cin[std::size_t(i)] = reflect_conv(i) ? Shape{in.n, in.c, in.h + 2 * L.pad, in.w + 2 * L.pad} : in;
@@ -179,10 +183,12 @@ void Network::Impl::prepare(Shape x, bool for_backward) {
         if (input_add_source) ensure_device(input_skip_grad, x);
         for (auto& t : work) ensure_device(t, flat);
         for (auto& t : ping) t = Tensor<float>();
+        if (max_norm_planes > 0) ensure_device(norm_partials, Shape{1, 1, 1, int(2 * max_norm_planes)});
     } else {
         input_copy = Tensor<float>();
         input_skip_grad = Tensor<float>();
         for (auto& t : work) t = Tensor<float>();
+        norm_partials = Tensor<double>();
         for (auto& t : ping) ensure_device(t, flat);
     }
     if (max_pad > 0)
@@ -337,12 +343,13 @@ void Network::Impl::backward(const float* dy, float* dx, float* grads) {
                 const float* relu_y = l.fused_relu ? out_ptr(i + 1) : nullptr;
                 if (data_grad) {
                     kernels::instance_norm_backward(dst, dgamma, dbeta, g, src, l.mean.data(), l.inv_std.data(),
-                                                    w(l.weight), relu_y, out.n, out.c, out.plane(), stream);
+                                                    w(l.weight), relu_y, norm_partials.data(), out.n, out.c,
+                                                    out.plane(), stream);
                 } else if (dgamma || dbeta) {
                     // Parameter gradients only: dx goes to the free work buffer and is dropped.
                     kernels::instance_norm_backward(work[1 - cur].data(), dgamma, dbeta, g, src, l.mean.data(),
-                                                    l.inv_std.data(), w(l.weight), relu_y, out.n, out.c, out.plane(),
-                                                    stream);
+                                                    l.inv_std.data(), w(l.weight), relu_y, norm_partials.data(), out.n,
+                                                    out.c, out.plane(), stream);
                 }
                 break;
             }

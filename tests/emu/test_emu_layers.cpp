@@ -119,16 +119,20 @@ TEST_CASE("emu: instance norm forward and backward vs double reference") {
                 CHECK(rel_max_err(inv, inv_ref) < kTol);
 
                 // In place (dx aliases dy), with and without parameter gradients.
+                Guarded<double> partials(2 * planes, 0, NAN);
                 nst::kernels::instance_norm_backward(dx.data(), affine ? dgamma.data() : nullptr,
                                                      affine ? dbeta.data() : nullptr, dy.data(), x.data(), mean.data(),
-                                                     inv.data(), g, relu ? y.data() : nullptr, s.n, s.c, plane, nullptr);
+                                                     inv.data(), g, relu ? y.data() : nullptr, partials.data(), s.n, s.c,
+                                                     plane, nullptr);
+                REQUIRE(partials.intact());
                 CHECK(rel_max_err(dx, dx_ref) < 1e-5);  // float mean / inv_std (rel 6e-8) times a large offset
                 if (affine) {
                     CHECK(rel_max_err(dgamma, dgamma_ref) < kTol);
                     CHECK(rel_max_err(dbeta, dbeta_ref) < kTol);
                 }
                 nst::kernels::instance_norm_backward(dy.data(), nullptr, nullptr, dy.data(), x.data(), mean.data(),
-                                                     inv.data(), g, relu ? y.data() : nullptr, s.n, s.c, plane, nullptr);
+                                                     inv.data(), g, relu ? y.data() : nullptr, nullptr, s.n, s.c, plane,
+                                                     nullptr);
                 CHECK(describe_difference(dy.data(), dx.data(), n) == "bit-identical");
                 REQUIRE((x.intact() && y.intact() && mean.intact() && inv.intact() && dx.intact() && dy.intact() &&
                          dgamma.intact() && dbeta.intact()));
@@ -397,9 +401,11 @@ TEST_CASE("emu: layer kernels vs their cpu twins") {
             ConstView<float>(x.data(), s), ConstView<float>(mean_cpu.data(), st), ConstView<float>(inv_cpu.data(), st), g);
         nst::kernels::instance_norm_forward(y.data(), mean.data(), inv.data(), x.data(), affine ? gamma.data() : nullptr,
                                             affine ? beta.data() : nullptr, s.n, s.c, s.plane(), 1e-5, false, nullptr);
+        Guarded<double> partials(2 * planes);
         nst::kernels::instance_norm_backward(dx.data(), affine ? dgamma.data() : nullptr, affine ? dbeta.data() : nullptr,
                                              dy.data(), x.data(), mean.data(), inv.data(),
-                                             affine ? gamma.data() : nullptr, nullptr, s.n, s.c, s.plane(), nullptr);
+                                             affine ? gamma.data() : nullptr, nullptr, partials.data(), s.n, s.c,
+                                             s.plane(), nullptr);
         CHECK(rel_max_err(y, as_double(y_cpu)) < kTol);
         CHECK(rel_max_err(mean, as_double(mean_cpu)) < kTol);
         CHECK(rel_max_err(inv, as_double(inv_cpu)) < kTol);
