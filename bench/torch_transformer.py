@@ -8,7 +8,8 @@ here, same modules and state_dict names as neural_style/transformer_net.py), def
             dy = y / numel as in bench_network.cpp), no input gradient
 
 Compare with nst_bench --benchmark_filter=BM_transformer under OMP_NUM_THREADS equal to
---threads. Reports the minimum and median of --repeats timed runs after --warmup runs.
+--threads. Reports the minimum and median wall time and the minimum process CPU time of
+--repeats timed runs after --warmup runs.
 
 Usage: /usr/bin/python3 bench/torch_transformer.py [--threads 2] [--repeats 10] [--warmup 2]
 """
@@ -81,14 +82,17 @@ class TransformerNet(nn.Module):
 
 
 def timed(fn, warmup, repeats):
+    """[min wall, median wall, min process CPU] in seconds. On a shared machine the CPU time
+    (all threads) is the steadier figure; compare it with nst_bench's CPU column at 1 thread."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times)
+        cpu.append(time.process_time() - c0)
+    return min(times), statistics.median(times), min(cpu)
 
 
 def main():
