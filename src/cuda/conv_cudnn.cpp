@@ -27,49 +27,13 @@
 #include <vector>
 
 #include "cuda/check.h"
+#include "cuda/cudnn_desc.h"
 #include "kernels/bias_relu.h"
 #include "kernels/cast.h"
 
 namespace nst::cuda {
 
 namespace {
-
-// Owners of cuDNN descriptors: created in the constructor, destroyed exactly once.
-class TensorDesc {
-public:
-    TensorDesc() { NST_CUDNN_CHECK(cudnnCreateTensorDescriptor(&m_desc)); }
-    ~TensorDesc() { cudnnDestroyTensorDescriptor(m_desc); }
-    TensorDesc(const TensorDesc&) = delete;
-    TensorDesc& operator=(const TensorDesc&) = delete;
-    cudnnTensorDescriptor_t get() const { return m_desc; }
-
-private:
-    cudnnTensorDescriptor_t m_desc = nullptr;
-};
-
-class FilterDesc {
-public:
-    FilterDesc() { NST_CUDNN_CHECK(cudnnCreateFilterDescriptor(&m_desc)); }
-    ~FilterDesc() { cudnnDestroyFilterDescriptor(m_desc); }
-    FilterDesc(const FilterDesc&) = delete;
-    FilterDesc& operator=(const FilterDesc&) = delete;
-    cudnnFilterDescriptor_t get() const { return m_desc; }
-
-private:
-    cudnnFilterDescriptor_t m_desc = nullptr;
-};
-
-class ConvDesc {
-public:
-    ConvDesc() { NST_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&m_desc)); }
-    ~ConvDesc() { cudnnDestroyConvolutionDescriptor(m_desc); }
-    ConvDesc(const ConvDesc&) = delete;
-    ConvDesc& operator=(const ConvDesc&) = delete;
-    cudnnConvolutionDescriptor_t get() const { return m_desc; }
-
-private:
-    cudnnConvolutionDescriptor_t m_desc = nullptr;
-};
 
 bool is_tensor_op(cudnnMathType_t math) {
     return math == CUDNN_TENSOR_OP_MATH || math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;

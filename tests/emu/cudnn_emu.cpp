@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The fake cuDNN of the backend emulation: the legacy convolution API that
-// src/cuda/conv_cudnn.cpp calls, with descriptors as plain structs and the convolutions computed
+// src/cuda/conv_cudnn.cpp and conv_cudnn_general.cpp call (forward, backward data, backward filter), with descriptors as plain structs and the convolutions computed
 // in double on the host (im2col and one double GEMM per image, through OpenBLAS).
 //
 // What it models:
@@ -107,9 +107,10 @@ cudnnStatus_t check(const cudnnTensorStruct* x, const cudnnFilterStruct* w, cons
                     const cudnnTensorStruct* y) {
     if (!x || !w || !conv || !y || !x->set || !w->set || !conv->set || !y->set) return CUDNN_STATUS_BAD_PARAM;
     if (x->type != w->type || x->type != y->type || !supported_type(x->type)) return CUDNN_STATUS_NOT_SUPPORTED;
-    if (conv->u != 1 || conv->v != 1 || conv->dil_h != 1 || conv->dil_w != 1) return CUDNN_STATUS_NOT_SUPPORTED;
+    if (conv->dil_h != 1 || conv->dil_w != 1) return CUDNN_STATUS_NOT_SUPPORTED;
     if (x->c != w->c || y->c != w->k || x->n != y->n) return CUDNN_STATUS_BAD_PARAM;
-    if (y->h != x->h + 2 * conv->pad_h - w->h + 1 || y->w != x->w + 2 * conv->pad_w - w->w + 1)
+    if (y->h != (x->h + 2 * conv->pad_h - w->h) / conv->u + 1 || y->w != (x->w + 2 * conv->pad_w - w->w) / conv->v + 1 ||
+        x->h + 2 * conv->pad_h < w->h || x->w + 2 * conv->pad_w < w->w)
         return CUDNN_STATUS_BAD_PARAM;
     return CUDNN_STATUS_SUCCESS;
 }
@@ -133,24 +134,28 @@ bool tf32_math(const Problem& p) {
            (p.conv.math == CUDNN_TENSOR_OP_MATH || p.conv.math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
 }
 
-// The im2col matrix of one image: row (c, r, s), column (i, j) holds input (i + r - ph, j + s - pw)
-// of channel c, or 0 in the padding. Shared by forward (multiplied) and backward (scattered).
+// The im2col matrix of one image: row (c, r, s), column (i, j) holds input (i u + r - ph,
+// j v + s - pw) of channel c (u, v the strides), or 0 in the padding. Shared by forward
+// (multiplied), backward data (scattered) and backward filter (multiplied). f(to, from) is called
+// per element inside the input, in a fixed order.
 template <typename F>
 void for_each_tap(const Problem& p, F&& f) {
     const int C = p.x.c, H = p.x.h, W = p.x.w, R = p.w.h, S = p.w.w;
-    const int Ho = p.y.h, Wo = p.y.w, ph = p.conv.pad_h, pw = p.conv.pad_w;
+    const int Ho = p.y.h, Wo = p.y.w, ph = p.conv.pad_h, pw = p.conv.pad_w, u = p.conv.u, v = p.conv.v;
     const std::size_t cols = std::size_t(Ho) * Wo;
     for (int c = 0; c < C; ++c)
         for (int r = 0; r < R; ++r)
             for (int s = 0; s < S; ++s) {
                 const std::size_t row = (std::size_t(c) * R + r) * S + s;
-                const int j0 = std::max(0, pw - s), j1 = std::min(Wo, W + pw - s);
+                // Output columns j0..j1-1 read inside the input: 0 <= j v + s - pw < W.
+                const int j0 = std::max(0, (pw - s + v - 1) / v);
+                const int j1 = W + pw - s <= 0 ? 0 : std::min(Wo, (W + pw - s - 1) / v + 1);
                 for (int i = 0; i < Ho; ++i) {
-                    const int xi = i + r - ph;
-                    if (xi < 0 || xi >= H || j0 >= j1) continue;
-                    // columns (i, j0..j1) <-> input (xi, j0 + s - pw ..) of channel c
-                    f(row * cols + std::size_t(i) * Wo + j0, (std::size_t(c) * H + xi) * W + (j0 + s - pw),
-                      std::size_t(j1 - j0));
+                    const int xi = i * u + r - ph;
+                    if (xi < 0 || xi >= H) continue;
+                    const std::size_t to = row * cols + std::size_t(i) * Wo;
+                    const std::size_t from = (std::size_t(c) * H + xi) * W + s - pw;  // + j v
+                    for (int j = j0; j < j1; ++j) f(to + j, from + std::size_t(j) * v);
                 }
             }
 }
@@ -166,9 +171,7 @@ void forward(const Problem& p, float alpha, const void* x, const void* w, float 
     for (int n = 0; n < N; ++n) {
         std::fill(col.begin(), col.end(), 0.0);
         const double* in = xd.data() + std::size_t(n) * C * H * W;
-        for_each_tap(p, [&](std::size_t to, std::size_t from, std::size_t len) {
-            std::copy(in + from, in + from + len, col.data() + to);
-        });
+        for_each_tap(p, [&](std::size_t to, std::size_t from) { col[to] = in[from]; });
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, int(cols), int(crs), 1.0, wd.data(), int(crs),
                     col.data(), int(cols), 0.0, acc.data() + std::size_t(n) * K * cols, int(cols));
     }
@@ -186,11 +189,34 @@ void backward_data(const Problem& p, float alpha, const void* w, const void* dy,
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(crs), int(cols), K, 1.0, wd.data(), int(crs),
                     dyd.data() + std::size_t(n) * K * cols, int(cols), 0.0, col.data(), int(cols));
         double* out = acc.data() + std::size_t(n) * C * H * W;
-        for_each_tap(p, [&](std::size_t from, std::size_t to, std::size_t len) {
-            for (std::size_t j = 0; j < len; ++j) out[to + j] += col[from + j];
-        });
+        for_each_tap(p, [&](std::size_t from, std::size_t to) { out[to] += col[from]; });
     }
     store(dx, p.x.type, acc, alpha, beta);
+}
+
+// dw = dy x^T summed over the images: (K x HoWo) times the transposed (CRS x HoWo) im2col
+// matrix of each image, accumulated in double, stored once in the filter's orientation.
+void backward_filter(const Problem& p, float alpha, const void* x, const void* dy, float beta, void* dw) {
+    const int N = p.x.n, C = p.x.c, H = p.x.h, W = p.x.w, K = p.w.k, R = p.w.h, S = p.w.w;
+    const std::size_t cols = std::size_t(p.y.h) * p.y.w, crs = std::size_t(C) * R * S;
+    const bool tf32 = tf32_math(p);
+    const std::vector<double> xd = load(x, p.x.type, std::size_t(N) * C * H * W, tf32);
+    const std::vector<double> dyd = load(dy, p.y.type, std::size_t(N) * K * cols, tf32);
+    std::vector<double> acc(std::size_t(K) * crs, 0.0), col(crs * cols);
+    for (int n = 0; n < N; ++n) {
+        std::fill(col.begin(), col.end(), 0.0);
+        const double* in = xd.data() + std::size_t(n) * C * H * W;
+        for_each_tap(p, [&](std::size_t to, std::size_t from) { col[to] = in[from]; });
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, int(crs), int(cols), 1.0,
+                    dyd.data() + std::size_t(n) * K * cols, int(cols), col.data(), int(cols), 1.0, acc.data(),
+                    int(crs));
+    }
+    if (p.conv.mode == CUDNN_CONVOLUTION) {  // the gradient of the flipped filter, flipped back
+        const std::size_t taps = std::size_t(R) * S;
+        for (std::size_t f = 0; f < acc.size(); f += taps)
+            for (std::size_t a = 0, b = taps - 1; a < b; ++a, --b) std::swap(acc[f + a], acc[f + b]);
+    }
+    store(dw, p.w.type, acc, alpha, beta);
 }
 
 cudnnStatus_t check_workspace(std::size_t needed, void* workspace, std::size_t bytes) {
@@ -211,6 +237,13 @@ std::size_t bwd_workspace(cudnnConvolutionBwdDataAlgo_t a) {
 }
 bool bwd_supported(cudnnConvolutionBwdDataAlgo_t a) {
     return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1 || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0;
+}
+
+std::size_t filter_workspace(cudnnConvolutionBwdFilterAlgo_t a) {
+    return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1 ? kWorkspaceBytes : 0;
+}
+bool filter_supported(cudnnConvolutionBwdFilterAlgo_t a) {
+    return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1 || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0;
 }
 
 template <typename T>
@@ -414,6 +447,65 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void* alp
     nst::emu::run_or_record(handle->stream, [p, a, b, w, dy, dx, workspace, workspace_bytes, needed] {
         check_workspace(needed, workspace, workspace_bytes);
         backward_data(p, a, w, dy, b, dx);
+    });
+    return CUDNN_STATUS_SUCCESS;
+}
+
+// ---- backward filter -----------------------------------------------------------------------------
+cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudnnHandle_t handle, int* count) {
+    if (!handle || !count) return CUDNN_STATUS_BAD_PARAM;
+    *count = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t handle, cudnnTensorDescriptor_t x,
+                                                            cudnnTensorDescriptor_t dy,
+                                                            cudnnConvolutionDescriptor_t conv,
+                                                            cudnnFilterDescriptor_t dw, int requested, int* returned,
+                                                            cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
+    if (!handle || !returned || !perf || requested <= 0) return CUDNN_STATUS_BAD_PARAM;
+    if (const cudnnStatus_t s = check(x, dw, conv, dy)) return s;
+    const cudnnConvolutionBwdFilterAlgo_t ranked[] = {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1,
+                                                      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0};
+    int n = 0;
+    for (cudnnConvolutionBwdFilterAlgo_t a : ranked) {
+        if (n == requested) break;
+        perf[n] = cudnnConvolutionBwdFilterAlgoPerf_t{a, CUDNN_STATUS_SUCCESS, 0.1f * float(n + 1),
+                                                      filter_workspace(a), CUDNN_DETERMINISTIC, conv->math, {0, 0, 0}};
+        ++n;
+    }
+    *returned = n;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t handle, cudnnTensorDescriptor_t x,
+                                                             cudnnTensorDescriptor_t dy,
+                                                             cudnnConvolutionDescriptor_t conv,
+                                                             cudnnFilterDescriptor_t dw,
+                                                             cudnnConvolutionBwdFilterAlgo_t algo, std::size_t* bytes) {
+    if (!handle || !bytes) return CUDNN_STATUS_BAD_PARAM;
+    if (const cudnnStatus_t s = check(x, dw, conv, dy)) return s;
+    if (!filter_supported(algo)) return CUDNN_STATUS_NOT_SUPPORTED;
+    *bytes = filter_workspace(algo);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle, const void* alpha, cudnnTensorDescriptor_t x_desc,
+                                             const void* x, cudnnTensorDescriptor_t dy_desc, const void* dy,
+                                             cudnnConvolutionDescriptor_t conv, cudnnConvolutionBwdFilterAlgo_t algo,
+                                             void* workspace, std::size_t workspace_bytes, const void* beta,
+                                             cudnnFilterDescriptor_t dw_desc, void* dw) {
+    if (!handle) return CUDNN_STATUS_NOT_INITIALIZED;
+    if (!alpha || !beta || !x || !dy || !dw) return CUDNN_STATUS_BAD_PARAM;
+    if (const cudnnStatus_t s = check(x_desc, dw_desc, conv, dy_desc)) return s;
+    if (!filter_supported(algo)) return CUDNN_STATUS_NOT_SUPPORTED;
+    const std::size_t needed = filter_workspace(algo);
+    if (needed && (!workspace || workspace_bytes < needed)) return CUDNN_STATUS_BAD_PARAM;
+    const Problem p{*x_desc, *dy_desc, *dw_desc, *conv};
+    const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
+    nst::emu::run_or_record(handle->stream, [p, a, b, x, dy, dw, workspace, workspace_bytes, needed] {
+        check_workspace(needed, workspace, workspace_bytes);
+        backward_filter(p, a, x, dy, b, dw);
     });
     return CUDNN_STATUS_SUCCESS;
 }
