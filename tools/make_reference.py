@@ -476,15 +476,208 @@ def write_guided(out_dir, weights, metadata, start):
     return path
 
 
+# --- feed-forward networks (ref_transformer.safetensors) -----------------------------------------
+
+# Johnson et al.'s TransformerNet in both layouts, written from ../shared/docs/research/feedforward.md
+# (§3.1 pytorch/examples, §2.1/§2.5 jcjohnson's instance-norm models), with torch's functional ops.
+# Parameters: nst's init_params (src/nn/net_model.h): conv and transposed-conv weights and biases
+# U(-b, b), b = 1/sqrt(fan_in), fan_in = weight.shape[1] * k * k (I k k for a conv, O k k for a
+# transposed conv, as torch computes it); element j of parameter tensor t (layout order) is
+# float32(b * (2 uniform(seed, STREAM_NET_PARAMS + t, j) - 1)); InstanceNorm weight 1, bias 0.
+# Because weight 1 / bias 0 would let a forward pass that ignores the affine parameters pass, the
+# fixture then sets them to gamma = float32(1 + 0.5 (2u - 1)), beta = float32(0.5 (2u - 1)), u =
+# uniform(seed, FF_AFFINE_STREAM + t, j); the C++ test applies the same perturbation to
+# init_params' output. The width is small (4: channels 4/8/16) to keep every gradient and the Adam
+# update in a file under 1 MB; the code paths are those of the published width.
+FF_AFFINE_STREAM = 300
+FF_SETTINGS = {
+    "seed": 0,
+    "affine_stream": FF_AFFINE_STREAM,
+    "pytorch_examples": {"arch": "transformer-net", "width": 4,
+                         "input": {"stream": 2000, "shape": [2, 3, 20, 28], "scale": 255.0, "offset": 0.0},
+                         "weights": {"stream": 2001, "scale": 2.0, "offset": -1.0}},
+    "jcjohnson": {"arch": "transformer-net-jcjohnson", "width": 4,
+                  "input": {"stream": 2002, "shape": [1, 3, 44, 48], "scale": 255.0, "offset": -128.0},
+                  "weights": {"stream": 2003, "scale": 2.0, "offset": -1.0}},
+    "loss": "sum(out * R), R[j] = float32(scale * uniform(seed, weights.stream, j) + offset)",
+    "adam": {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "steps": 1,
+             "stored": "parameters after the step minus before (float64 difference, stored float32)"},
+}
+
+
+def ff_layout(arch, width):
+    """Parameter tensors in nst's layout order: (name, kind, shape); kind conv, convT or in."""
+    w1, w2, w3 = width, 2 * width, 4 * width
+    out = []
+
+    def conv(name, o, i, k):
+        out.append((name + ".weight", "conv", (o, i, k, k)))
+        out.append((name + ".bias", "conv", (o,)))
+
+    def convt(name, i, o, k):
+        out.append((name + ".weight", "convT", (i, o, k, k)))
+        out.append((name + ".bias", "convT", (o,)))
+
+    def inorm(name, c):
+        out.append((name + ".weight", "in", (c,)))
+        out.append((name + ".bias", "in", (c,)))
+
+    if arch == "transformer-net":
+        conv("conv1.conv2d", w1, 3, 9); inorm("in1", w1)
+        conv("conv2.conv2d", w2, w1, 3); inorm("in2", w2)
+        conv("conv3.conv2d", w3, w2, 3); inorm("in3", w3)
+        for b in range(1, 6):
+            conv(f"res{b}.conv1.conv2d", w3, w3, 3); inorm(f"res{b}.in1", w3)
+            conv(f"res{b}.conv2.conv2d", w3, w3, 3); inorm(f"res{b}.in2", w3)
+        conv("deconv1.conv2d", w2, w3, 3); inorm("in4", w2)
+        conv("deconv2.conv2d", w1, w2, 3); inorm("in5", w1)
+        conv("deconv3.conv2d", 3, w1, 9)
+    else:
+        conv("0.conv", w1, 3, 9); inorm("0.norm", w1)
+        conv("1.conv", w2, w1, 3); inorm("1.norm", w2)
+        conv("2.conv", w3, w2, 3); inorm("2.norm", w3)
+        for t in range(3, 8):
+            conv(f"{t}.conv1", w3, w3, 3); inorm(f"{t}.norm1", w3)
+            conv(f"{t}.conv2", w3, w3, 3); inorm(f"{t}.norm2", w3)
+        convt("8.conv", w3, w2, 3); inorm("8.norm", w2)
+        convt("9.conv", w2, w1, 3); inorm("9.norm", w1)
+        conv("10.conv", 3, w1, 9)
+    return out
+
+
+def ff_params(arch, width):
+    """{name: float64 tensor} of init_params (seed FF_SETTINGS seed) with the affine perturbation."""
+    seed = FF_SETTINGS["seed"]
+    layout = ff_layout(arch, width)
+    params = {}
+    fan_in = None
+    for t, (name, kind, shape) in enumerate(layout):
+        n = math.prod(shape)
+        if kind in ("conv", "convT"):
+            if name.endswith(".weight"):
+                fan_in = shape[1] * shape[2] * shape[3]
+            b = 1.0 / math.sqrt(fan_in)
+            u = nst_rng.uniform_array(seed, nst_rng.STREAM_NET_PARAMS + t, 0, n)
+            v = (b * (2.0 * u - 1.0)).astype(np.float32)
+        else:
+            u = nst_rng.uniform_array(seed, FF_AFFINE_STREAM + t, 0, n)
+            v = ((1.0 if name.endswith(".weight") else 0.0) + 0.5 * (2.0 * u - 1.0)).astype(np.float32)
+        params[name] = torch.from_numpy(v.reshape(shape)).double()
+    return layout, params
+
+
+def ff_rng_tensor(spec, shape):
+    n = math.prod(shape)
+    u = nst_rng.uniform_array(FF_SETTINGS["seed"], spec["stream"], 0, n)
+    return torch.from_numpy((spec["scale"] * u + spec["offset"]).astype(np.float32).reshape(shape)).double()
+
+
+def transformer_pytorch_examples(x, P):
+    """pytorch/examples TransformerNet (§3.1): reflection-padded convs, IN (eps 1e-5, biased
+    variance, instance statistics) + ReLU, 5 residual blocks without a ReLU after the add,
+    nearest x2 upsampling before deconv1/deconv2, raw output."""
+    def conv(h, name, k, stride):
+        h = F.pad(h, (k // 2,) * 4, mode="reflect")
+        return F.conv2d(h, P[name + ".weight"], P[name + ".bias"], stride=stride)
+
+    def inorm(h, name):
+        return F.instance_norm(h, weight=P[name + ".weight"], bias=P[name + ".bias"], eps=1e-5)
+
+    h = F.relu(inorm(conv(x, "conv1.conv2d", 9, 1), "in1"))
+    h = F.relu(inorm(conv(h, "conv2.conv2d", 3, 2), "in2"))
+    h = F.relu(inorm(conv(h, "conv3.conv2d", 3, 2), "in3"))
+    for b in range(1, 6):
+        r = h
+        h = F.relu(inorm(conv(h, f"res{b}.conv1.conv2d", 3, 1), f"res{b}.in1"))
+        h = inorm(conv(h, f"res{b}.conv2.conv2d", 3, 1), f"res{b}.in2") + r
+    h = F.interpolate(h, scale_factor=2, mode="nearest")
+    h = F.relu(inorm(conv(h, "deconv1.conv2d", 3, 1), "in4"))
+    h = F.interpolate(h, scale_factor=2, mode="nearest")
+    h = F.relu(inorm(conv(h, "deconv2.conv2d", 3, 1), "in5"))
+    return conv(h, "deconv3.conv2d", 9, 1)
+
+
+def transformer_jcjohnson(x, P):
+    """jcjohnson's instance-norm model (§2.1, §2.5; -arch c9s1-W,d2W,d4W,R4W x5,u2W,uW,c9s1-3,
+    padding_type reflect-start): 40-px reflection pad, zero-padded c/d convs, unpadded residual
+    convs with the shortcut shaved by 2 px per side, SpatialFullConvolution(k3 s2 p1 adj1)
+    upsampling, IN + ReLU after every layer but the last, 150 tanh."""
+    def inorm(h, name):
+        return F.instance_norm(h, weight=P[name + ".weight"], bias=P[name + ".bias"], eps=1e-5)
+
+    def conv(h, name, stride, pad):
+        return F.conv2d(h, P[name + ".weight"], P[name + ".bias"], stride=stride, padding=pad)
+
+    h = F.pad(x, (40,) * 4, mode="reflect")
+    h = F.relu(inorm(conv(h, "0.conv", 1, 4), "0.norm"))
+    h = F.relu(inorm(conv(h, "1.conv", 2, 1), "1.norm"))
+    h = F.relu(inorm(conv(h, "2.conv", 2, 1), "2.norm"))
+    for t in range(3, 8):
+        r = h[:, :, 2:-2, 2:-2]
+        h = F.relu(inorm(conv(h, f"{t}.conv1", 1, 0), f"{t}.norm1"))
+        h = inorm(conv(h, f"{t}.conv2", 1, 0), f"{t}.norm2") + r
+    for t in (8, 9):
+        h = F.conv_transpose2d(h, P[f"{t}.conv.weight"], P[f"{t}.conv.bias"], stride=2, padding=1, output_padding=1)
+        h = F.relu(inorm(h, f"{t}.norm"))
+    return 150.0 * torch.tanh(conv(h, "10.conv", 1, 4))
+
+
+def ff_case(key, forward, with_adam):
+    cfg = FF_SETTINGS[key]
+    layout, P = ff_params(cfg["arch"], cfg["width"])
+    names = [n for n, _, _ in layout]
+    x = ff_rng_tensor(cfg["input"], cfg["input"]["shape"]).requires_grad_(True)
+    params = [P[n].clone().requires_grad_(True) for n in names]
+    out = forward(x, dict(zip(names, params)))
+    R = ff_rng_tensor(cfg["weights"], list(out.shape))
+    loss = (out * R).sum()
+    grads = torch.autograd.grad(loss, [x] + params)
+    prefix = "pe" if key == "pytorch_examples" else "jc"
+    tensors = [(f"{prefix}.out", f32(out)), (f"{prefix}.grad.input", f32(grads[0])),
+               (f"{prefix}.grad.params", np.concatenate([f32(g).reshape(-1) for g in grads[1:]]))]
+    info = {"arch": cfg["arch"], "width": cfg["width"], "output_shape": list(out.shape), "loss": loss.item(),
+            "tensors": [[n, list(s)] for n, _, s in layout],
+            # The exact sum of each float32 parameter tensor: tells a drifting init_params apart
+            # from a drifting network.
+            "param_sums": [math.fsum(P[n].reshape(-1).tolist()) for n in names]}
+    if with_adam:
+        a = FF_SETTINGS["adam"]
+        leaves = [p.detach().clone().requires_grad_(True) for p in params]
+        for leaf, g in zip(leaves, grads[1:]):
+            leaf.grad = g.detach().clone()
+        opt = torch.optim.Adam(leaves, lr=a["lr"], betas=tuple(a["betas"]), eps=a["eps"])
+        opt.step()
+        delta = [(leaf.detach() - p.detach()).reshape(-1) for leaf, p in zip(leaves, params)]
+        tensors.append((f"{prefix}.adam.delta", f32(torch.cat(delta))))
+    return tensors, info
+
+
+def write_feedforward(out_dir, metadata, start):
+    tensors, info = [], {}
+    for key, fwd, adam in (("pytorch_examples", transformer_pytorch_examples, True),
+                           ("jcjohnson", transformer_jcjohnson, False)):
+        t, i = ff_case(key, fwd, adam)
+        tensors += t
+        info[key] = i
+        print(f"feedforward {key}: output {i['output_shape']}, loss {i['loss']:.6g}, "
+              f"{sum(math.prod(s) for _, s in i['tensors'])} parameters ({time.time() - start:.1f} s)")
+    path = os.path.join(out_dir, "ref_transformer.safetensors")
+    m = metadata("feedforward", {"nst.results": json.dumps(info)})
+    m["nst.settings"] = json.dumps(FF_SETTINGS, sort_keys=True)
+    write_safetensors(path, tensors, m)
+    return path
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 def main():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out-dir", default=os.path.join(repo, "tests", "data"))
-    ap.add_argument("--parts", default="all", choices=["all", "core", "guided", "color"],
+    ap.add_argument("--parts", default="all", choices=["all", "core", "guided", "color", "feedforward"],
                     help="core: ref_common/max/avg; guided: ref_guided (spatial and scale controls); "
-                         "color: ref_color (colour transforms, numpy)")
+                         "color: ref_color (colour transforms, numpy); feedforward: ref_transformer "
+                         "(TransformerNet forward, gradients, Adam step)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     if args.parts in ("all", "color"):
@@ -530,6 +723,12 @@ def main():
 
     point = images["point"]
     written = []
+    if args.parts in ("all", "feedforward"):
+        written.append(write_feedforward(args.out_dir, metadata, start))
+    if args.parts == "feedforward":
+        for p in written:
+            print(f"wrote {os.path.relpath(p)} ({os.path.getsize(p) / 1e6:.2f} MB)")
+        return
     if args.parts in ("all", "guided"):
         written.append(write_guided(args.out_dir, weights, metadata, start))
     if args.parts == "guided":

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `nst weights convert | info | normalize`: getting from a published VGG19 checkpoint to the
-// network of the paper (src/convert/, weights/README.md).
+// network of the paper (src/convert/, weights/README.md), and from published VGG16 and
+// TransformerNet checkpoints to nst's VGG16 weights and feed-forward models.
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -10,9 +11,11 @@
 
 #include "cli/commands.h"
 #include "convert/convert.h"
+#include "convert/convert_nets.h"
 #include "convert/detect.h"
 #include "convert/normalize.h"
 #include "core/error.h"
+#include "nn/net_model.h"
 #include "nn/safetensors.h"
 
 namespace nst::cli {
@@ -45,21 +48,71 @@ std::string naming_name(convert::Format f, convert::Naming n) {
     return n == convert::Naming::Canonical ? "canonical (conv1_1)" : "torchvision (features.N)";
 }
 
+std::string io_description(const std::string& io) {
+    if (io == "rgb255") return "rgb255: RGB in [0, 255] in and out (pytorch/examples)";
+    if (io == "caffe-bgr") return "caffe-bgr: BGR minus (103.939, 116.779, 123.68) in and out (jcjohnson)";
+    return io.empty() ? "(none)" : io;
+}
+
 std::string preprocess_description(PreprocessKind k) {
     return k == PreprocessKind::Caffe
                ? "caffe: BGR, 0-255 (x255; x256 in the jcjohnson preset), minus (103.939, 116.779, 123.68)"
                : "torchvision: RGB, 0-1, minus (0.485, 0.456, 0.406), divided by (0.229, 0.224, 0.225)";
 }
 
-void convert_cmd(const ConvertArgs& a) {
-    const convert::Converted c = convert::convert_weights(a.in, a.opt);
-    convert::save_weights(a.out, c.weights, c.extra_metadata);
+void print_vgg19_conversion(const ConvertArgs& a, const convert::Converted& c) {
     std::printf("converted '%s' (%s, %s names%s) -> '%s'\n", a.in.c_str(), convert::format_name(c.format),
                 naming_name(c.format, c.naming).c_str(), c.prefix.empty() ? "" : (", under '" + c.prefix + "'").c_str(), a.out.c_str());
     std::printf("  preprocess  %s (%s)\n", preprocess_name(c.weights.preprocess), c.preprocess_reason.c_str());
     std::printf("  normalized  %s (%s)\n", c.weights.normalized ? "true" : "false", c.normalized_reason.c_str());
     std::printf("  source      %s\n", c.weights.source.c_str());
     std::printf("  checksum    %s\n", weights_checksum(c.weights).c_str());
+}
+
+void convert_cmd(const ConvertArgs& a) {
+    // Every option is checked (exit 2) before the file is read (exit 3).
+    convert::Format from = convert::Format::Safetensors;
+    const bool detect = !convert::parse_format(a.opt.from, from);
+    convert::check_options(a.opt);
+    convert::NetKind forced = convert::NetKind::Vgg19;
+    convert::parse_net_kind(a.opt.arch, forced);
+    const convert::Checkpoint ck = convert::read_checkpoint(a.in, detect, from);
+    switch (convert::resolve_kind(ck, a.opt)) {
+        case convert::NetKind::Vgg19: {
+            const convert::Converted c = convert::convert_vgg19(ck, a.opt);
+            convert::save_weights(a.out, c.weights, c.extra_metadata);
+            print_vgg19_conversion(a, c);
+            return;
+        }
+        case convert::NetKind::Vgg16: {
+            const convert::ConvertedVgg16 c = convert::convert_vgg16(ck, a.opt);
+            convert::save_vgg16(a.out, c);
+            std::printf("converted '%s' (%s, VGG16, %s names%s) -> '%s'\n", a.in.c_str(), convert::format_name(c.format),
+                        naming_name(c.format, c.mapped.naming).c_str(),
+                        c.mapped.prefix.empty() ? "" : (", under '" + c.mapped.prefix + "'").c_str(), a.out.c_str());
+            std::printf("  arch        vgg16 (13 conv layers, conv1_1 .. conv5_3)\n");
+            std::printf("  preprocess  %s (%s)\n", preprocess_name(c.meta.preprocess), c.meta.preprocess_reason.c_str());
+            std::printf("  normalized  %s (%s)\n", c.meta.normalized ? "true" : "false", c.meta.normalized_reason.c_str());
+            std::printf("  source      %s\n", c.meta.source.c_str());
+            return;
+        }
+        case convert::NetKind::TransformerNet: {
+            const convert::ConvertedModel c = convert::convert_transformer(ck, a.opt);
+            const NetModel& m = c.mapped.model;
+            save_model(a.out, m);
+            std::printf("converted '%s' (%s, pytorch/examples TransformerNet%s) -> '%s'\n", a.in.c_str(),
+                        convert::format_name(c.format),
+                        c.mapped.prefix.empty() ? "" : (", under '" + c.mapped.prefix + "'").c_str(), a.out.c_str());
+            std::printf("  arch        %s, width %d, %zu parameters in %zu tensors\n", m.desc.arch.c_str(), c.mapped.width,
+                        m.params.size(), param_layout(m.desc).size());
+            std::printf("  io          %s\n", io_description(m.metadata.at("nst.io")).c_str());
+            if (c.mapped.dropped)
+                std::printf("  dropped     %d legacy InstanceNorm running_mean/running_var key(s) (unused: instance "
+                            "statistics are always used)\n", c.mapped.dropped);
+            std::printf("  source      %s\n", m.metadata.at("nst.source").c_str());
+            return;
+        }
+    }
 }
 
 // Per-layer statistics shown by info: they make a wrong or scaled file obvious at a glance.
@@ -85,11 +138,142 @@ std::string short_value(const std::string& v) {
     return v.substr(0, 60) + "... (" + std::to_string(v.size()) + " characters)";
 }
 
+// What info shows for the files that are not VGG19 weights (models, VGG16 weights): headline
+// fields, then every tensor with its shape and value statistics.
+struct NetInfo {
+    std::vector<std::pair<std::string, std::string>> fields;  // label, value (text and JSON)
+    std::map<std::string, std::string> meta;
+    std::vector<std::string> names;
+    std::vector<std::vector<std::int64_t>> shapes;
+    std::vector<std::vector<float>> values;
+    std::size_t parameters() const {
+        std::size_t n = 0;
+        for (const auto& v : values) n += v.size();
+        return n;
+    }
+};
+
+// nst.width: the channels of the first convolution (32 for pytorch/examples' published models).
+int first_conv_channels(const NetDesc& d) {
+    for (const LayerSpec& l : d.layers)
+        if (l.op == Op::Conv || l.op == Op::ConvTranspose) return l.channels;
+    return 0;
+}
+
+NetInfo model_info(const NetModel& m) {
+    NetInfo n;
+    auto get = [&](const char* k) {
+        auto it = m.metadata.find(k);
+        return it == m.metadata.end() ? std::string() : it->second;
+    };
+    n.meta = m.metadata;
+    n.fields = {{"kind", "model (feed-forward network: `nst stylize --model`)"},
+                {"arch", m.desc.arch},
+                {"width", std::to_string(first_conv_channels(m.desc))},
+                {"io", io_description(get("nst.io"))},
+                {"source", get("nst.source").empty() ? "(none)" : get("nst.source")}};
+    for (const ParamInfo& p : param_layout(m.desc)) {
+        n.names.push_back(p.name);
+        const Op op = m.desc.layers[std::size_t(p.layer)].op;
+        const bool kernel = (op == Op::Conv || op == Op::ConvTranspose) && p.name.size() > 7 &&
+                            p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
+        n.shapes.push_back(kernel ? std::vector<std::int64_t>{p.shape.n, p.shape.c, p.shape.h, p.shape.w}
+                                  : std::vector<std::int64_t>{std::int64_t(p.shape.numel())});
+        n.values.emplace_back(m.params.begin() + std::ptrdiff_t(p.offset),
+                              m.params.begin() + std::ptrdiff_t(p.offset + p.shape.numel()));
+    }
+    return n;
+}
+
+NetInfo vgg16_info(const convert::ConvertedVgg16& c) {
+    NetInfo n;
+    n.meta = convert::vgg16_metadata(c);
+    n.fields = {{"kind", "VGG16 weights (loss network)"},
+                {"arch", "vgg16"},
+                {"preprocess", preprocess_description(c.meta.preprocess) + " (" + c.meta.preprocess_reason + ")"},
+                {"normalized", c.meta.normalized ? "true" : "false"},
+                {"source", c.meta.source}};
+    for (int k = 0; k < convert::kVgg16Convs; ++k) {
+        const std::int64_t o = convert::vgg16_out_channels(k), i = convert::vgg16_in_channels(k);
+        n.names.push_back(convert::vgg16_conv_name(k) + ".weight");
+        n.shapes.push_back({o, i, 3, 3});
+        n.values.push_back(c.mapped.weight[std::size_t(k)]);
+        n.names.push_back(convert::vgg16_conv_name(k) + ".bias");
+        n.shapes.push_back({o});
+        n.values.push_back(c.mapped.bias[std::size_t(k)]);
+    }
+    return n;
+}
+
+void print_net_info(const InfoArgs& a, convert::Format format, bool native, const NetInfo& n) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(a.file, ec);
+    auto stat = [](const std::vector<float>& v, double& mean_abs, double& max_abs) {
+        mean_abs = max_abs = 0;
+        for (float x : v) {
+            mean_abs += std::fabs(double(x));
+            max_abs = std::max(max_abs, std::fabs(double(x)));
+        }
+        if (!v.empty()) mean_abs /= double(v.size());
+    };
+    if (a.json) {
+        nlohmann::ordered_json j;
+        j["file"] = a.file;
+        j["bytes"] = ec ? 0 : bytes;
+        j["format"] = convert::format_name(format);
+        j["native"] = native;
+        for (const auto& [k, v] : n.fields) j[k] = v;
+        j["parameters"] = n.parameters();
+        j["tensors"] = n.names.size();
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (std::size_t t = 0; t < n.names.size(); ++t) {
+            double mean_abs, max_abs;
+            stat(n.values[t], mean_abs, max_abs);
+            list.push_back({{"name", n.names[t]}, {"shape", n.shapes[t]}, {"mean_abs", mean_abs}, {"max_abs", max_abs}});
+        }
+        j["parameter_tensors"] = std::move(list);
+        j["metadata"] = n.meta;
+        std::printf("%s\n", j.dump(2).c_str());
+        return;
+    }
+    std::printf("file        %s (%s bytes)\n", a.file.c_str(), ec ? "?" : std::to_string(bytes).c_str());
+    std::printf("format      %s%s\n", convert::format_name(format),
+                native ? "" : " (not native: convert it with `nst weights convert` to use it)");
+    for (const auto& [k, v] : n.fields) std::printf("%-11s %s\n", k.c_str(), v.c_str());
+    std::printf("parameters  %zu in %zu tensors\n", n.parameters(), n.names.size());
+    std::printf("  %-28s %-20s %-12s %s\n", "tensor", "shape", "mean|v|", "max|v|");
+    for (std::size_t t = 0; t < n.names.size(); ++t) {
+        double mean_abs, max_abs;
+        stat(n.values[t], mean_abs, max_abs);
+        std::printf("  %-28s %-20s %-12.5g %.5g\n", n.names[t].c_str(), convert::shape_string(n.shapes[t]).c_str(),
+                    mean_abs, max_abs);
+    }
+    std::printf("metadata%s\n", native ? "" : " (as converted)");
+    for (const auto& [k, v] : n.meta) std::printf("  %s = %s\n", k.c_str(), short_value(v).c_str());
+}
+
 void info_cmd(const InfoArgs& a) {
     convert::Format from = convert::Format::Safetensors;
     const bool detect = !convert::parse_format(a.from, from);
     const convert::Format format = detect ? convert::detect_format(a.file) : from;
     const bool native = format == convert::Format::Safetensors;
+
+    // Models and VGG16 weights, native or as they would be converted.
+    if (native) {
+        const std::map<std::string, std::string> m = SafetensorsReader(a.file, "weights file").metadata();
+        auto kind = m.find("nst.kind");
+        auto arch = m.find("nst.arch");
+        if (kind != m.end() && kind->second == "model") return print_net_info(a, format, true, model_info(load_model(a.file)));
+        if (arch != m.end() && arch->second == "vgg16")
+            return print_net_info(a, format, true,
+                                  vgg16_info(convert::convert_vgg16(convert::read_checkpoint(a.file, false, format), {})));
+    } else {
+        const convert::Checkpoint ck = convert::read_checkpoint(a.file, false, format);
+        const convert::NetKind k = convert::classify(ck);
+        if (k == convert::NetKind::TransformerNet)
+            return print_net_info(a, format, false, model_info(convert::convert_transformer(ck, {}).mapped.model));
+        if (k == convert::NetKind::Vgg16) return print_net_info(a, format, false, vgg16_info(convert::convert_vgg16(ck, {})));
+    }
 
     Vgg19Weights w;
     std::map<std::string, std::string> meta;
@@ -213,11 +397,12 @@ void normalize_cmd(const NormalizeArgs& a) {
 }  // namespace
 
 Command add_weights_command(CLI::App& app) {
-    CLI::App* sub = app.add_subcommand("weights", "convert, inspect and normalise VGG19 weight files");
+    CLI::App* sub = app.add_subcommand("weights", "convert, inspect and normalise VGG weight files and feed-forward models");
     sub->require_subcommand(1);
 
     auto c = std::make_shared<ConvertArgs>();
-    CLI::App* conv = sub->add_subcommand("convert", "convert a VGG19 checkpoint (.pth, .caffemodel, .h5, .safetensors) "
+    CLI::App* conv = sub->add_subcommand("convert", "convert a VGG19 / VGG16 checkpoint (.pth, .caffemodel, .h5, "
+                                                    ".safetensors) or a pytorch/examples TransformerNet (.pth, .model) "
                                                     "to nst's safetensors format");
     conv->add_option("IN", c->in, "checkpoint to read")->required();
     conv->add_option("OUT", c->out, "safetensors file to write (atomically)")->required();
@@ -226,9 +411,12 @@ Command add_weights_command(CLI::App& app) {
                      "caffe or torchvision (default: by the rules in weights/README.md)");
     conv->add_option("--normalized", c->opt.normalized, "true or false (default: by the rules in weights/README.md)");
     conv->add_option("--source", c->opt.source, "text for nst.source (default: file name, format and naming)");
+    conv->add_option("--arch", c->opt.arch,
+                     "auto, vgg19, vgg16 or transformer-net: the network the file must hold (auto: from its tensor names)")
+        ->capture_default_str();
 
     auto i = std::make_shared<InfoArgs>();
-    CLI::App* info = sub->add_subcommand("info", "layers, shapes, metadata, checksum and preprocessing of a weights file");
+    CLI::App* info = sub->add_subcommand("info", "layers, shapes, metadata, checksum and preprocessing of a weights or model file");
     info->add_option("FILE", i->file, "safetensors file, or any checkpoint `convert` reads")->required();
     info->add_option("--from", i->from, "auto, pth, caffemodel, h5 or safetensors")->capture_default_str();
     info->add_flag("--json", i->json, "print one JSON object");

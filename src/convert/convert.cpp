@@ -21,87 +21,108 @@ std::string lower(std::string s) {
 std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
 // Hashes in the file names of Caffe weights re-saved with torchvision's names.
-constexpr const char* kCaffePorts[] = {"d01eb7cb", "74e45263"};
+// (jcjohnson's pytorch-vgg: vgg19-d01eb7cb and vgg16-00b39a1b; pystiche's vgg19-74e45263.)
+constexpr const char* kCaffePorts[] = {"d01eb7cb", "74e45263", "00b39a1b"};
 
 }  // namespace
 
-Converted convert_weights(const std::string& path, const ConvertOptions& o) {
+void check_options(const ConvertOptions& o) {
     Format from = Format::Safetensors;
-    const bool detect = !parse_format(o.from, from);
+    parse_format(o.from, from);
     if (!o.preprocess.empty() && o.preprocess != "caffe" && o.preprocess != "torchvision")
         throw_usage("--preprocess '" + o.preprocess + "': choose caffe or torchvision");
     if (!o.normalized.empty() && o.normalized != "true" && o.normalized != "false")
         throw_usage("--normalized '" + o.normalized + "': choose true or false");
+}
 
-    const Checkpoint ck = read_checkpoint(path, detect, from);
-    Mapped m = map_vgg19(ck);
-    Converted c;
-    c.format = ck.format;
-    c.naming = m.naming;
-    c.prefix = m.prefix;
-    c.weights = std::move(m.weights);
-    Vgg19Weights& w = c.weights;
-    const std::string name = lower(base_name(path));
+VggMetadata decide_vgg_metadata(const Checkpoint& ck, Naming naming, const std::string& prefix, const ConvertOptions& o) {
+    VggMetadata d;
+    const std::string name = lower(base_name(ck.path));
     auto meta = [&](const char* key) -> const std::string* {
         auto it = ck.metadata.find(key);
         return it == ck.metadata.end() ? nullptr : &it->second;
     };
 
     if (!o.preprocess.empty()) {
-        w.preprocess = o.preprocess == "caffe" ? PreprocessKind::Caffe : PreprocessKind::Torchvision;
-        c.preprocess_reason = "--preprocess";
+        d.preprocess = o.preprocess == "caffe" ? PreprocessKind::Caffe : PreprocessKind::Torchvision;
+        d.preprocess_reason = "--preprocess";
     } else if (const std::string* v = meta("nst.preprocess"); v && (*v == "caffe" || *v == "torchvision")) {
-        w.preprocess = *v == "caffe" ? PreprocessKind::Caffe : PreprocessKind::Torchvision;
-        c.preprocess_reason = "the input's nst.preprocess";
+        d.preprocess = *v == "caffe" ? PreprocessKind::Caffe : PreprocessKind::Torchvision;
+        d.preprocess_reason = "the input's nst.preprocess";
     } else if (ck.format == Format::Caffe) {
-        w.preprocess = PreprocessKind::Caffe;
-        c.preprocess_reason = "Caffe model";
+        d.preprocess = PreprocessKind::Caffe;
+        d.preprocess_reason = "Caffe model";
     } else if (ck.format == Format::KerasH5) {
-        w.preprocess = PreprocessKind::Caffe;
-        c.preprocess_reason = "Keras's VGG19 weights are converted Caffe weights";
-    } else if (m.naming == Naming::Canonical) {
-        w.preprocess = PreprocessKind::Caffe;
-        c.preprocess_reason = "conv1_1-style names: Gatys's vgg_conv.pth, a Caffe port";
+        d.preprocess = PreprocessKind::Caffe;
+        d.preprocess_reason = "Keras's VGG19 weights are converted Caffe weights";
+    } else if (naming == Naming::Canonical) {
+        d.preprocess = PreprocessKind::Caffe;
+        d.preprocess_reason = "conv1_1-style names: Gatys's vgg_conv.pth, a Caffe port";
     } else {
-        w.preprocess = PreprocessKind::Torchvision;
-        c.preprocess_reason = "torchvision names; pass --preprocess caffe for a Caffe port such as jcjohnson's "
+        d.preprocess = PreprocessKind::Torchvision;
+        d.preprocess_reason = "torchvision names; pass --preprocess caffe for a Caffe port such as jcjohnson's "
                               "vgg19-d01eb7cb.pth";
         for (const char* h : kCaffePorts)
             if (name.find(h) != std::string::npos) {
-                w.preprocess = PreprocessKind::Caffe;
-                c.preprocess_reason = std::string("file name of a known Caffe port (") + h + ")";
+                d.preprocess = PreprocessKind::Caffe;
+                d.preprocess_reason = std::string("file name of a known Caffe port (") + h + ")";
             }
     }
 
     if (!o.normalized.empty()) {
-        w.normalized = o.normalized == "true";
-        c.normalized_reason = "--normalized";
+        d.normalized = o.normalized == "true";
+        d.normalized_reason = "--normalized";
     } else if (const std::string* v = meta("nst.normalized"); v && (*v == "true" || *v == "false")) {
-        w.normalized = *v == "true";
-        c.normalized_reason = "the input's nst.normalized";
+        d.normalized = *v == "true";
+        d.normalized_reason = "the input's nst.normalized";
     } else if (name.find("normalised") != std::string::npos || name.find("normalized") != std::string::npos) {
-        w.normalized = true;
-        c.normalized_reason = "the file name says normalised; pass --normalized false if it is not";
+        d.normalized = true;
+        d.normalized_reason = "the file name says normalised; pass --normalized false if it is not";
     } else {
-        w.normalized = false;
-        c.normalized_reason = "default";
+        d.normalized = false;
+        d.normalized_reason = "default";
     }
 
     if (!o.source.empty()) {
-        w.source = o.source;
+        d.source = o.source;
     } else if (const std::string* v = meta("nst.source"); v && !v->empty()) {
-        w.source = *v;
+        d.source = *v;
     } else {
-        const char* naming = ck.format == Format::KerasH5 ? "Keras"
-                             : ck.format == Format::Caffe ? "Caffe layer"
-                             : m.naming == Naming::Canonical ? "canonical" : "torchvision";
-        w.source = base_name(path) + " (" + format_name(ck.format) + ", " + naming + " names" +
-                   (m.prefix.empty() ? std::string() : ", under '" + m.prefix + "'") + ")";
+        const char* naming_text = ck.format == Format::KerasH5 ? "Keras"
+                                  : ck.format == Format::Caffe ? "Caffe layer"
+                                  : naming == Naming::Canonical ? "canonical" : "torchvision";
+        d.source = base_name(ck.path) + " (" + format_name(ck.format) + ", " + naming_text + " names" +
+                   (prefix.empty() ? std::string() : ", under '" + prefix + "'") + ")";
     }
     for (const auto& [k, v] : ck.metadata)
         if (k.rfind("nst.", 0) == 0 && k != "nst.preprocess" && k != "nst.normalized" && k != "nst.source")
-            c.extra_metadata[k] = v;
-    w.path = path;
+            d.extra[k] = v;
+    return d;
+}
+
+Converted convert_weights(const std::string& path, const ConvertOptions& o) {
+    Format from = Format::Safetensors;
+    const bool detect = !parse_format(o.from, from);
+    check_options(o);
+    return convert_vgg19(read_checkpoint(path, detect, from), o);
+}
+
+Converted convert_vgg19(const Checkpoint& ck, const ConvertOptions& o) {
+    Mapped m = map_vgg19(ck);
+    Converted c;
+    c.format = ck.format;
+    c.naming = m.naming;
+    c.prefix = m.prefix;
+    c.weights = std::move(m.weights);
+    VggMetadata d = decide_vgg_metadata(ck, m.naming, m.prefix, o);
+    Vgg19Weights& w = c.weights;
+    w.preprocess = d.preprocess;
+    w.normalized = d.normalized;
+    w.source = d.source;
+    c.preprocess_reason = d.preprocess_reason;
+    c.normalized_reason = d.normalized_reason;
+    c.extra_metadata = std::move(d.extra);
+    w.path = ck.path;
     return c;
 }
 

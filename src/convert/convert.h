@@ -23,6 +23,7 @@ struct ConvertOptions {
     std::string preprocess;     // "" (rule) | caffe | torchvision
     std::string normalized;     // "" (rule) | true | false
     std::string source;         // "" (rule) | text
+    std::string arch = "auto";  // auto | vgg19 | vgg16 | transformer-net (net_kind.h); convert_weights is VGG19's
 };
 
 struct Converted {
@@ -36,6 +37,23 @@ struct Converted {
 
 // Checks option values first (nst::Error(Usage)), then reads and maps the file (Input).
 Converted convert_weights(const std::string& path, const ConvertOptions& options);
+
+// The same for a checkpoint already opened (read_checkpoint); options already checked.
+Converted convert_vgg19(const Checkpoint& ck, const ConvertOptions& options);
+
+// Throws nst::Error(Usage) for a bad --from / --preprocess / --normalized value.
+void check_options(const ConvertOptions& options);
+
+// The conversion rules above for any VGG (19 or 16): the decided values and why.
+struct VggMetadata {
+    PreprocessKind preprocess = PreprocessKind::Caffe;
+    bool normalized = false;
+    std::string source;
+    std::string preprocess_reason, normalized_reason;
+    std::map<std::string, std::string> extra;  // other nst.* keys of the input (nst.arch among them)
+};
+VggMetadata decide_vgg_metadata(const Checkpoint& ck, Naming naming, const std::string& prefix,
+                                const ConvertOptions& options);
 
 // Reads any weights nst can use: random[:SEED] or a native/timm safetensors file as `--weights`
 // reads it (metadata rules of spec §3), anything else through convert_weights with default rules.

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+#include "convert/convert_nets.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "nn/safetensors.h"
+
+namespace nst::convert {
+
+namespace {
+
+std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+bool has_name_ending(const Checkpoint& ck, const std::string& suffix) {
+    for (const SourceTensor& t : ck.tensors)
+        if (t.name.size() >= suffix.size() && t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0)
+            return true;
+    return false;
+}
+
+}  // namespace
+
+NetKind resolve_kind(const Checkpoint& ck, const ConvertOptions& options) {
+    const NetKind found = classify(ck);
+    NetKind wanted = found;
+    if (!parse_net_kind(options.arch, wanted) || wanted == found) return found;
+    // The names prove another network only when they are that network's; otherwise the wanted
+    // mapping runs and says which of its tensors are missing.
+    const bool proven = found == NetKind::TransformerNet ||
+                        has_name_ending(ck, "conv1_1.weight") || has_name_ending(ck, "features.0.weight");
+    if (proven)
+        fail_file(ck.format, ck.path, std::string("holds a ") + net_kind_title(found) + ", not a " +
+                                          net_kind_title(wanted) + " (--arch " + net_kind_name(wanted) + ")");
+    return wanted;
+}
+
+ConvertedVgg16 convert_vgg16(const Checkpoint& ck, const ConvertOptions& options) {
+    ConvertedVgg16 c;
+    c.format = ck.format;
+    c.mapped = map_vgg16(ck);
+    c.meta = decide_vgg_metadata(ck, c.mapped.naming, c.mapped.prefix, options);
+    if (c.meta.preprocess_reason.find("Keras's VGG19") != std::string::npos)
+        c.meta.preprocess_reason = "Keras's VGG weights are converted Caffe weights";
+    return c;
+}
+
+std::map<std::string, std::string> vgg16_metadata(const ConvertedVgg16& c) {
+    std::map<std::string, std::string> meta = c.meta.extra;
+    meta["nst.arch"] = "vgg16";
+    meta["nst.preprocess"] = preprocess_name(c.meta.preprocess);
+    meta["nst.normalized"] = c.meta.normalized ? "true" : "false";
+    if (!c.meta.source.empty()) meta["nst.source"] = c.meta.source;
+    return meta;
+}
+
+void save_vgg16(const std::string& path, const ConvertedVgg16& c) {
+    std::vector<SafetensorsView> views;
+    for (int k = 0; k < kVgg16Convs; ++k) {
+        const std::int64_t o = vgg16_out_channels(k), i = vgg16_in_channels(k);
+        views.push_back({vgg16_conv_name(k) + ".weight", {o, i, 3, 3}, c.mapped.weight[std::size_t(k)].data()});
+        views.push_back({vgg16_conv_name(k) + ".bias", {o}, c.mapped.bias[std::size_t(k)].data()});
+    }
+    save_safetensors(path, views, vgg16_metadata(c));
+}
+
+ConvertedModel convert_transformer(const Checkpoint& ck, const ConvertOptions& options) {
+    if (!options.preprocess.empty() || !options.normalized.empty())
+        throw_usage("--preprocess and --normalized describe VGG weights; a TransformerNet model takes RGB in [0, 255]");
+    ConvertedModel c;
+    c.format = ck.format;
+    c.mapped = map_transformer(ck);
+    auto& meta = c.mapped.model.metadata;
+    for (const auto& [k, v] : ck.metadata)
+        if (k.rfind("nst.", 0) == 0) meta[k] = v;
+    meta["nst.io"] = "rgb255";
+    if (!options.source.empty()) {
+        meta["nst.source"] = options.source;
+    } else if (!meta.count("nst.source") || meta["nst.source"].empty()) {
+        std::string s = base_name(ck.path) + " (" + format_name(ck.format) + ", pytorch/examples fast_neural_style "
+                        "TransformerNet" + (c.mapped.prefix.empty() ? "" : ", under '" + c.mapped.prefix + "'");
+        if (c.mapped.dropped)
+            s += ", " + std::to_string(c.mapped.dropped) + " legacy InstanceNorm running-statistics keys dropped";
+        meta["nst.source"] = s + ")";
+    }
+    return c;
+}
+
+}  // namespace nst::convert

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+#include "convert/net_kind.h"
+
+#include <set>
+#include <vector>
+
+#include "core/error.h"
+
+namespace nst::convert {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// torchvision's features index of every conv of VGG16 (configuration D).
+const std::vector<int> kVgg16Features = {0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28};
+
+}  // namespace
+
+const char* net_kind_name(NetKind kind) {
+    switch (kind) {
+        case NetKind::Vgg19: return "vgg19";
+        case NetKind::Vgg16: return "vgg16";
+        case NetKind::TransformerNet: return "transformer-net";
+    }
+    return "?";
+}
+
+const char* net_kind_title(NetKind kind) {
+    switch (kind) {
+        case NetKind::Vgg19: return "VGG19";
+        case NetKind::Vgg16: return "VGG16";
+        case NetKind::TransformerNet: return "TransformerNet (pytorch/examples)";
+    }
+    return "?";
+}
+
+NetKind classify(const Checkpoint& ck) {
+    std::set<std::string> names;
+    for (const SourceTensor& t : ck.tensors) names.insert(t.name);
+    // TransformerNet: its residual blocks and upsampling convs have names no VGG file has.
+    for (const std::string& n : names)
+        if (ends_with(n, "res1.conv1.conv2d.weight") || ends_with(n, "deconv1.conv2d.weight") ||
+            ends_with(n, "deconv3.conv2d.weight") || (ends_with(n, "conv1.conv2d.weight") && names.count(
+                                                          n.substr(0, n.size() - 19) + "in1.weight")))
+            return NetKind::TransformerNet;
+    // Canonical names: VGG16 has conv5_3 and no fourth conv in blocks 3-5.
+    for (const std::string& n : names)
+        if (ends_with(n, "conv5_3.weight") || ends_with(n, "conv4_3.weight")) {
+            const std::string p = n.substr(0, n.size() - 14);
+            if (!names.count(p + "conv3_4.weight") && !names.count(p + "conv4_4.weight") &&
+                !names.count(p + "conv5_4.weight"))
+                return NetKind::Vgg16;
+            break;
+        }
+    // torchvision names: the 4-D features.K.weight tensors sit where VGG16's convs do.
+    for (const std::string& n : names)
+        if (ends_with(n, "features.0.weight")) {
+            const std::string p = n.substr(0, n.size() - 17);
+            std::vector<int> found;
+            for (const SourceTensor& t : ck.tensors)
+                for (int k = 0; k < 64; ++k)
+                    if (t.name == p + "features." + std::to_string(k) + ".weight" && t.shape.size() == 4)
+                        found.push_back(k);
+            std::set<int> f(found.begin(), found.end());
+            if (std::vector<int>(f.begin(), f.end()) == kVgg16Features) return NetKind::Vgg16;
+            break;
+        }
+    return NetKind::Vgg19;
+}
+
+bool parse_net_kind(const std::string& name, NetKind& out) {
+    if (name == "auto") return false;
+    for (NetKind k : {NetKind::Vgg19, NetKind::Vgg16, NetKind::TransformerNet})
+        if (name == net_kind_name(k)) {
+            out = k;
+            return true;
+        }
+    throw_usage("--arch '" + name + "': choose auto, vgg19, vgg16 or transformer-net");
+}
+
+}  // namespace nst::convert

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+#include "nn/net_model.h"
+
+#include <set>
+
+#include "core/error.h"
+#include "nn/safetensors.h"
+#include "nn/transformer_net.h"
+
+namespace nst {
+
+namespace {
+
+struct ArchName {
+    const char* name;
+    TransformerLayout layout;
+};
+constexpr ArchName kArchs[] = {
+    {"transformer-net", TransformerLayout::PytorchExamples},
+    {"transformer-net-jcjohnson", TransformerLayout::JcjohnsonInstanceNorm},
+};
+
+// The file's shape of a parameter: conv and transposed-conv weights 4-D as ParamInfo has them,
+// everything else (biases, IN weights) a vector, as torch's state_dict stores them.
+std::vector<std::int64_t> file_shape(const NetDesc& desc, const ParamInfo& p) {
+    const Op op = desc.layers[std::size_t(p.layer)].op;
+    const bool kernel = (op == Op::Conv || op == Op::ConvTranspose) && p.name.size() > 7 &&
+                        p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
+    if (kernel) return {p.shape.n, p.shape.c, p.shape.h, p.shape.w};
+    return {std::int64_t(p.shape.numel())};
+}
+
+std::string shape_text(const std::vector<std::int64_t>& s) {
+    std::string t = "(";
+    for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+    return t + ")";
+}
+
+// The channel count the description's first convolution produces: nst.width.
+int desc_width(const NetDesc& desc) {
+    for (const LayerSpec& l : desc.layers)
+        if (l.op == Op::Conv || l.op == Op::ConvTranspose) return l.channels;
+    return 0;
+}
+
+}  // namespace
+
+NetDesc desc_from_metadata(const std::map<std::string, std::string>& metadata, const std::string& where) {
+    auto it = metadata.find("nst.arch");
+    std::string known;
+    for (const ArchName& a : kArchs) known += (known.empty() ? "" : ", ") + std::string(a.name);
+    if (it == metadata.end() || it->second.empty())
+        throw_input(where + ": no nst.arch metadata: the architecture is unknown (nst knows " + known + ")");
+    int width = 0;
+    if (auto w = metadata.find("nst.width"); w != metadata.end() && !w->second.empty()) {
+        std::size_t used = 0;
+        long v = -1;
+        try {
+            v = std::stol(w->second, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != w->second.size() || v <= 0 || v > 4096)
+            throw_input(where + ": nst.width '" + w->second + "' is not a positive channel count");
+        width = int(v);
+    }
+    for (const ArchName& a : kArchs)
+        if (it->second == a.name) return transformer_net_desc(a.layout, width);
+    throw_input(where + ": unknown architecture nst.arch='" + it->second + "' (nst knows " + known + ")");
+}
+
+NetModel load_model(const std::string& path) {
+    SafetensorsReader r(path, "model file");
+    const std::string where = r.where();
+    const auto& meta = r.metadata();
+    auto kind = meta.find("nst.kind");
+    if (kind == meta.end() || kind->second != "model") {
+        // VGG weight files are the likeliest mistake: say so rather than list missing tensors.
+        const bool vgg = r.find("conv1_1.weight") || r.find("features.0.weight") || meta.count("nst.preprocess");
+        if (vgg)
+            throw_input(where + ": holds VGG weights (for --weights), not a feed-forward model; models are written "
+                                "by `nst train` or `nst weights convert` of a TransformerNet checkpoint");
+        if (kind != meta.end())
+            throw_input(where + ": nst.kind is '" + kind->second + "', not 'model'");
+        throw_input(where + ": not an nst model (no nst.kind=model metadata); convert checkpoints with "
+                            "`nst weights convert`");
+    }
+    NetModel m;
+    m.desc = desc_from_metadata(meta, where);
+    m.metadata = meta;
+    const std::vector<ParamInfo> layout = param_layout(m.desc);
+    m.params.assign(param_count(m.desc), 0.f);
+    std::set<std::string> expected;
+    for (const ParamInfo& p : layout) {
+        expected.insert(p.name);
+        const SafetensorsEntry* e = r.find(p.name);
+        const std::vector<std::int64_t> want = file_shape(m.desc, p);
+        if (!e) throw_input(where + ": missing tensor " + p.name + " " + shape_text(want) + " of " + m.desc.arch);
+        if (e->shape != want)
+            throw_input(where + ": tensor " + p.name + " has shape " + e->shape_str() + ", " + m.desc.arch +
+                        " expects " + shape_text(want));
+    }
+    for (const SafetensorsEntry& e : r.entries())
+        if (!expected.count(e.name))
+            throw_input(where + ": unexpected tensor " + e.name + " " + e.shape_str() + " (not a parameter of " +
+                        m.desc.arch + ")");
+    for (const ParamInfo& p : layout) r.read(*r.find(p.name), m.params.data() + p.offset);
+    return m;
+}
+
+void save_model(const std::string& path, const NetModel& model) {
+    NST_REQUIRE(model.params.size() == param_count(model.desc), "save_model: parameter count does not match the description");
+    std::map<std::string, std::string> meta = model.metadata;
+    meta["nst.kind"] = "model";
+    meta["nst.arch"] = model.desc.arch;
+    meta["nst.width"] = std::to_string(desc_width(model.desc));
+    std::vector<SafetensorsView> views;
+    for (const ParamInfo& p : param_layout(model.desc))
+        views.push_back({p.name, file_shape(model.desc, p), model.params.data() + p.offset});
+    save_safetensors(path, views, meta);
+}
+
+}  // namespace nst
