@@ -37,7 +37,6 @@ Vgg19Weights loss_weights() { return test::he_weights(31, 0.0, vgg19_layers()[la
 
 TrainConfig small_config(long long iterations) {
     TrainConfig c;
-    c.width = 8;
     c.desc = transformer_net_desc(TransformerLayout::PytorchExamples, 8);
     c.loss.content_layers = parse_layer_list("relu2_2", "--content-layers");
     c.loss.style_layers = parse_layer_list("relu1_2,relu2_2,relu3_3,relu4_3", "--style-layers");

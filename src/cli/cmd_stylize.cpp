@@ -3,6 +3,7 @@
 // or on every image of a folder (issue #12; engine/stylize.h). The output has the input's size.
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -19,6 +20,14 @@
 #include "io/path.h"
 #include "nn/net_model.h"
 
+#ifdef NST_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "cuda/check.h"
+#include "cuda/context.h"
+#include "cuda/network_cuda.h"
+#endif
+
 namespace nst::cli {
 
 namespace {
@@ -28,6 +37,7 @@ namespace fs = std::filesystem;
 struct StylizeOptions {
     std::string model, content, output;
     std::string backend = "cpu";
+    int gpu = 0;
     int threads = 0;
     bool quiet = false;
 };
@@ -37,6 +47,31 @@ void check_image_extension(const std::string& path) {
     if (ext != ".png" && ext != ".jpg" && ext != ".jpeg")
         throw_usage("--output '" + path + "': expected a .png (or .jpg) file, or a folder when --content is one");
 }
+
+#ifdef NST_HAVE_CUDA
+// The network on a GPU: the padded input is uploaded, run through cuda::Network and brought back;
+// padding and io conversions stay on the host (engine/stylize.h).
+class CudaForward {
+public:
+    CudaForward(int gpu, const NetModel& m) : m_ctx(gpu), m_net(m_ctx, m.desc, m.params.data(), kWorkspace) {}
+    Tensor<float> operator()(ConstView<float> x) {
+        Tensor<float> dx(x.shape, Device::Cuda);
+        NST_CUDA_CHECK(cudaMemcpyAsync(dx.data(), x.data, x.numel() * sizeof(float), cudaMemcpyHostToDevice,
+                                       m_ctx.stream()));
+        const ConstView<float> y = m_net.forward(dx.cview(), false);
+        Tensor<float> out(y.shape);
+        NST_CUDA_CHECK(cudaMemcpyAsync(out.data(), y.data, y.numel() * sizeof(float), cudaMemcpyDeviceToHost,
+                                       m_ctx.stream()));
+        m_ctx.synchronize();
+        return out;
+    }
+
+private:
+    static constexpr std::size_t kWorkspace = std::size_t(256) << 20;  // cuDNN workspace per convolution
+    cuda::Context m_ctx;
+    cuda::Network m_net;
+};
+#endif
 
 void stylize(StylizeOptions& o) {
     // Option values first (exit 2), then files (exit 3).
@@ -52,15 +87,31 @@ void stylize(StylizeOptions& o) {
     } else if (fs::exists(o.output, ec) && !fs::is_directory(o.output, ec)) {
         throw_usage("--output '" + o.output + "' is a file; --content '" + o.content + "' is a folder");
     }
-    if (o.backend == "cuda")
-        throw_runtime("nst stylize runs on the CPU backend in this version; use --backend cpu");
+    if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
     if (o.threads > 0) omp_set_num_threads(o.threads);
 
     const NetModel model = load_model(o.model);
     const auto io_it = model.metadata.find("nst.io");
     const ModelIo io = io_it == model.metadata.end() ? ModelIo::Rgb255
                                                      : parse_model_io(io_it->second, "model '" + o.model + "'");
-    cpu::Network<float> net(model.desc, model.params.data());
+    ForwardFn net;
+    std::unique_ptr<cpu::Network<float>> cpu_net;
+    if (o.backend == "cuda") {
+#ifdef NST_HAVE_CUDA
+        auto gpu_net = std::make_shared<CudaForward>(o.gpu, model);
+        net = [gpu_net](ConstView<float> x) { return (*gpu_net)(x); };
+#else
+        throw_runtime("this nst was built without CUDA; use --backend cpu");
+#endif
+    } else {
+        cpu_net = std::make_unique<cpu::Network<float>>(model.desc, model.params.data());
+        net = [&](ConstView<float> x) {
+            const ConstView<float> y = cpu_net->forward(x, false);
+            Tensor<float> out(y.shape);
+            std::copy(y.begin(), y.end(), out.begin());
+            return out;
+        };
+    }
 
     const auto start = std::chrono::steady_clock::now();
     if (!folder) {
@@ -115,6 +166,7 @@ Command add_stylize_command(CLI::App& app) {
     sub->add_option("--content", o->content, "an image, or a folder of images (searched recursively)")->required();
     sub->add_option("--output", o->output, "output image (.png), or a folder when --content is one")->required();
     sub->add_option("--backend", o->backend, "cpu or cuda")->capture_default_str();
+    sub->add_option("--gpu", o->gpu, "CUDA device index")->capture_default_str();
     sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
     sub->add_flag("--quiet", o->quiet, "no summary on stderr");
     return [o] { stylize(*o); };

@@ -172,7 +172,6 @@ void train(TrainOptions& o) {
 
     TrainConfig config;
     config.desc = transformer_net_desc(layout, o.width);
-    config.width = o.width;
     config.io = layout == TransformerLayout::PytorchExamples ? ModelIo::Rgb255 : ModelIo::CaffeBgr;
     loss.io = config.io;
     config.loss = loss;

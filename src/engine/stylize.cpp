@@ -46,13 +46,14 @@ Tensor<float> crop_top_left(ConstView<float> x, int h, int w) {
     return out;
 }
 
-Tensor<float> stylize_image(cpu::Network<float>& net, ModelIo io, ConstView<float> rgb) {
+Tensor<float> stylize_image(const ForwardFn& forward, ModelIo io, ConstView<float> rgb) {
     NST_REQUIRE(rgb.shape.n == 1 && rgb.shape.c == 3, "stylize takes one RGB image");
     const int h = rgb.shape.h, w = rgb.shape.w;
     Tensor<float> x = reflect_pad_to_multiple(rgb, kTransformerMultiple);
     for (auto& v : x) v *= 255.f;
     rgb255_to_model_io(io, x.view());
-    const ConstView<float> y = net.forward(x.cview(), false);
+    const Tensor<float> out_full = forward(x.cview());
+    const ConstView<float> y = out_full.cview();
     if (y.shape.c != 3 || y.shape.h < h || y.shape.w < w)
         throw_input("the model's output " + y.shape.str() + " does not cover the " + std::to_string(w) + "x" +
                     std::to_string(h) + " input");
@@ -60,6 +61,17 @@ Tensor<float> stylize_image(cpu::Network<float>& net, ModelIo io, ConstView<floa
     model_io_to_rgb255(io, out.view());
     for (auto& v : out) v = std::clamp(v / 255.f, 0.f, 1.f);
     return out;
+}
+
+Tensor<float> stylize_image(cpu::Network<float>& net, ModelIo io, ConstView<float> rgb) {
+    return stylize_image(
+        [&](ConstView<float> x) {
+            const ConstView<float> y = net.forward(x, false);
+            Tensor<float> out(y.shape);
+            std::copy(y.begin(), y.end(), out.begin());
+            return out;
+        },
+        io, rgb);
 }
 
 }  // namespace nst

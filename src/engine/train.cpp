@@ -33,6 +33,13 @@ bool free_to_change(const std::string& key) {
     return key == "nst.train.iterations" || key == "nst.train.iteration" || key == "nst.train.adam_step";
 }
 
+// nst.width: the channels of the description's first convolution (as save_model records it).
+int first_conv_channels(const NetDesc& desc) {
+    for (const LayerSpec& l : desc.layers)
+        if (l.op == Op::Conv || l.op == Op::ConvTranspose) return l.channels;
+    return 0;
+}
+
 }  // namespace
 
 std::map<std::string, std::string> train_metadata(const TrainConfig& c) {
@@ -76,7 +83,7 @@ struct Trainer::Impl {
     std::map<std::string, std::string> metadata(long long iteration) const {
         std::map<std::string, std::string> md = train_metadata(config);
         md["nst.io"] = model_io_name(config.io);
-        md["nst.width"] = std::to_string(config.width);
+        md["nst.width"] = std::to_string(first_conv_channels(config.desc));
         md["nst.train.iteration"] = std::to_string(iteration);
         return md;
     }

@@ -26,7 +26,6 @@ namespace nst {
 
 struct TrainConfig {
     NetDesc desc;                      // the network to train (transformer_net_desc)
-    int width = 0;                     // its width as transformer_net_desc took it (nst.width)
     ModelIo io = ModelIo::Rgb255;      // its input and output space
     PerceptualOptions loss;            // layers, weights, the loss network's preprocessing
     SampleOptions sample;              // image size, crop, shuffle, seed
