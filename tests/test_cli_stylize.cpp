@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "engine/stylize.h"
+#include "engine/train_checkpoint.h"
 #include "io/image.h"
 #include "nn/net_model.h"
 #include "nn/network.h"
@@ -60,6 +62,33 @@ TEST_CASE("stylize: at a multiple of 4 the output is the network's output clampe
     for (std::size_t i = 0; i < y.numel(); ++i)
         worst = std::max(worst, double(std::abs(out[i] - std::clamp(y[i] / 255.f, 0.f, 1.f))));
     CHECK(worst == 0);
+}
+
+TEST_CASE("stylize: caffe-bgr models get BGR minus the mean in and give it back") {
+    const NetDesc desc = transformer_net_desc(TransformerLayout::JcjohnsonInstanceNorm, 4);
+    const std::vector<float> params = init_params(desc, 6);
+    cpu::Network<float> net(desc, params.data()), ref(desc, params.data());
+    // Over 40 px a side: the layout's 40-px reflection pad needs it.
+    const int h = 44, w = 48;
+    const Tensor<float> rgb = test::random_tensor<float>(Shape{1, 3, h, w}, 7, 0, 1);
+    const Tensor<float> out = stylize_image(net, ModelIo::CaffeBgr, rgb.cview());
+    // The reference, written out: x_c = 255 rgb_{2-c} - mean_c; rgb_c = (y_{2-c} + mean_{2-c}) / 255.
+    const double mean[3] = {103.939, 116.779, 123.68};
+    Tensor<float> x(rgb.shape());
+    for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < h; ++i)
+            for (int j = 0; j < w; ++j)
+                x.view().at(0, c, i, j) = float(255.0 * rgb.view().at(0, 2 - c, i, j) - mean[c]);
+    const ConstView<float> y = ref.forward(x.cview(), false);
+    REQUIRE(y.shape == out.shape());
+    double worst = 0;
+    for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < h; ++i)
+            for (int j = 0; j < w; ++j) {
+                const double want = std::clamp((double(y.at(0, 2 - c, i, j)) + mean[2 - c]) / 255.0, 0.0, 1.0);
+                worst = std::max(worst, std::abs(out.view().at(0, c, i, j) - want));
+            }
+    CHECK(worst < 1e-6);
 }
 
 TEST_CASE("stylize cli: odd sizes keep their size and a folder gives a folder") {
@@ -183,4 +212,52 @@ TEST_CASE("train cli: bad settings and datasets are refused before anything is w
     test::check_cli_error(args({"--batch-size", "4096", "--image-size", "512", "--memory-limit", "1G"}), 2, out,
                           "--batch-size");
     test::check_cli_error(args({"--resume", style}), 3, out, "checkpoint");
+}
+
+TEST_CASE("train cli: the jcjohnson layout and preset train and stylise") {
+    const std::string dir = test::temp_dir("cli_train_jcjohnson");
+    // Over 40 px a side: the layout's 40-px reflection pad needs it.
+    test::smooth_png(dir, "a.png", 48, 52, 1);
+    test::smooth_png(dir, "b.png", 50, 47, 2);
+    const std::string style = test::smooth_png(dir, "style.png", 30, 30, 3);
+    const std::string model = dir + "/model.safetensors";
+    const test::RunResult r = test::run_nst({"train", "--style", style, "--dataset", dir, "--output", model,
+                                             "--weights", "random:3", "--arch", "jcjohnson", "--width", "4",
+                                             "--loss-preset", "jcjohnson", "--image-size", "44", "--batch-size",
+                                             "2", "--iterations", "2", "--quiet"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const NetModel m = load_model(model);
+    CHECK(m.metadata.at("nst.io") == "caffe-bgr");
+    CHECK(m.metadata.at("nst.train.tv_weight") == "9.9999999999999995e-07");
+    const test::RunResult s = test::run_nst(
+        {"stylize", "--model", model, "--content", dir + "/b.png", "--output", dir + "/out.png", "--quiet"});
+    INFO(s.err);
+    REQUIRE(s.exit_code == 0);
+    CHECK(load_image(dir + "/out.png").shape() == Shape{1, 3, 50, 47});
+}
+
+TEST_CASE("train cli: SIGTERM stops with exit 4 and keeps the checkpoint") {
+    const std::string dir = test::temp_dir("cli_train_signal");
+    test::smooth_png(dir, "a.png", 36, 36, 1);
+    const std::string style = test::smooth_png(dir, "style.png", 24, 24, 2);
+    const std::string model = dir + "/model.safetensors", ckpt = dir + "/ckpt.safetensors";
+    // A background job of a non-interactive shell ignores SIGINT, so the test sends SIGTERM.
+    const std::string cmd = "'" + std::string(NST_EXE) + "' train --style '" + style + "' --dataset '" + dir +
+                            "' --output '" + model + "' --checkpoint '" + ckpt +
+                            "' --weights random:3 --width 4 --image-size 16 --batch-size 1 --iterations 100000"
+                            " --style-layers relu1_2 --content-layers relu1_2 --checkpoint-every 2 --quiet"
+                            " 2>'" + dir + "/err' & pid=$!; while [ ! -f '" + ckpt +
+                            "' ]; do sleep 0.05; done; kill -TERM $pid; wait $pid; echo $? >'" + dir + "/rc'";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    CHECK(test::read_file(dir + "/rc") == "4\n");
+    const std::string err = test::read_file(dir + "/err");
+    INFO(err);
+    CHECK(test::count_lines(err.substr(err.find("nst: error: "))) == 1);
+    CHECK(test::contains(err, "interrupted by SIGTERM"));
+    CHECK(test::contains(err, "is kept"));
+    CHECK(!test::file_exists(model));
+    const TrainCheckpoint c = load_train_checkpoint(ckpt);
+    CHECK(c.iteration % 2 == 0);
+    CHECK(c.iteration >= 2);
 }
