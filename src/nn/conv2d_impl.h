@@ -90,10 +90,12 @@ private:
     std::size_t m_xi_stride = 0;
 };
 
+// unpadded: a valid convolution of x (1, I, H + 2, W + 2) (no padding; e.g. after an explicit
+// reflection pad, nn/convolution.h); otherwise zero padding 1 of x (1, I, H, W).
 template <typename T>
 void winograd_forward(TensorView<T> y,  // (1, O, H, W)
-                      ConstView<T> x,   // (1, I, H, W)
-                      const WinogradFilter<T>& filter, const ConvEpilogue<T>& ep);
+                      ConstView<T> x,   // (1, I, H, W) or (1, I, H + 2, W + 2) when unpadded
+                      const WinogradFilter<T>& filter, const ConvEpilogue<T>& ep, bool unpadded = false);
 
 // An upper bound of the conv_scratch bytes winograd_forward takes per thread for an I -> O
 // convolution of an H x W image, whatever the thread count (V and M blocks; a backward pass is

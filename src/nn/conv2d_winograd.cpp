@@ -133,8 +133,8 @@ struct MicroKernel<float, NV> {
 template <typename T>
 void input_transform(T* v,  // [16][I][nt_pad], xi stride xi_stride
                      std::size_t nt_pad, std::size_t xi_stride,
-                     const T* x,  // (1, I, H, W)
-                     int channels, int h, int w, int tw, int t0, int t1) {
+                     const T* x,  // (1, I, H, W), or (1, I, H + 2, W + 2) when origin = 0
+                     int channels, int h, int w, int tw, int t0, int t1, int origin) {
     using L = Lanes<T>;
     const int n_cols = t1 - t0;
     const std::size_t plane = std::size_t(h) * w;
@@ -148,13 +148,14 @@ void input_transform(T* v,  // [16][I][nt_pad], xi stride xi_stride
         for (int t = t0; t < t1;) {
             const int ty = t / tw, tx0 = t % tw;
             const int n = std::min({t1 - t, tw - tx0, kLanes});
-            // The group reads input columns x0 .. x0 + 2n + 1 of rows 2 ty - 1 .. 2 ty + 2; tile l
-            // reads d[r][c] = x[2 ty - 1 + r][x0 + 2l + c] (zero outside the image).
-            const int x0 = kM * tx0 - 1, avail = kM * n + 2;
+            // The group reads input columns x0 .. x0 + 2n + 1 of rows 2 ty + origin .. 2 ty + 3 +
+            // origin; tile l reads d[r][c] = x[2 ty + origin + r][x0 + 2l + c] (zero outside the
+            // image). origin = -1: zero padding 1 (same size); 0: unpadded (x larger by 2).
+            const int x0 = kM * tx0 + origin, avail = kM * n + 2;
             // Columns: u[r][.] = B^T applied to d[r][0..3].
             L u[kA][kA];
             for (int r = 0; r < kA; ++r) {
-                const int yy = kM * ty - 1 + r;
+                const int yy = kM * ty + origin + r;
                 L d[kA] = {L::zero(), L::zero(), L::zero(), L::zero()};
                 if (yy >= 0 && yy < h) {
                     const T* row = xi + std::size_t(yy) * w;
@@ -313,11 +314,13 @@ ScratchBytes winograd_scratch_bytes(int in, int out, int h, int w, std::size_t e
 }
 
 template <typename T>
-void winograd_forward(TensorView<T> y, ConstView<T> x, const WinogradFilter<T>& filter, const ConvEpilogue<T>& ep) {
-    const int in = x.shape.c, out = y.shape.c, h = x.shape.h, w = x.shape.w;
+void winograd_forward(TensorView<T> y, ConstView<T> x, const WinogradFilter<T>& filter, const ConvEpilogue<T>& ep,
+                      bool unpadded) {
+    const int in = x.shape.c, out = y.shape.c, h = y.shape.h, w = y.shape.w;
+    const int origin = unpadded ? 0 : -1, grow = unpadded ? 2 : 0;
     NST_REQUIRE(filter.in_channels() == in && filter.out_channels() == out,
                 "winograd_forward: filter channels do not match x " + x.shape.str() + ", y " + y.shape.str());
-    NST_REQUIRE(y.shape.h == h && y.shape.w == w, "winograd_forward: x and y sizes differ");
+    NST_REQUIRE(x.shape.h == h + grow && x.shape.w == w + grow, "winograd_forward: x and y sizes disagree");
     const int th = (h + kM - 1) / kM, tw = (w + kM - 1) / kM;
     const int tiles = th * tw;
     const int threads = omp_get_max_threads();
@@ -355,7 +358,7 @@ void winograd_forward(TensorView<T> y, ConstView<T> x, const WinogradFilter<T>& 
             const int chunk = item / o_parts, part = item % o_parts;
             const int t0 = chunk * nt, t1 = std::min(tiles, t0 + nt);
             if (chunk != have_chunk) {
-                input_transform(v, nt_pad, v_stride, x.data, in, h, w, tw, t0, t1);
+                input_transform(v, nt_pad, v_stride, x.data, in, h + grow, w + grow, tw, t0, t1, origin);
                 have_chunk = chunk;
             }
             const int blk_begin = part * blocks_per_part;
@@ -396,8 +399,8 @@ void winograd_forward(TensorView<T> y, ConstView<T> x, const WinogradFilter<T>& 
 template class WinogradFilter<float>;
 template class WinogradFilter<double>;
 template void winograd_forward<float>(TensorView<float>, ConstView<float>, const WinogradFilter<float>&,
-                                      const ConvEpilogue<float>&);
+                                      const ConvEpilogue<float>&, bool);
 template void winograd_forward<double>(TensorView<double>, ConstView<double>, const WinogradFilter<double>&,
-                                       const ConvEpilogue<double>&);
+                                       const ConvEpilogue<double>&, bool);
 
 }  // namespace nst::cpu::detail
