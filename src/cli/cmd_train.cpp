@@ -154,13 +154,7 @@ void train(TrainOptions& o) {
     if (o.checkpoint_every > 0) check_writable(checkpoint);
     if (!o.trace.empty()) check_writable(o.trace);
 
-    // Files: the loss network's weights, the style image, the dataset.
-    const Vgg19Weights weights = load_weights(o.weights);
-    if (weights.random) warn_random_weights(weights.source);
-    if (!o.quiet && !weights.random && weights.preprocess != preset.preprocess)
-        std::fprintf(stderr, "nst: note: the %s preset was made with %s loss weights; '%s' are %s\n", preset.name,
-                     preprocess_name(preset.preprocess), o.weights.c_str(), preprocess_name(weights.preprocess));
-    loss.preprocess = weights.preprocess;
+    // Files, the cheap ones first: the style image, the dataset, the loss network's weights.
     Tensor<float> style = load_image(o.style);
     if (o.style_size > 0) {
         int h = 0, w = 0;
@@ -168,6 +162,12 @@ void train(TrainOptions& o) {
         style = resize_image(style.cview(), h, w);
     }
     const ImageDataset dataset(o.dataset);
+    const Vgg19Weights weights = load_weights(o.weights);
+    if (weights.random) warn_random_weights(weights.source);
+    if (!o.quiet && !weights.random && weights.preprocess != preset.preprocess)
+        std::fprintf(stderr, "nst: note: the %s preset was made with %s loss weights; '%s' are %s\n", preset.name,
+                     preprocess_name(preset.preprocess), o.weights.c_str(), preprocess_name(weights.preprocess));
+    loss.preprocess = weights.preprocess;
     cpu::Vgg19Net<float> loss_net(weights, Pooling::Max);
 
     TrainConfig config;
