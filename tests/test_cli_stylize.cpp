@@ -150,7 +150,7 @@ TEST_CASE("train cli: a short run lowers the loss and its model stylises a held-
     const std::string model = dir + "/model.safetensors", trace = dir + "/trace.jsonl";
     const test::RunResult r = test::run_nst(
         {"train", "--style", test::shared_image("the_scream.jpg"), "--dataset", data, "--output", model,
-         "--weights", "random:3", "--width", "8", "--image-size", "32", "--batch-size", "2", "--iterations", "20",
+         "--weights", "random16:3", "--width", "8", "--image-size", "32", "--batch-size", "2", "--iterations", "20",
          "--style-size", "48", "--lr", "1e-2", "--content-weight", "1", "--style-weight", "1e3", "--trace", trace,
          "--print-every", "10"});
     INFO(r.err);
@@ -196,7 +196,7 @@ TEST_CASE("train cli: bad settings and datasets are refused before anything is w
     const std::string out = dir + "/model.safetensors";
     auto args = [&](std::vector<std::string> extra) {
         std::vector<std::string> a = {"train", "--style", style, "--dataset", data, "--output", out,
-                                      "--weights", "random:3", "--width", "8", "--image-size", "32",
+                                      "--weights", "random16:3", "--width", "8", "--image-size", "32",
                                       "--iterations", "1", "--quiet"};
         a.insert(a.end(), extra.begin(), extra.end());
         return a;
@@ -222,7 +222,7 @@ TEST_CASE("train cli: the jcjohnson layout and preset train and stylise") {
     const std::string style = test::smooth_png(dir, "style.png", 30, 30, 3);
     const std::string model = dir + "/model.safetensors";
     const test::RunResult r = test::run_nst({"train", "--style", style, "--dataset", dir, "--output", model,
-                                             "--weights", "random:3", "--arch", "jcjohnson", "--width", "4",
+                                             "--weights", "random16:3", "--arch", "jcjohnson", "--width", "4",
                                              "--loss-preset", "jcjohnson", "--image-size", "44", "--batch-size",
                                              "2", "--iterations", "2", "--quiet"});
     INFO(r.err);
@@ -245,7 +245,7 @@ TEST_CASE("train cli: SIGTERM stops with exit 4 and keeps the checkpoint") {
     // A background job of a non-interactive shell ignores SIGINT, so the test sends SIGTERM.
     const std::string cmd = "'" + std::string(NST_EXE) + "' train --style '" + style + "' --dataset '" + dir +
                             "' --output '" + model + "' --checkpoint '" + ckpt +
-                            "' --weights random:3 --width 4 --image-size 16 --batch-size 1 --iterations 100000"
+                            "' --weights random16:3 --width 4 --image-size 16 --batch-size 1 --iterations 100000"
                             " --style-layers relu1_2 --content-layers relu1_2 --checkpoint-every 2 --quiet"
                             " 2>'" + dir + "/err' & pid=$!; while [ ! -f '" + ckpt +
                             "' ]; do sleep 0.05; done; kill -TERM $pid; wait $pid; echo $? >'" + dir + "/rc'";

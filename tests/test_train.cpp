@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Training (engine/train.h): a short run lowers the loss, the same seed gives the same bytes,
 // resuming from a checkpoint gives the uninterrupted run's bits, and a stopped run keeps its
-// last checkpoint. Small everything: a width-8 TransformerNet, 32 px crops, random VGG weights.
+// last checkpoint. Small everything: a width-8 TransformerNet, 32 px crops, random VGG16 weights.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -33,13 +33,17 @@ std::string small_dataset(const std::string& name, int count = 4) {
     return dir;
 }
 
-Vgg19Weights loss_weights() { return test::he_weights(31, 0.0, vgg19_layers()[layer_index("conv4_3")].conv); }
+// VGG16, the paper's loss network, with He-normal random weights (drawn once).
+const VggWeights& loss_weights() {
+    static const VggWeights w = random_weights(31, VggArch::Vgg16);
+    return w;
+}
 
 TrainConfig small_config(long long iterations) {
     TrainConfig c;
     c.desc = transformer_net_desc(TransformerLayout::PytorchExamples, 8);
-    c.loss.content_layers = parse_layer_list("relu2_2", "--content-layers");
-    c.loss.style_layers = parse_layer_list("relu1_2,relu2_2,relu3_3,relu4_3", "--style-layers");
+    c.loss.content_layers = parse_layer_list("relu2_2", "--content-layers", VggArch::Vgg16);
+    c.loss.style_layers = parse_layer_list("relu1_2,relu2_2,relu3_3,relu4_3", "--style-layers", VggArch::Vgg16);
     c.loss.content_weight = 1;
     c.loss.style_weight = 1e3;
     c.loss.preprocess = PreprocessKind::Caffe;
@@ -54,8 +58,7 @@ TrainConfig small_config(long long iterations) {
 struct Fixture {
     std::string data_dir;
     ImageDataset dataset;
-    Vgg19Weights weights = loss_weights();
-    cpu::Vgg19Net<float> net{weights, Pooling::Max};
+    cpu::VggNet<float> net{loss_weights(), Pooling::Max};
     Tensor<float> style = load_image(test::shared_image("starry_night.jpg"));
     explicit Fixture(const std::string& name) : data_dir(small_dataset(name)), dataset(data_dir) {
         int h = 0, w = 0;
@@ -70,8 +73,7 @@ TEST_CASE("train: twenty steps on one batch lower the loss") {
     // One image and centre crops: every step sees the same batch, so the loss must fall.
     const std::string dir = small_dataset("train_lowers", 1);
     const ImageDataset dataset(dir);
-    const Vgg19Weights weights = loss_weights();
-    cpu::Vgg19Net<float> net(weights, Pooling::Max);
+    cpu::VggNet<float> net(loss_weights(), Pooling::Max);
     const Tensor<float> style = resize_image(load_image(test::shared_image("starry_night.jpg")).cview(), 40, 64);
     TrainConfig c = small_config(20);
     c.sample.crop = CropMode::Center;

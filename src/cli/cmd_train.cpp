@@ -30,7 +30,7 @@ namespace {
 
 struct TrainOptions {
     std::string style, dataset, output;
-    std::string weights = "weights/vgg19.safetensors";
+    std::string weights = "weights/vgg16.safetensors";  // the paper's loss network
     std::string arch = "pytorch-examples";
     int width = 0;
     std::string loss_preset = "pytorch-examples";
@@ -140,12 +140,6 @@ void train(TrainOptions& o) {
     if (o.threads > 0) omp_set_num_threads(o.threads);
 
     PerceptualOptions loss;
-    loss.content_layers = parse_layer_list(o.content_layers.empty() ? preset.content_layers : o.content_layers,
-                                           "--content-layers");
-    loss.style_layers = o.style_layers == "none" ? std::vector<int>{}
-                                                 : parse_layer_list(o.style_layers.empty() ? preset.style_layers
-                                                                                           : o.style_layers,
-                                                                    "--style-layers");
     loss.content_weight = o.o_content_weight->count() ? o.content_weight : preset.content_weight;
     loss.style_weight = o.o_style_weight->count() ? o.style_weight : preset.style_weight;
     loss.tv_weight = o.o_tv_weight->count() ? o.tv_weight : preset.tv_weight;
@@ -162,13 +156,20 @@ void train(TrainOptions& o) {
         style = resize_image(style.cview(), h, w);
     }
     const ImageDataset dataset(o.dataset);
-    const Vgg19Weights weights = load_weights(o.weights);
+    const VggWeights weights = load_weights(o.weights);
     if (weights.random) warn_random_weights(weights.source);
     if (!o.quiet && !weights.random && weights.preprocess != preset.preprocess)
         std::fprintf(stderr, "nst: note: the %s preset was made with %s loss weights; '%s' are %s\n", preset.name,
                      preprocess_name(preset.preprocess), o.weights.c_str(), preprocess_name(weights.preprocess));
     loss.preprocess = weights.preprocess;
-    cpu::Vgg19Net<float> loss_net(weights, Pooling::Max);
+    // Layer names are the loaded network's (VGG16 or VGG19).
+    loss.content_layers = parse_layer_list(o.content_layers.empty() ? preset.content_layers : o.content_layers,
+                                           "--content-layers", weights.arch);
+    loss.style_layers = o.style_layers == "none"
+                            ? std::vector<int>{}
+                            : parse_layer_list(o.style_layers.empty() ? preset.style_layers : o.style_layers,
+                                               "--style-layers", weights.arch);
+    cpu::VggNet<float> loss_net(weights, Pooling::Max);
 
     TrainConfig config;
     config.desc = transformer_net_desc(layout, o.width);
@@ -187,6 +188,7 @@ void train(TrainOptions& o) {
                      {"loss_preset", o.loss_preset},
                      {"content_layers", o.content_layers.empty() ? preset.content_layers : o.content_layers},
                      {"style_layers", o.style_layers.empty() ? preset.style_layers : o.style_layers},
+                     {"loss_network", arch_name(weights.arch)},
                      {"loss_weights", weights_checksum(weights)},
                      {"style", pixels_checksum(style.cview())},
                      {"dataset_files", std::to_string(dataset.size())}};
@@ -244,7 +246,7 @@ Command add_train_command(CLI::App& app) {
     sub->add_option("--dataset", o->dataset, "folder of training images (searched recursively; e.g. COCO train2014)")
         ->required();
     sub->add_option("--output", o->output, "the trained model (.safetensors), for nst stylize")->required();
-    sub->add_option("--weights", o->weights, "loss network weights (safetensors), or random[:SEED]")
+    sub->add_option("--weights", o->weights, "loss network weights, VGG16 or VGG19 (safetensors), or random16[:SEED]")
         ->capture_default_str();
     sub->add_option("--arch", o->arch, "pytorch-examples or jcjohnson (half-width instance-norm) TransformerNet")
         ->capture_default_str();

@@ -70,15 +70,17 @@ struct Trainer::Impl {
     cpu::Adam<float> adam;
     std::vector<float> grads;
     long long last_checkpoint = -1;
+    VggArch loss_arch;
 
-    Impl(TrainConfig c, const ImageDataset& d, cpu::Vgg19Net<float>& loss_net)
+    Impl(TrainConfig c, const ImageDataset& d, cpu::VggNet<float>& loss_net)
         : config(std::move(c)),
           dataset(d),
           sampler(d, config.sample),
           loss(loss_net, config.loss),
           net(config.desc, init_params(config.desc, config.sample.seed).data()),
           adam(param_count(config.desc), cpu::AdamOptions{config.learning_rate}),
-          grads(param_count(config.desc), 0.f) {}
+          grads(param_count(config.desc), 0.f),
+          loss_arch(loss_net.arch()) {}
 
     std::map<std::string, std::string> metadata(long long iteration) const {
         std::map<std::string, std::string> md = train_metadata(config);
@@ -89,7 +91,7 @@ struct Trainer::Impl {
     }
 };
 
-Trainer::Trainer(TrainConfig config, const ImageDataset& dataset, cpu::Vgg19Net<float>& loss_net,
+Trainer::Trainer(TrainConfig config, const ImageDataset& dataset, cpu::VggNet<float>& loss_net,
                  ConstView<float> style_rgb) {
     if (config.batch_size < 1) throw_usage("--batch-size: must be at least 1");
     if (config.sample.image_size < 8 || config.sample.image_size % 4 != 0)
@@ -147,8 +149,9 @@ std::size_t Trainer::step_bytes(int threads) const {
     taps.insert(taps.end(), c.loss.style_layers.begin(), c.loss.style_layers.end());
     std::sort(taps.begin(), taps.end());
     taps.erase(std::unique(taps.begin(), taps.end()), taps.end());
-    bytes += cpu::Vgg19Net<float>::buffer_bytes(taps, s, s);
-    bytes += std::size_t(std::max(threads, 1)) * cpu::Vgg19Net<float>::scratch_bytes_per_thread(taps, s, s);
+    bytes += cpu::VggNet<float>::buffer_bytes(taps, s, s, m->loss_arch);
+    bytes += std::size_t(std::max(threads, 1)) *
+             cpu::VggNet<float>::scratch_bytes_per_thread(taps, s, s, cpu::ConvAlgo::Auto, m->loss_arch);
     // Content targets, and the loss's per-sample input and its gradient: each at most one
     // 64-channel full-size map (relu1_2's), a bound rather than the exact layer sizes.
     bytes += (c.loss.content_layers.size() + 2) * std::size_t(64) * s * s * sizeof(float);

@@ -61,7 +61,7 @@ class Trainer {
 public:
     // The network starts from init_params(desc, sample.seed). `loss_net` is borrowed; the style
     // targets are taken from style_rgb (1, 3, h, w) in [0, 1].
-    Trainer(TrainConfig config, const ImageDataset& dataset, cpu::Vgg19Net<float>& loss_net,
+    Trainer(TrainConfig config, const ImageDataset& dataset, cpu::VggNet<float>& loss_net,
             ConstView<float> style_rgb);
     ~Trainer();
 

@@ -121,7 +121,7 @@ void model_io_to_rgb255(ModelIo io, TensorView<T> x) {
 }
 
 template <typename T>
-PerceptualLoss<T>::PerceptualLoss(cpu::Vgg19Net<T>& net, PerceptualOptions options)
+PerceptualLoss<T>::PerceptualLoss(cpu::VggNet<T>& net, PerceptualOptions options)
     : m_net(net), m_opt(std::move(options)) {
     if (m_opt.content_layers.empty() && m_opt.style_layers.empty())
         throw_usage("the loss has neither content nor style layers");

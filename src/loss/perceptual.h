@@ -66,7 +66,7 @@ template <typename T>
 class PerceptualLoss {
 public:
     // `net` is borrowed and must outlive the loss; its taps are set here.
-    PerceptualLoss(cpu::Vgg19Net<T>& net, PerceptualOptions options);
+    PerceptualLoss(cpu::VggNet<T>& net, PerceptualOptions options);
 
     // style: (1, 3, h, w) RGB in [0, 1], at the size the style targets are taken at. Computes
     // and keeps the style Grams.
@@ -83,7 +83,7 @@ private:
     // Sample b of t (io space) into the loss network's input space m_in (1, 3, H, W).
     void to_net(ConstView<T> t, int b);
 
-    cpu::Vgg19Net<T>& m_net;
+    cpu::VggNet<T>& m_net;
     PerceptualOptions m_opt;
     std::vector<int> m_taps;
     // Network input = a_c * t[src_c] + b_c for the three channels.
