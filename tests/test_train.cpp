@@ -13,6 +13,7 @@
 #include "engine/train_checkpoint.h"
 #include "io/image.h"
 #include "nn/transformer_net.h"
+#include "optim/adam.h"
 #include "test_errors.h"
 #include "test_util.h"
 
@@ -158,4 +159,26 @@ TEST_CASE("train: a signal stops the run and keeps the last checkpoint intact") 
     CHECK(r.last_checkpoint == 4);
     CHECK(test::read_file(ckpt) == at_four);
     CHECK(load_train_checkpoint(ckpt).iteration == 4);
+}
+
+TEST_CASE("train: Adam's exported state continues bit-identically") {
+    const std::size_t n = 5;
+    std::vector<float> x(n), y(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = y[i] = float(i) - 2.f;
+    auto grad = [](const std::vector<float>& p, int t) {
+        std::vector<float> g(p.size());
+        for (std::size_t i = 0; i < p.size(); ++i) g[i] = p[i] * float(i + 1) + 0.1f * float(t);
+        return g;
+    };
+    cpu::Adam<float> straight(n, {1e-2});
+    for (int t = 0; t < 6; ++t) straight.step(x.data(), grad(x, t).data());
+    cpu::Adam<float> first(n, {1e-2});
+    for (int t = 0; t < 3; ++t) first.step(y.data(), grad(y, t).data());
+    cpu::Adam<float> second(n, {1e-2});
+    second.set_state(first.iterations(), first.first_moment().data(), first.second_moment().data());
+    for (int t = 3; t < 6; ++t) second.step(y.data(), grad(y, t).data());
+    CHECK(second.iterations() == 6);
+    CHECK(std::equal(x.begin(), x.end(), y.begin()));
+    CHECK(std::equal(straight.second_moment().begin(), straight.second_moment().end(),
+                     second.second_moment().begin()));
 }
