@@ -208,9 +208,11 @@ void train(TrainOptions& o) {
     }
     if (!o.resume.empty()) trainer.resume(o.resume);
     if (!o.quiet)
-        std::fprintf(stderr, "nst: training %s (%zu parameters) on %zu images, %lld iterations of %d at %d px%s\n",
+        std::fprintf(stderr,
+                     "nst: training %s (%zu parameters) on %zu images, %lld iterations of %d at %d px, a step needs "
+                     "about %s%s\n",
                      config.desc.arch.c_str(), param_count(config.desc), dataset.size(), config.iterations,
-                     o.batch_size, o.image_size,
+                     o.batch_size, o.image_size, format_bytes(need).c_str(),
                      trainer.iteration() > 0 ? (", resuming at " + std::to_string(trainer.iteration())).c_str() : "");
 
     // The trace covers the iterations this process ran (after the checkpoint when resuming).

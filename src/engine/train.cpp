@@ -155,6 +155,8 @@ std::size_t Trainer::step_bytes(int threads) const {
     // Content targets, and the loss's per-sample input and its gradient: each at most one
     // 64-channel full-size map (relu1_2's), a bound rather than the exact layer sizes.
     bytes += (c.loss.content_layers.size() + 2) * std::size_t(64) * s * s * sizeof(float);
+    // Loading a sample: the largest image decoded (8-bit, then float RGB) and resized.
+    bytes += std::size_t(m->dataset.max_pixels()) * (3 + 2 * 3 * sizeof(float));
     return bytes;
 }
 

@@ -38,10 +38,13 @@ ImageDataset::ImageDataset(const std::string& dir) : m_dir(dir) {
     for (auto& f : found) {
         int w = 0, h = 0, comp = 0;
         if (stbi_info(f.c_str(), &w, &h, &comp) && w > 0 && h > 0 &&
-            (long long)w * (long long)h <= kMaxImagePixels)
+            (long long)w * (long long)h <= kMaxImagePixels) {
+            m_max_pixels = std::max(m_max_pixels, (long long)w * (long long)h);
             m_files.push_back(std::move(f));
-        else
+        }
+        else {
             ++m_unreadable;
+        }
     }
     if (m_files.empty())
         throw_input("--dataset '" + dir + "': no readable image" +

@@ -26,11 +26,14 @@ public:
     const std::string& file(std::size_t i) const { return m_files[i]; }
     // Files found whose header is not an image nst reads (skipped).
     std::size_t unreadable() const { return m_unreadable; }
+    // Pixels of the largest image (from the headers): what decoding one sample can take.
+    long long max_pixels() const { return m_max_pixels; }
 
 private:
     std::string m_dir;
     std::vector<std::string> m_files;
     std::size_t m_unreadable = 0;
+    long long m_max_pixels = 0;
 };
 
 enum class CropMode {
