@@ -166,28 +166,45 @@ TEST_CASE("nn ops: convolution forward and backward against naive loops and fini
     }
 }
 
-TEST_CASE("nn ops: winograd paths on wider layers match the double reference") {
-    // More channels than the micro-kernel's block, odd sizes, batch 2: the float Winograd path
-    // (same, unpadded and reflection-padded) in both directions.
-    for (int p : {0, 1}) {
-        for (PadMode mode : {PadMode::Zero, PadMode::Reflect}) {
-            if (p == 0 && mode == PadMode::Reflect) continue;
-            cpu::ConvGeometry g;
-            g.pad = p;
-            g.pad_mode = mode;
-            auto x = random_tensor<double>(Shape{2, 19, 37, 21}, 5 + p);
-            auto w = random_tensor<double>(Shape{11, 19, 3, 3}, 6 + p, -0.2, 0.2);
-            auto b = random_tensor<double>(Shape{1, 11, 1, 1}, 7);
-            const Tensor<double> ref = naive_conv(x, w, &b, g);
-            Tensor<float> yf(ref.shape());
-            cpu::conv2d_forward<float>(yf, to<float>(x), to<float>(w), to<float>(b), g);
-            CHECK(rel_l2(yf.data(), ref.data(), ref.numel()) < 2e-6);
-            Tensor<double> dx(x.shape());
-            cpu::conv2d_backward_data<double>(dx, ref, w, g);
-            Tensor<float> dxf(x.shape());
-            cpu::conv2d_backward_data<float>(dxf, to<float>(ref), to<float>(w), g);
-            CHECK(rel_l2(dxf.data(), dx.data(), dx.numel()) < 2e-6);
-        }
+TEST_CASE("nn ops: float fast paths on wider layers match the double reference") {
+    // More channels than the kernels' register blocks (tails included), odd sizes, batch 2: the
+    // float Winograd path (same, unpadded, reflection-padded) and the direct 9x9 kernels (zero
+    // and reflection padding), forward, data and weight gradients, against the exact double path.
+    struct Case {
+        int k, p;
+        PadMode mode;
+    };
+    const Case cases[] = {{3, 0, PadMode::Zero}, {3, 1, PadMode::Zero}, {3, 1, PadMode::Reflect},
+                          {9, 4, PadMode::Zero}, {9, 4, PadMode::Reflect}, {9, 0, PadMode::Zero}};
+    std::uint64_t seed = 500;
+    for (const Case& c : cases) {
+        CAPTURE(c.k);
+        CAPTURE(c.p);
+        cpu::ConvGeometry g;
+        g.kernel = c.k;
+        g.pad = c.p;
+        g.pad_mode = c.mode;
+        auto x = random_tensor<double>(Shape{2, 19, 37, 83}, ++seed);
+        auto w = random_tensor<double>(Shape{11, 19, c.k, c.k}, ++seed, -0.2, 0.2);
+        auto b = random_tensor<double>(Shape{1, 11, 1, 1}, ++seed);
+        const Tensor<double> ref = naive_conv(x, w, &b, g);
+        Tensor<float> yf(ref.shape());
+        cpu::conv2d_forward<float>(yf, to<float>(x), to<float>(w), to<float>(b), g);
+        CHECK(rel_l2(yf.data(), ref.data(), ref.numel()) < 2e-6);
+        auto r = random_tensor<double>(ref.shape(), ++seed);
+        Tensor<double> dx(x.shape());
+        cpu::conv2d_backward_data<double>(dx, r, w, g);
+        Tensor<float> dxf(x.shape());
+        cpu::conv2d_backward_data<float>(dxf, to<float>(r), to<float>(w), g);
+        CHECK(rel_l2(dxf.data(), dx.data(), dx.numel()) < 2e-6);
+        auto dw = filled(w.shape(), 0.0);
+        auto db = filled(b.shape(), 0.0);
+        cpu::conv2d_backward_params<double>(dw, db, r, x, g);
+        auto dwf = filled(w.shape(), 0.0f);
+        auto dbf = filled(b.shape(), 0.0f);
+        cpu::conv2d_backward_params<float>(dwf, dbf, to<float>(r), to<float>(x), g);
+        CHECK(rel_l2(dwf.data(), dw.data(), dw.numel()) < 1e-5);
+        CHECK(rel_l2(dbf.data(), db.data(), db.numel()) < 1e-6);
     }
 }
 

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "nn/convolution_impl.h"
 #include "nn/resample.h"
@@ -78,6 +79,9 @@ void im2col(T* col, const T* x, const Geo& g, int oy0, int oy1) {
                 std::fill(d, d + lo, T(0));
                 if (g.s == 1) {
                     std::memcpy(d + lo, srow + lo, std::size_t(hi - lo) * sizeof(T));
+                } else if (g.s == 2) {  // a constant stride the compiler vectorises (permutes)
+#pragma omp simd
+                    for (int ox = lo; ox < hi; ++ox) d[ox] = srow[2 * std::ptrdiff_t(ox)];
                 } else {
                     for (int ox = lo; ox < hi; ++ox) d[ox] = srow[std::ptrdiff_t(ox) * g.s];
                 }
@@ -229,10 +233,12 @@ void conv2d_forward_with(TensorView<T> y, ConstView<T> x, ConstView<T> w, ConstV
     check_conv(y.shape, x.shape, w.shape, g, "conv2d_forward");
     NST_REQUIRE(b.empty() || b.numel() == std::size_t(y.shape.c), "conv2d_forward: bias must be (1, O, 1, 1)");
     const int in = x.shape.c, out = y.shape.c;
-    const bool reflect = g.pad_mode == PadMode::Reflect && g.pad > 0;
-    const int p = reflect ? 0 : g.pad;
-    const Shape xs{1, in, x.shape.h + (reflect ? 2 * g.pad : 0), x.shape.w + (reflect ? 2 * g.pad : 0)};
-    const bool wino = winograd_applies<T>(g.kernel, g.stride) && (p == 0 || p == 1);
+    const bool direct = direct_applies<T>(g.kernel, g.stride);
+    // Reflection padding, and any padding of the direct kernel, is made explicit.
+    const bool explicit_pad = g.pad > 0 && (g.pad_mode == PadMode::Reflect || direct);
+    const int p = explicit_pad ? 0 : g.pad;
+    const Shape xs{1, in, x.shape.h + (explicit_pad ? 2 * g.pad : 0), x.shape.w + (explicit_pad ? 2 * g.pad : 0)};
+    const bool wino = !direct && winograd_applies<T>(g.kernel, g.stride) && (p == 0 || p == 1);
     ConvFilters<T> local;
     if (wino && (!f || f->forward.empty())) {
         local.forward = WinogradFilter<T>(w);
@@ -241,10 +247,17 @@ void conv2d_forward_with(TensorView<T> y, ConstView<T> x, ConstView<T> w, ConstV
     for (int n = 0; n < x.shape.n; ++n) {
         ConstView<T> xn = image(x, n);
         TensorView<T> yn = image(y, n);
-        if (reflect) {
+        if (explicit_pad) {
             T* xp = scratch<T>(ConvScratch::Padded, xs.numel());
-            pad_forward(TensorView<T>(xp, xs), xn, g.pad, PadMode::Reflect);
+            pad_forward(TensorView<T>(xp, xs), xn, g.pad, g.pad_mode);
             xn = ConstView<T>(xp, xs);
+        }
+        if constexpr (std::is_same_v<T, float>) {
+            if (direct) {
+                direct_conv_valid(yn.data, xn.data, w.data, b.empty() ? nullptr : b.data, in, out, g.kernel, xs.h, xs.w,
+                                  relu);
+                continue;
+            }
         }
         if (wino) {
             ConvEpilogue<T> ep;
@@ -263,10 +276,23 @@ void conv2d_backward_data_with(TensorView<T> dx, ConstView<T> dy, ConstView<T> w
                                const ConvFilters<T>* f) {
     check_conv(dy.shape, dx.shape, w.shape, g, "conv2d_backward_data");
     const int in = dx.shape.c, out = dy.shape.c;
-    const bool reflect = g.pad_mode == PadMode::Reflect && g.pad > 0;
-    const int p = reflect ? 0 : g.pad;
-    const Shape xs{1, in, dx.shape.h + (reflect ? 2 * g.pad : 0), dx.shape.w + (reflect ? 2 * g.pad : 0)};
-    const bool wino = winograd_applies<T>(g.kernel, g.stride) && (p == 0 || p == 1);
+    const bool direct = direct_applies<T>(g.kernel, g.stride);
+    const bool explicit_pad = g.pad > 0 && (g.pad_mode == PadMode::Reflect || direct);
+    const bool reflect = explicit_pad;  // the gradient of the padded input is folded back
+    const int p = explicit_pad ? 0 : g.pad;
+    const Shape xs{1, in, dx.shape.h + (explicit_pad ? 2 * g.pad : 0), dx.shape.w + (explicit_pad ? 2 * g.pad : 0)};
+    const bool wino = !direct && winograd_applies<T>(g.kernel, g.stride) && (p == 0 || p == 1);
+    // The direct kernel's form of the data gradient: the unpadded convolution of dy zero-padded
+    // by k - 1 with the flipped weights wf[i][o][ky][kx] = w[o][i][k-1-ky][k-1-kx].
+    std::vector<T> flipped;
+    if (direct) {
+        const int k = g.kernel;
+        flipped.resize(w.numel());
+        for (int o = 0; o < out; ++o)
+            for (int i = 0; i < in; ++i)
+                for (int q = 0; q < k * k; ++q)
+                    flipped[(std::size_t(i) * out + o) * k * k + q] = w.data[(std::size_t(o) * in + i) * k * k + k * k - 1 - q];
+    }
     ConvFilters<T> local;
     if (wino && (!f || f->backward.empty())) {
         local.backward = WinogradFilter<T>(flip_weights(w).cview());
@@ -276,6 +302,17 @@ void conv2d_backward_data_with(TensorView<T> dx, ConstView<T> dy, ConstView<T> w
         ConstView<T> dyn = image(dy, n);
         TensorView<T> dxn = image(dx, n);
         TensorView<T> dst = reflect ? TensorView<T>(scratch<T>(ConvScratch::PaddedGrad, xs.numel()), xs) : dxn;
+        if constexpr (std::is_same_v<T, float>) {
+            if (direct) {
+                const int e = g.kernel - 1;
+                const Shape ds{1, out, dyn.shape.h + 2 * e, dyn.shape.w + 2 * e};
+                T* dyp = scratch<T>(ConvScratch::PaddedDy, ds.numel());
+                pad_forward(TensorView<T>(dyp, ds), dyn, e, PadMode::Zero);
+                direct_conv_valid(dst.data, dyp, flipped.data(), nullptr, out, in, g.kernel, ds.h, ds.w, false);
+                if (explicit_pad) pad_backward(dxn, ConstView<T>(dst), g.pad, g.pad_mode);
+                continue;
+            }
+        }
         if (wino) {
             // The data gradient of a 3x3 stride-1 convolution is the "same" convolution with the
             // flipped filter of dy zero-padded to the input's size: by one pixel when the forward
@@ -291,7 +328,7 @@ void conv2d_backward_data_with(TensorView<T> dx, ConstView<T> dy, ConstView<T> w
             const Geo geo{in, xs.h, xs.w, g.kernel, g.stride, p, dy.shape.h, dy.shape.w};
             gemm_backward_data(dst.data, dyn.data, w.data, out, geo);
         }
-        if (reflect) pad_backward(dxn, ConstView<T>(dst), g.pad, PadMode::Reflect);
+        if (reflect) pad_backward(dxn, ConstView<T>(dst), g.pad, g.pad_mode);
     }
 }
 
@@ -306,10 +343,30 @@ template void conv2d_backward_data_with<float>(TensorView<float>, ConstView<floa
 template void conv2d_backward_data_with<double>(TensorView<double>, ConstView<double>, ConstView<double>,
                                                 const ConvGeometry&, const ConvFilters<double>*);
 
+void shifted_weight_grad(TensorView<float> dw, ConstView<float> dy, ConstView<float> x, const ConvGeometry& g);
+
 // Used by the transposed convolution below.
 template <typename T>
 void conv_backward_weights_batch(TensorView<T> dw, ConstView<T> dy, ConstView<T> x, const ConvGeometry& g) {
     const int in = x.shape.c, out = dy.shape.c;
+    if constexpr (std::is_same_v<T, float>) {
+        if (direct_applies<T>(g.kernel, g.stride)) {
+            // The whole padded batch at once: the kernel's tasks each sweep all images.
+            const Shape ps{x.shape.n, in, x.shape.h + 2 * g.pad, x.shape.w + 2 * g.pad};
+            const T* xp = x.data;
+            if (g.pad > 0) {
+                T* buf = scratch<T>(ConvScratch::Padded, ps.numel());
+                pad_forward(TensorView<T>(buf, ps), x, g.pad, g.pad_mode);
+                xp = buf;
+            }
+            direct_weight_grad(dw.data, dy.data, xp, x.shape.n, in, out, g.kernel, ps.h, ps.w);
+            return;
+        }
+        if (g.stride == 1) {
+            shifted_weight_grad(dw, dy, x, g);
+            return;
+        }
+    }
     const bool reflect = g.pad_mode == PadMode::Reflect && g.pad > 0;
     const int p = reflect ? 0 : g.pad;
     const Shape xs{1, in, x.shape.h + (reflect ? 2 * g.pad : 0), x.shape.w + (reflect ? 2 * g.pad : 0)};
@@ -323,6 +380,52 @@ void conv_backward_weights_batch(TensorView<T> dw, ConstView<T> dy, ConstView<T>
         const Geo geo{in, xs.h, xs.w, g.kernel, g.stride, p, dy.shape.h, dy.shape.w};
         gemm_backward_weights(dw.data, image(dy, n).data, xn.data, out, geo);
     }
+}
+
+// The weight gradient of a stride-1 convolution in float without a column matrix. With dy
+// widened to the padded input's row length wp (zeros in the extra k - 1 columns), the input seen
+// through offset ky wp + kx with row length wp is a plain strided matrix, so
+//   dW[:, :, ky, kx] += dy' (O x ho wp) xp[off ...]^T (ho wp x I),
+// one GEMM per kernel position into a (k k, O, I) buffer that is scattered into dw once. The
+// products of the extra columns are zero; the last position reads k - 2 values past the padded
+// plane, kept zero in the buffer.
+void shifted_weight_grad(TensorView<float> dw, ConstView<float> dy, ConstView<float> x, const ConvGeometry& g) {
+    const int in = x.shape.c, out = dy.shape.c, k = g.kernel, ho = dy.shape.h, wo = dy.shape.w;
+    const Shape ps{1, in, x.shape.h + 2 * g.pad, x.shape.w + 2 * g.pad};
+    const int wp = ps.w;
+    const std::size_t x_plane = ps.plane(), cols = std::size_t(ho) * wp;
+    const std::size_t slack = std::size_t(k);
+    float* xp = scratch<float>(ConvScratch::Padded, ps.numel() + slack);
+    std::fill(xp + ps.numel(), xp + ps.numel() + slack, 0.0f);
+    float* dyw = scratch<float>(ConvScratch::PaddedDy, std::size_t(out) * cols);
+    float* acc = scratch<float>(ConvScratch::Col, std::size_t(k) * k * out * in);
+    std::fill(acc, acc + std::size_t(k) * k * out * in, 0.0f);
+    for (int n = 0; n < x.shape.n; ++n) {
+        ConstView<float> xn = image(x, n);
+        if (g.pad > 0)
+            pad_forward(TensorView<float>(xp, ps), xn, g.pad, g.pad_mode);
+        else
+            std::copy(xn.data, xn.data + xn.numel(), xp);
+        const float* dyn = image(dy, n).data;
+#pragma omp parallel for schedule(static)
+        for (int o = 0; o < out; ++o)
+            for (int r = 0; r < ho; ++r) {
+                float* d = dyw + std::size_t(o) * cols + std::size_t(r) * wp;
+                std::copy(dyn + (std::size_t(o) * ho + r) * wo, dyn + (std::size_t(o) * ho + r + 1) * wo, d);
+                std::fill(d + wo, d + wp, 0.0f);
+            }
+        for (int q = 0; q < k * k; ++q) {
+            const std::size_t off = std::size_t(q / k) * wp + std::size_t(q % k);
+            gemm(false, true, out, in, int(cols), dyw, int(cols), xp + off, int(x_plane), 1.0f,
+                 acc + std::size_t(q) * out * in, in);
+        }
+    }
+    const int kk = k * k;
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < out; ++o)
+        for (int i = 0; i < in; ++i)
+            for (int q = 0; q < kk; ++q)
+                dw.data[(std::size_t(o) * in + i) * kk + q] += acc[(std::size_t(q) * out + o) * in + i];
 }
 
 }  // namespace detail

@@ -19,6 +19,19 @@ bool winograd_applies(int kernel, int stride) {
     return std::is_same_v<T, float> && kernel == 3 && stride == 1;
 }
 
+// The direct kernel (convolution_direct.cpp) serves stride-1 convolutions with large kernels in
+// float, where the column matrix of im2col would be k^2 times the input.
+template <typename T>
+bool direct_applies(int kernel, int stride) {
+    return std::is_same_v<T, float> && kernel >= 5 && stride == 1;
+}
+// y (1, O, hp - k + 1, wp - k + 1) = the unpadded convolution of xp (1, I, hp, wp) (+ b, relu).
+void direct_conv_valid(float* y, const float* xp, const float* w, const float* b, int in, int out, int k, int hp,
+                       int wp, bool relu);
+// dw (O, I, k, k) += the weight gradient of that convolution for a batch: dy (N, O, ho, wo),
+// xp (N, I, hp, wp) the padded inputs.
+void direct_weight_grad(float* dw, const float* dy, const float* xp, int batch, int in, int out, int k, int hp, int wp);
+
 // A convolution's weights prepared for both directions. Empty filters when Winograd does not
 // apply. Rebuilt whenever the weights change (cheap: 16 values per (o, i)).
 template <typename T>

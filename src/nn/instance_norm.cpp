@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Instance normalisation on the CPU (nn/instance_norm.h, nn/instance_norm_impl.h). One plane
-// (n, c) per OpenMP iteration. Statistics in double, from sums shifted by the plane's first value
-// so that the one-pass variance does not cancel when the mean is large against the spread.
+// (n, c) per OpenMP iteration. Statistics from sums shifted by the plane's first value, so that
+// the one-pass variance does not cancel when the mean is large against the spread; summed in T
+// over blocks of 512 values (vectorised) and in double across blocks.
+#include <algorithm>
 #include <cmath>
 
 #include "nn/instance_norm_impl.h"
@@ -38,17 +40,23 @@ void instance_norm_forward_fused(TensorView<T> y, TensorView<T> mean, TensorView
     for (int p = 0; p < planes; ++p) {
         const T* xp = x.data + std::size_t(p) * n;
         T* yp = y.data + std::size_t(p) * n;
-        const double shift = double(xp[0]);
+        const T shift = xp[0];
         double s1 = 0, s2 = 0;
-#pragma omp simd reduction(+ : s1, s2)
-        for (std::ptrdiff_t j = 0; j < n; ++j) {
-            const double d = double(xp[j]) - shift;
-            s1 += d;
-            s2 += d * d;
+        for (std::ptrdiff_t j0 = 0; j0 < n; j0 += 512) {
+            const std::ptrdiff_t j1 = std::min(n, j0 + 512);
+            T a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+            for (std::ptrdiff_t j = j0; j < j1; ++j) {
+                const T d = xp[j] - shift;
+                a += d;
+                b += d * d;
+            }
+            s1 += double(a);
+            s2 += double(b);
         }
         const double m1 = s1 / double(n);
         const double var = std::max(s2 / double(n) - m1 * m1, 0.0);
-        const double mu = shift + m1, is = 1 / std::sqrt(var + eps);
+        const double mu = double(shift) + m1, is = 1 / std::sqrt(var + eps);
         mean.data[p] = T(mu);
         inv_std.data[p] = T(is);
         const int c = p % channels;
@@ -64,6 +72,41 @@ void instance_norm_forward_fused(TensorView<T> y, TensorView<T> mean, TensorView
         }
     }
 }
+
+namespace {
+
+constexpr std::ptrdiff_t kBlock = 512;  // values summed in T before joining the double total
+
+// Sums of g and g (x - mu) over a plane, g = dy masked by (relu_out > 0) when Masked: in T
+// within blocks (vectorised), in double across blocks.
+template <typename T, bool Masked>
+void plane_sums(const T* gp, const T* mp, const T* xp, T mu, std::ptrdiff_t n, double& s_g, double& s_gx) {
+    s_g = 0;
+    s_gx = 0;
+    for (std::ptrdiff_t j0 = 0; j0 < n; j0 += kBlock) {
+        const std::ptrdiff_t j1 = std::min(n, j0 + kBlock);
+        T a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+        for (std::ptrdiff_t j = j0; j < j1; ++j) {
+            const T g = Masked ? (mp[j] > T(0) ? gp[j] : T(0)) : gp[j];
+            a += g;
+            b += g * (xp[j] - mu);
+        }
+        s_g += double(a);
+        s_gx += double(b);
+    }
+}
+
+template <typename T, bool Masked>
+void plane_dx(T* dp, const T* gp, const T* mp, const T* xp, T mu, T k1, T k0, T kx, std::ptrdiff_t n) {
+#pragma omp simd
+    for (std::ptrdiff_t j = 0; j < n; ++j) {
+        const T g = Masked ? (mp[j] > T(0) ? gp[j] : T(0)) : gp[j];
+        dp[j] = k1 * g - k0 - kx * (xp[j] - mu);
+    }
+}
+
+}  // namespace
 
 template <typename T>
 void instance_norm_backward_fused(TensorView<T> dx, TensorView<T> dgamma, TensorView<T> dbeta, ConstView<T> dy,
@@ -91,26 +134,22 @@ void instance_norm_backward_fused(TensorView<T> dx, TensorView<T> dgamma, Tensor
             const T* mp = masked ? relu_out.data + p * n : nullptr;
             T* dp = dx.data + p * n;
             const double mu = double(mean.data[p]), is = double(inv_std.data[p]);
-            // Sums of g and g xhat over the plane, g = dy (masked).
-            double s_g = 0, s_gx = 0;
             const T tmu = T(mu);
-#pragma omp simd reduction(+ : s_g, s_gx)
-            for (std::ptrdiff_t j = 0; j < n; ++j) {
-                const T g = masked ? (mp[j] > T(0) ? gp[j] : T(0)) : gp[j];
-                s_g += double(g);
-                s_gx += double(g) * double(xp[j] - tmu);
-            }
+            double s_g, s_gx;
+            if (masked)
+                plane_sums<T, true>(gp, mp, xp, tmu, n, s_g, s_gx);
+            else
+                plane_sums<T, false>(gp, mp, xp, tmu, n, s_g, s_gx);
             s_gx *= is;  // sum of g xhat
             sum_g += s_g;
             sum_gx += s_gx;
             // dxhat = gamma g; dx = is (dxhat - mean(dxhat) - xhat mean(dxhat xhat)).
             const double gam = affine ? double(gamma.data[c]) : 1.0;
             const T k1 = T(gam * is), k0 = T(gam * is * s_g / double(n)), kx = T(gam * is * is * s_gx / double(n));
-#pragma omp simd
-            for (std::ptrdiff_t j = 0; j < n; ++j) {
-                const T g = masked ? (mp[j] > T(0) ? gp[j] : T(0)) : gp[j];
-                dp[j] = k1 * g - k0 - kx * (xp[j] - tmu);
-            }
+            if (masked)
+                plane_dx<T, true>(dp, gp, mp, xp, tmu, k1, k0, kx, n);
+            else
+                plane_dx<T, false>(dp, gp, mp, xp, tmu, k1, k0, kx, n);
         }
         if (!dgamma.empty()) dgamma.data[c] += T(sum_gx);
         if (!dbeta.empty()) dbeta.data[c] += T(sum_g);
