@@ -314,6 +314,332 @@ def small_dict(torch, cfg, bn=False):
     return sd
 
 
+# --- feed-forward models and VGG16 (tests/test_convert_transformer.cpp) -------------------------
+
+# Sizes that are multiples of 4 keep the output the input's size (4 ceil(ceil(H/2)/2)).
+TN_H, TN_W = 28, 36
+
+
+def transformer_net(torch):
+    """pytorch/examples fast_neural_style's TransformerNet (transformer_net.py), module for module,
+    so that state_dict() gives the released files' keys: ConvLayer = ReflectionPad2d(k // 2) +
+    Conv2d; InstanceNorm2d(affine=True); ResidualBlock without a ReLU after the add;
+    UpsampleConvLayer = nearest interpolate x2 + ConvLayer."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class ConvLayer(nn.Module):
+        def __init__(self, cin, cout, k, stride, upsample=None):
+            super().__init__()
+            self.upsample = upsample
+            self.reflection_pad = nn.ReflectionPad2d(k // 2)
+            self.conv2d = nn.Conv2d(cin, cout, k, stride)
+
+        def forward(self, x):
+            if self.upsample:
+                x = F.interpolate(x, mode="nearest", scale_factor=self.upsample)
+            return self.conv2d(self.reflection_pad(x))
+
+    class ResidualBlock(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.conv1 = ConvLayer(c, c, 3, 1)
+            self.in1 = nn.InstanceNorm2d(c, affine=True)
+            self.conv2 = ConvLayer(c, c, 3, 1)
+            self.in2 = nn.InstanceNorm2d(c, affine=True)
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            return self.in2(self.conv2(self.relu(self.in1(self.conv1(x))))) + x
+
+    class TransformerNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = ConvLayer(3, 32, 9, 1)
+            self.in1 = nn.InstanceNorm2d(32, affine=True)
+            self.conv2 = ConvLayer(32, 64, 3, 2)
+            self.in2 = nn.InstanceNorm2d(64, affine=True)
+            self.conv3 = ConvLayer(64, 128, 3, 2)
+            self.in3 = nn.InstanceNorm2d(128, affine=True)
+            self.res1, self.res2, self.res3, self.res4, self.res5 = (ResidualBlock(128) for _ in range(5))
+            self.deconv1 = ConvLayer(128, 64, 3, 1, upsample=2)
+            self.in4 = nn.InstanceNorm2d(64, affine=True)
+            self.deconv2 = ConvLayer(64, 32, 3, 1, upsample=2)
+            self.in5 = nn.InstanceNorm2d(32, affine=True)
+            self.deconv3 = ConvLayer(32, 3, 9, 1)
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            y = self.relu(self.in1(self.conv1(x)))
+            y = self.relu(self.in2(self.conv2(y)))
+            y = self.relu(self.in3(self.conv3(y)))
+            y = self.res5(self.res4(self.res3(self.res2(self.res1(y)))))
+            y = self.relu(self.in4(self.deconv1(y)))
+            y = self.relu(self.in5(self.deconv2(y)))
+            return self.deconv3(y)
+
+    return TransformerNet()
+
+
+def write_transformer(torch, np, out):
+    """TransformerNet checkpoints as pytorch/examples users have them: the legacy serialisation
+    with the pre-0.4 running_mean / running_var keys (30 of them, set to values that would change
+    the output if they were used), and the zip one (a .model file, as neural_style.py train names
+    it); PyTorch's output (float64 network, eval mode) on a small image; broken variants."""
+    torch.manual_seed(4321)
+    net = transformer_net(torch)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if ".in" in "." + name or name.startswith("in"):
+                # Non-trivial affine parameters, so that a loader mixing up weight and bias shows.
+                p.copy_(1.0 + 0.3 * torch.randn(p.shape) if name.endswith("weight") else 0.2 * torch.randn(p.shape))
+    net.eval()
+    sd = net.state_dict()
+    legacy = collections.OrderedDict()
+    for k, v in sd.items():
+        legacy[k] = v.clone()
+        if k.endswith(".weight") and (k.startswith("in") or ".in" in k):
+            base = k[: -len("weight")]
+            legacy[base + "running_mean"] = torch.full(v.shape, 5.0)
+            legacy[base + "running_var"] = torch.full(v.shape, 100.0)
+    assert sum(1 for k in legacy if "running_" in k) == 30
+    torch.save(legacy, os.path.join(out, "tn_legacy.pth"), _use_new_zipfile_serialization=False)
+    torch.save(sd, os.path.join(out, "tn_zip.model"))
+
+    g = torch.Generator().manual_seed(7)
+    x = (torch.rand(1, 3, TN_H, TN_W, generator=g, dtype=torch.float64) * 255.0).float()
+    np.save(os.path.join(out, "tn_x.npy"), x.numpy())
+    with torch.no_grad():
+        y = net.double()(x.double())
+    np.save(os.path.join(out, "tn_ref.npy"), y.numpy())
+
+    # Broken variants (zip): a missing key, a wrong shape, an unexpected tensor.
+    missing = collections.OrderedDict((k, v) for k, v in sd.items() if k != "res3.in2.bias")
+    torch.save(missing, os.path.join(out, "tn_missing_zip.pth"))
+    wrong = collections.OrderedDict(sd)
+    wrong["res2.conv1.conv2d.weight"] = torch.zeros(1).expand(128, 128, 5, 5)
+    torch.save(wrong, os.path.join(out, "tn_wrong_shape_zip.pth"))
+    extra = collections.OrderedDict(sd)
+    extra["style_embedding.weight"] = torch.zeros(4, 4)
+    torch.save(extra, os.path.join(out, "tn_extra_zip.pth"))
+
+
+def write_vgg16(torch, np, pb, out):
+    """VGG16 as torchvision saves it (features.N, zip) and as Caffe's VGG_ILSVRC_16_layers names
+    it (conv1_1 ...): every tensor a constant that says which conv and which parameter it is
+    (conv k: weight k + 1, bias -(k + 1) / 8), so a mapping that swaps layers shows. The torch file
+    uses stride-0 tensors (tiny file), the Caffe file holds the full 14.7 M values."""
+    names = ["conv%d_%d" % (b + 1, i + 1) for b, n in enumerate([2, 2, 3, 3, 3]) for i in range(n)]
+    chans = [v for v in VGG16 if v != "M"]
+    sd = collections.OrderedDict()
+    net = pb.NetParameter()
+    net.name = "VGG_ILSVRC_16_layers"
+    cin = 3
+    for k, (idx, name, cout) in enumerate(zip(conv_indices(VGG16), names, chans)):
+        sd["features.%d.weight" % idx] = torch.full((1,), float(k + 1)).expand(cout, cin, 3, 3)
+        sd["features.%d.bias" % idx] = torch.full((1,), -(k + 1) / 8.0).expand(cout)
+        L = net.layer.add()
+        L.name, L.type = name, "Convolution"
+        blob = L.blobs.add()
+        blob.shape.dim.extend([cout, cin, 3, 3])
+        blob.data.extend(np.full(cout * cin * 9, float(k + 1), np.float32))
+        blob = L.blobs.add()
+        blob.shape.dim.extend([cout])
+        blob.data.extend(np.full(cout, -(k + 1) / 8.0, np.float32))
+        cin = cout
+    sd["classifier.0.weight"] = torch.zeros(1).expand(4096, 25088)
+    torch.save(sd, os.path.join(out, "vgg16_tv_zip.pth"))
+    with open(os.path.join(out, "VGG_ILSVRC_16_layers.caffemodel"), "wb") as f:
+        f.write(net.SerializeToString())
+
+
+# --- jcjohnson/fast-neural-style .t7 (Torch7 serialisation, written by hand) ----------------------
+
+class T7Module:
+    """A Torch class instance: its class name and its fields (written as one table)."""
+    def __init__(self, cls, **fields):
+        self.cls, self.fields = cls, fields
+
+
+class T7Tensor:
+    """A torch.FloatTensor view: sizes, strides, 0-based storage offset, storage (T7Storage)."""
+    def __init__(self, size, stride, offset, storage):
+        self.size, self.stride, self.offset, self.storage = size, stride, offset, storage
+
+
+class T7Storage:
+    def __init__(self, values):
+        self.values = values  # float32 numpy array
+
+
+class T7Writer:
+    """Torch7's binary torch.save (File.lua writeObject): int32 type tags, float64 numbers,
+    int32-length strings, tables and torch objects with reference indices (an object written
+    twice is written once, then by index), tensors as nDimension, int64 sizes, strides, 1-based
+    offset and a storage object, storages as an int64 count and raw float32."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.index = 0
+        self.seen = {}
+        self.keep = []  # written objects stay alive, so that no later object reuses their id()
+
+    def i32(self, v):
+        self.buf += struct.pack("<i", v)
+
+    def string(self, s):
+        b = s.encode()
+        self.i32(len(b))
+        self.buf += b
+
+    def obj(self, v):
+        if v is None:
+            self.i32(0)
+        elif isinstance(v, bool):
+            self.i32(5)
+            self.i32(1 if v else 0)
+        elif isinstance(v, (int, float)):
+            self.i32(1)
+            self.buf += struct.pack("<d", float(v))
+        elif isinstance(v, str):
+            self.i32(2)
+            self.string(v)
+        else:
+            torch_obj = isinstance(v, (T7Module, T7Tensor, T7Storage))
+            self.i32(4 if torch_obj else 3)
+            if id(v) in self.seen:
+                self.i32(self.seen[id(v)])
+                return
+            self.index += 1
+            self.seen[id(v)] = self.index
+            self.keep.append(v)
+            self.i32(self.index)
+            if isinstance(v, T7Tensor):
+                self.string("V 1")
+                self.string("torch.FloatTensor")
+                self.i32(len(v.size))
+                self.buf += struct.pack("<%dq" % len(v.size), *v.size)
+                self.buf += struct.pack("<%dq" % len(v.stride), *v.stride)
+                self.buf += struct.pack("<q", v.offset + 1)
+                self.obj(v.storage)
+            elif isinstance(v, T7Storage):
+                self.string("V 1")
+                self.string("torch.FloatStorage")
+                self.buf += struct.pack("<q", v.values.size)
+                self.buf += v.values.astype("<f4").tobytes()
+            elif isinstance(v, T7Module):
+                self.string("V 1")
+                self.string(v.cls)
+                self.obj(dict(v.fields))
+            else:
+                items = list(v.items()) if isinstance(v, dict) else [(i + 1, x) for i, x in enumerate(v)]
+                self.i32(len(items))
+                for k, x in items:
+                    self.obj(k)
+                    self.obj(x)
+
+
+def t7_tensor(a, offset=0):
+    import numpy as np
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    stride, acc = [], 1
+    for d in reversed(a.shape):
+        stride.insert(0, acc)
+        acc *= d
+    storage = np.concatenate([np.full(offset, 7.0, np.float32), a.ravel()])
+    return T7Tensor(list(a.shape), stride, offset, T7Storage(storage))
+
+
+def write_jcjohnson(torch, np, out):
+    """A half-width instance-norm model as fast-neural-style saves it ({model = nn.Sequential,
+    opt = {...}}, modules with their usual fields, shared empty buffers, the InstanceNormalization
+    inner SpatialBatchNormalization, one weight at a storage offset), and PyTorch's output of the
+    same network (float64, F ops from docs/research/feedforward.md §2) on a small caffe-space image."""
+    F = torch.nn.functional
+    g = torch.Generator().manual_seed(2024)
+    w1, w2, w3 = 16, 32, 64
+    P = {}
+    empty = T7Tensor([], [], 0, None)
+
+    def conv(name, o, i, k, stride, pad, transposed=False):
+        fan = (o if transposed else i) * k * k
+        shape = (i, o, k, k) if transposed else (o, i, k, k)
+        w = (torch.rand(shape, generator=g) * 2 - 1) / fan ** 0.5
+        b = (torch.rand(o, generator=g) * 2 - 1) / fan ** 0.5
+        P[name] = (w, b)
+        fields = dict(nInputPlane=i, nOutputPlane=o, kW=k, kH=k, dW=stride, dH=stride, padW=pad, padH=pad,
+                      weight=t7_tensor(w.numpy(), offset=5 if name == "1" else 0), bias=t7_tensor(b.numpy()),
+                      gradWeight=empty, gradBias=empty, output=empty, gradInput=empty, train=True,
+                      _type="torch.FloatTensor")
+        if transposed:
+            fields.update(adjW=1, adjH=1)
+            return T7Module("nn.SpatialFullConvolution", **fields)
+        return T7Module("nn.SpatialConvolution", **fields)
+
+    def norm(name, c):
+        w = torch.rand(c, generator=g) + 0.5
+        b = torch.rand(c, generator=g) - 0.5
+        P[name + "n"] = (w, b)
+        bn = T7Module("nn.SpatialBatchNormalization", eps=1e-5, momentum=0.1, affine=False,
+                      running_mean=t7_tensor(np.zeros(c)), running_var=t7_tensor(np.ones(c)), train=True)
+        return T7Module("nn.InstanceNormalization", nOutput=c, eps=1e-5, weight=t7_tensor(w.numpy()),
+                        bias=t7_tensor(b.numpy()), gradWeight=empty, gradBias=empty, bn=bn, output=empty)
+
+    relu = lambda: T7Module("nn.ReLU", inplace=False, threshold=0, val=0, output=empty, gradInput=empty)
+    mods = [T7Module("nn.SpatialReflectionPadding", pad_l=40, pad_r=40, pad_t=40, pad_b=40, output=empty)]
+    mods += [conv("0", w1, 3, 9, 1, 4), norm("0", w1), relu()]
+    mods += [conv("1", w2, w1, 3, 2, 1), norm("1", w2), relu()]
+    mods += [conv("2", w3, w2, 3, 2, 1), norm("2", w3), relu()]
+    for t in range(3, 8):
+        branch = T7Module("nn.Sequential", modules=[conv(f"{t}a", w3, w3, 3, 1, 0), norm(f"{t}a", w3), relu(),
+                                                     conv(f"{t}b", w3, w3, 3, 1, 0), norm(f"{t}b", w3)])
+        concat = T7Module("nn.ConcatTable", modules=[branch, T7Module("nn.ShaveImage", size=2)])
+        mods.append(T7Module("nn.Sequential", modules=[concat, T7Module("nn.CAddTable", inplace=False)]))
+    mods += [conv("8", w2, w3, 3, 2, 1, transposed=True), norm("8", w2), relu()]
+    mods += [conv("9", w1, w2, 3, 2, 1, transposed=True), norm("9", w1), relu()]
+    mods += [conv("10", 3, w1, 9, 1, 4), T7Module("nn.Tanh"), T7Module("nn.MulConstant", constant_scalar=150.0),
+             T7Module("nn.TotalVariation", strength=1e-6)]
+    model = T7Module("nn.Sequential", modules=mods, output=empty, train=False)
+    opt = {"arch": "c9s1-16,d32,d64,R64,R64,R64,R64,R64,u32,u16,c9s1-3", "preprocessing": "vgg",
+           "padding_type": "reflect-start", "use_instance_norm": 1, "tanh_constant": 150}
+    w = T7Writer()
+    w.obj({"model": model, "opt": opt, "train_loss_history": [1.5, 1.25]})
+    with open(os.path.join(out, "jc_in.t7"), "wb") as f:
+        f.write(bytes(w.buf))
+    # The same model with a BatchNorm layer (the eccv16 kind) is refused.
+    mods_bn = list(mods)
+    mods_bn[2] = T7Module("nn.SpatialBatchNormalization", eps=1e-5, weight=t7_tensor(np.ones(w1)),
+                          bias=t7_tensor(np.zeros(w1)))
+    w = T7Writer()
+    w.obj({"model": T7Module("nn.Sequential", modules=mods_bn), "opt": opt})
+    with open(os.path.join(out, "jc_bn.t7"), "wb") as f:
+        f.write(bytes(w.buf))
+
+    def fconv(h, name, stride, pad):
+        wt, b = P[name]
+        return F.conv2d(h, wt.double(), b.double(), stride=stride, padding=pad)
+
+    def fnorm(h, name):
+        wt, b = P[name + "n"]
+        return F.instance_norm(h, weight=wt.double(), bias=b.double(), eps=1e-5)
+
+    x = (torch.rand(1, 3, 44, 52, generator=g, dtype=torch.float64) * 255 - 120).float()
+    np.save(os.path.join(out, "jc_x.npy"), x.numpy())
+    h = F.pad(x.double(), (40,) * 4, mode="reflect")
+    h = F.relu(fnorm(fconv(h, "0", 1, 4), "0"))
+    h = F.relu(fnorm(fconv(h, "1", 2, 1), "1"))
+    h = F.relu(fnorm(fconv(h, "2", 2, 1), "2"))
+    for t in range(3, 8):
+        r = h[:, :, 2:-2, 2:-2]
+        h = F.relu(fnorm(fconv(h, f"{t}a", 1, 0), f"{t}a"))
+        h = fnorm(fconv(h, f"{t}b", 1, 0), f"{t}b") + r
+    for t in ("8", "9"):
+        wt, b = P[t]
+        h = F.conv_transpose2d(h, wt.double(), b.double(), stride=2, padding=1, output_padding=1)
+        h = F.relu(fnorm(h, t))
+    y = 150.0 * torch.tanh(fconv(h, "10", 1, 4))
+    np.save(os.path.join(out, "jc_ref.npy"), y.numpy())
+
+
 def generate(out):
     import numpy as np
     import torch
@@ -406,6 +732,10 @@ def generate(out):
     wrong = collections.OrderedDict(cheap)
     wrong["features.30.bias"] = torch.zeros(1).expand(256)
     torch.save(wrong, os.path.join(out, "wrong_bias_zip.pth"))
+
+    write_transformer(torch, np, out)
+    write_vgg16(torch, np, pb, out)
+    write_jcjohnson(torch, np, out)
 
 
 def main():

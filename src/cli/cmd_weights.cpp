@@ -69,6 +69,23 @@ void print_vgg19_conversion(const ConvertArgs& a, const convert::Converted& c) {
     std::printf("  checksum    %s\n", weights_checksum(c.weights).c_str());
 }
 
+void save_converted_model(const ConvertArgs& a, const convert::ConvertedModel& c) {
+    const NetModel& m = c.mapped.model;
+    save_model(a.out, m);
+    const char* what = c.format == convert::Format::Safetensors ? "an nst model, copied"
+                       : c.format == convert::Format::Torch7   ? "jcjohnson/fast-neural-style instance-norm model"
+                                                               : "pytorch/examples TransformerNet";
+    std::printf("converted '%s' (%s, %s%s) -> '%s'\n", a.in.c_str(), convert::format_name(c.format), what,
+                c.mapped.prefix.empty() ? "" : (", under '" + c.mapped.prefix + "'").c_str(), a.out.c_str());
+    std::printf("  arch        %s, width %d, %zu parameters in %zu tensors\n", m.desc.arch.c_str(), c.mapped.width,
+                m.params.size(), param_layout(m.desc).size());
+    std::printf("  io          %s\n", io_description(m.metadata.at("nst.io")).c_str());
+    if (c.mapped.dropped)
+        std::printf("  dropped     %d legacy InstanceNorm running_mean/running_var key(s) (unused: instance "
+                    "statistics are always used)\n", c.mapped.dropped);
+    std::printf("  source      %s\n", m.metadata.at("nst.source").c_str());
+}
+
 void convert_cmd(const ConvertArgs& a) {
     // Every option is checked (exit 2) before the file is read (exit 3).
     convert::Format from = convert::Format::Safetensors;
@@ -76,7 +93,20 @@ void convert_cmd(const ConvertArgs& a) {
     convert::check_options(a.opt);
     convert::NetKind forced = convert::NetKind::Vgg19;
     convert::parse_net_kind(a.opt.arch, forced);
-    const convert::Checkpoint ck = convert::read_checkpoint(a.in, detect, from);
+    const convert::Format format = detect ? convert::detect_format(a.in) : from;
+    if (format == convert::Format::Torch7) return save_converted_model(a, convert::convert_jcjohnson(a.in, a.opt));
+    const convert::Checkpoint ck = convert::read_checkpoint(a.in, false, format);
+    if (auto kind = ck.metadata.find("nst.kind"); kind != ck.metadata.end() && kind->second == "model") {
+        // Already an nst model: checked by the model loader and copied (with --source applied).
+        convert::ConvertedModel c;
+        c.format = format;
+        c.mapped.model = load_model(a.in);
+        c.mapped.width = model_width(c.mapped.model.desc);
+        if (!a.opt.source.empty()) c.mapped.model.metadata["nst.source"] = a.opt.source;
+        c.mapped.model.metadata.emplace("nst.io", "");
+        c.mapped.model.metadata.emplace("nst.source", "");
+        return save_converted_model(a, c);
+    }
     switch (convert::resolve_kind(ck, a.opt)) {
         case convert::NetKind::Vgg19: {
             const convert::Converted c = convert::convert_vgg19(ck, a.opt);
@@ -96,22 +126,8 @@ void convert_cmd(const ConvertArgs& a) {
             std::printf("  source      %s\n", c.meta.source.c_str());
             return;
         }
-        case convert::NetKind::TransformerNet: {
-            const convert::ConvertedModel c = convert::convert_transformer(ck, a.opt);
-            const NetModel& m = c.mapped.model;
-            save_model(a.out, m);
-            std::printf("converted '%s' (%s, pytorch/examples TransformerNet%s) -> '%s'\n", a.in.c_str(),
-                        convert::format_name(c.format),
-                        c.mapped.prefix.empty() ? "" : (", under '" + c.mapped.prefix + "'").c_str(), a.out.c_str());
-            std::printf("  arch        %s, width %d, %zu parameters in %zu tensors\n", m.desc.arch.c_str(), c.mapped.width,
-                        m.params.size(), param_layout(m.desc).size());
-            std::printf("  io          %s\n", io_description(m.metadata.at("nst.io")).c_str());
-            if (c.mapped.dropped)
-                std::printf("  dropped     %d legacy InstanceNorm running_mean/running_var key(s) (unused: instance "
-                            "statistics are always used)\n", c.mapped.dropped);
-            std::printf("  source      %s\n", m.metadata.at("nst.source").c_str());
-            return;
-        }
+        case convert::NetKind::TransformerNet: return save_converted_model(a, convert::convert_transformer(ck, a.opt));
+        case convert::NetKind::TransformerNetJcjohnson: break;  // resolve_kind refuses it for non-Torch7 files
     }
 }
 
@@ -153,13 +169,6 @@ struct NetInfo {
     }
 };
 
-// nst.width: the channels of the first convolution (32 for pytorch/examples' published models).
-int first_conv_channels(const NetDesc& d) {
-    for (const LayerSpec& l : d.layers)
-        if (l.op == Op::Conv || l.op == Op::ConvTranspose) return l.channels;
-    return 0;
-}
-
 NetInfo model_info(const NetModel& m) {
     NetInfo n;
     auto get = [&](const char* k) {
@@ -169,16 +178,12 @@ NetInfo model_info(const NetModel& m) {
     n.meta = m.metadata;
     n.fields = {{"kind", "model (feed-forward network: `nst stylize --model`)"},
                 {"arch", m.desc.arch},
-                {"width", std::to_string(first_conv_channels(m.desc))},
+                {"width", std::to_string(model_width(m.desc))},
                 {"io", io_description(get("nst.io"))},
                 {"source", get("nst.source").empty() ? "(none)" : get("nst.source")}};
     for (const ParamInfo& p : param_layout(m.desc)) {
         n.names.push_back(p.name);
-        const Op op = m.desc.layers[std::size_t(p.layer)].op;
-        const bool kernel = (op == Op::Conv || op == Op::ConvTranspose) && p.name.size() > 7 &&
-                            p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
-        n.shapes.push_back(kernel ? std::vector<std::int64_t>{p.shape.n, p.shape.c, p.shape.h, p.shape.w}
-                                  : std::vector<std::int64_t>{std::int64_t(p.shape.numel())});
+        n.shapes.push_back(param_file_shape(m.desc, p));
         n.values.emplace_back(m.params.begin() + std::ptrdiff_t(p.offset),
                               m.params.begin() + std::ptrdiff_t(p.offset + p.shape.numel()));
     }
@@ -267,6 +272,8 @@ void info_cmd(const InfoArgs& a) {
         if (arch != m.end() && arch->second == "vgg16")
             return print_net_info(a, format, true,
                                   vgg16_info(convert::convert_vgg16(convert::read_checkpoint(a.file, false, format), {})));
+    } else if (format == convert::Format::Torch7) {
+        return print_net_info(a, format, false, model_info(convert::convert_jcjohnson(a.file, {}).mapped.model));
     } else {
         const convert::Checkpoint ck = convert::read_checkpoint(a.file, false, format);
         const convert::NetKind k = convert::classify(ck);
@@ -403,22 +410,23 @@ Command add_weights_command(CLI::App& app) {
     auto c = std::make_shared<ConvertArgs>();
     CLI::App* conv = sub->add_subcommand("convert", "convert a VGG19 / VGG16 checkpoint (.pth, .caffemodel, .h5, "
                                                     ".safetensors) or a pytorch/examples TransformerNet (.pth, .model) "
-                                                    "to nst's safetensors format");
+                                                    "to nst's safetensors format; jcjohnson's .t7 models too");
     conv->add_option("IN", c->in, "checkpoint to read")->required();
     conv->add_option("OUT", c->out, "safetensors file to write (atomically)")->required();
-    conv->add_option("--from", c->opt.from, "auto, pth, caffemodel, h5 or safetensors")->capture_default_str();
+    conv->add_option("--from", c->opt.from, "auto, pth, caffemodel, h5, safetensors or t7")->capture_default_str();
     conv->add_option("--preprocess", c->opt.preprocess,
                      "caffe or torchvision (default: by the rules in weights/README.md)");
     conv->add_option("--normalized", c->opt.normalized, "true or false (default: by the rules in weights/README.md)");
     conv->add_option("--source", c->opt.source, "text for nst.source (default: file name, format and naming)");
     conv->add_option("--arch", c->opt.arch,
-                     "auto, vgg19, vgg16 or transformer-net: the network the file must hold (auto: from its tensor names)")
+                     "auto, vgg19, vgg16, transformer-net or transformer-net-jcjohnson: the network the file must hold "
+                     "(auto: from its tensor names)")
         ->capture_default_str();
 
     auto i = std::make_shared<InfoArgs>();
     CLI::App* info = sub->add_subcommand("info", "layers, shapes, metadata, checksum and preprocessing of a weights or model file");
     info->add_option("FILE", i->file, "safetensors file, or any checkpoint `convert` reads")->required();
-    info->add_option("--from", i->from, "auto, pth, caffemodel, h5 or safetensors")->capture_default_str();
+    info->add_option("--from", i->from, "auto, pth, caffemodel, h5, safetensors or t7")->capture_default_str();
     info->add_flag("--json", i->json, "print one JSON object");
 
     auto n = std::make_shared<NormalizeArgs>();

@@ -16,6 +16,7 @@ const char* format_name(Format format) {
         case Format::Caffe: return "Caffe model";
         case Format::KerasH5: return "Keras HDF5 file";
         case Format::Safetensors: return "safetensors file";
+        case Format::Torch7: return "Torch7 file";
     }
     return "weights file";
 }

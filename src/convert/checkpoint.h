@@ -14,7 +14,8 @@
 namespace nst::convert {
 
 // The formats `nst weights convert` reads.
-enum class Format { TorchZip, TorchLegacy, Caffe, KerasH5, Safetensors };
+// Torch7: Lua Torch's torch.save (torch7.h), read for jcjohnson/fast-neural-style models only.
+enum class Format { TorchZip, TorchLegacy, Caffe, KerasH5, Safetensors, Torch7 };
 
 struct SourceTensor {
     std::string name;                 // as the file names it: "features.0.weight", "conv1_1.weight"

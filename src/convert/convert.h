@@ -23,7 +23,7 @@ struct ConvertOptions {
     std::string preprocess;     // "" (rule) | caffe | torchvision
     std::string normalized;     // "" (rule) | true | false
     std::string source;         // "" (rule) | text
-    std::string arch = "auto";  // auto | vgg19 | vgg16 | transformer-net (net_kind.h); convert_weights is VGG19's
+    std::string arch = "auto";  // auto | vgg19 | vgg16 | transformer-net | transformer-net-jcjohnson (net_kind.h)
 };
 
 struct Converted {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "convert/jcjohnson_mapping.h"
 #include "core/error.h"
 #include "nn/safetensors.h"
 
@@ -25,6 +26,9 @@ NetKind resolve_kind(const Checkpoint& ck, const ConvertOptions& options) {
     const NetKind found = classify(ck);
     NetKind wanted = found;
     if (!parse_net_kind(options.arch, wanted) || wanted == found) return found;
+    if (wanted == NetKind::TransformerNetJcjohnson)
+        fail_file(ck.format, ck.path, std::string("holds a ") + net_kind_title(found) + "; jcjohnson's models are "
+                                      "Torch7 (.t7) files");
     // The names prove another network only when they are that network's; otherwise the wanted
     // mapping runs and says which of its tensors are missing.
     const bool proven = found == NetKind::TransformerNet ||
@@ -40,8 +44,12 @@ ConvertedVgg16 convert_vgg16(const Checkpoint& ck, const ConvertOptions& options
     c.format = ck.format;
     c.mapped = map_vgg16(ck);
     c.meta = decide_vgg_metadata(ck, c.mapped.naming, c.mapped.prefix, options);
-    if (c.meta.preprocess_reason.find("Keras's VGG19") != std::string::npos)
-        c.meta.preprocess_reason = "Keras's VGG weights are converted Caffe weights";
+    // The VGG19 rules' texts, told for VGG16.
+    std::string& why = c.meta.preprocess_reason;
+    if (auto at = why.find("Keras's VGG19"); at != std::string::npos) why.replace(at, 13, "Keras's VGG16");
+    if (auto at = why.find("vgg19-d01eb7cb.pth"); at != std::string::npos) why.replace(at, 18, "vgg16-00b39a1b.pth");
+    if (auto at = why.find("Gatys's vgg_conv.pth, a Caffe port"); at != std::string::npos)
+        why.replace(at, 34, "a Caffe port");
     return c;
 }
 
@@ -62,6 +70,25 @@ void save_vgg16(const std::string& path, const ConvertedVgg16& c) {
         views.push_back({vgg16_conv_name(k) + ".bias", {o}, c.mapped.bias[std::size_t(k)].data()});
     }
     save_safetensors(path, views, vgg16_metadata(c));
+}
+
+ConvertedModel convert_jcjohnson(const std::string& path, const ConvertOptions& options) {
+    if (!options.preprocess.empty() || !options.normalized.empty())
+        throw_usage("--preprocess and --normalized describe VGG weights, not a feed-forward model");
+    NetKind wanted = NetKind::TransformerNetJcjohnson;
+    if (parse_net_kind(options.arch, wanted) && wanted != NetKind::TransformerNetJcjohnson)
+        fail_file(Format::Torch7, path, std::string("nst reads Torch7 files only as jcjohnson/fast-neural-style models, "
+                                                    "not as a ") + net_kind_title(wanted) + " (--arch " +
+                                            net_kind_name(wanted) + ")");
+    ConvertedModel c;
+    c.format = Format::Torch7;
+    c.mapped = map_jcjohnson(path);
+    auto& meta = c.mapped.model.metadata;
+    meta["nst.io"] = "caffe-bgr";
+    meta["nst.source"] = !options.source.empty()
+                             ? options.source
+                             : base_name(path) + " (Torch7 file, jcjohnson/fast-neural-style instance-norm model)";
+    return c;
 }
 
 ConvertedModel convert_transformer(const Checkpoint& ck, const ConvertOptions& options) {

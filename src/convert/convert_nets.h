@@ -40,4 +40,8 @@ struct ConvertedModel {
 // Throws nst::Error(Usage) for --preprocess / --normalized, which do not apply to a model.
 ConvertedModel convert_transformer(const Checkpoint& ck, const ConvertOptions& options);
 
+// A jcjohnson/fast-neural-style .t7 model (jcjohnson_mapping.h): nst.io caffe-bgr. Throws
+// nst::Error(Input) when options.arch names another network.
+ConvertedModel convert_jcjohnson(const std::string& path, const ConvertOptions& options);
+
 }  // namespace nst::convert

@@ -58,14 +58,17 @@ Format detect_format(const std::string& path) {
         const std::uint64_t size = std::uint64_t(fs::file_size(path, ec));
         if (!ec && len >= 2 && len <= size - 8 && h[8] == '{') return Format::Safetensors;
     }
+    // Torch7's torch.save starts with the root object's type (3 table, 4 torch object) and its
+    // reference index 1, both int32 little-endian.
+    if ((at(0, "\x03\0\0\0\x01\0\0\0", 8) || at(0, "\x04\0\0\0\x01\0\0\0", 8))) return Format::Torch7;
     if (at(0, "\x1f\x8b", 2))
         unsupported(path, "is gzip-compressed (a .tar.gz mirror?): unpack it first");
     if (at(257, "ustar", 5))
         unsupported(path, "is a tar archive: PyTorch's tar checkpoints (torch < 0.1.10) are not supported");
     if (at(0, "MATLAB", 6))
         unsupported(path, "is a MATLAB .mat file (MatConvNet): not supported; use the Caffe or PyTorch weights");
-    if (ends_with(path, ".t7") || ends_with(path, ".lua"))
-        unsupported(path, "looks like a Torch7 file: not supported; use the Caffe model it was converted from");
+    if (ends_with(path, ".t7")) return Format::Torch7;
+    if (ends_with(path, ".lua")) unsupported(path, "is Lua source, not a weights file");
     if (ends_with(path, ".prototxt"))
         unsupported(path, "is a network definition (.prototxt) without weights; convert the .caffemodel");
     if (ends_with(path, ".caffemodel") || ends_with(path, ".binaryproto")) return Format::Caffe;
@@ -84,7 +87,8 @@ bool parse_format(const std::string& name, Format& out) {
     else if (name == "caffemodel" || name == "caffe") out = Format::Caffe;
     else if (name == "h5" || name == "keras" || name == "hdf5") out = Format::KerasH5;
     else if (name == "safetensors") out = Format::Safetensors;
-    else throw_usage("--from '" + name + "': choose auto, pth, caffemodel, h5 or safetensors");
+    else if (name == "t7" || name == "torch7") out = Format::Torch7;
+    else throw_usage("--from '" + name + "': choose auto, pth, caffemodel, h5, safetensors or t7");
     return true;
 }
 
@@ -96,6 +100,10 @@ Checkpoint read_checkpoint(const std::string& path, bool detect, Format format) 
         case Format::Caffe: return read_caffemodel(path);
         case Format::KerasH5: return read_keras_h5(path);
         case Format::Safetensors: return read_safetensors_checkpoint(path);
+        case Format::Torch7:
+            fail_file(f, path, "nst reads Torch7 files only as jcjohnson/fast-neural-style models (`nst weights "
+                               "convert` makes an nst model of them); for VGG weights use the Caffe model the .t7 was "
+                               "converted from");
     }
     return read_safetensors_checkpoint(path);
 }

@@ -24,6 +24,7 @@ const char* net_kind_name(NetKind kind) {
         case NetKind::Vgg19: return "vgg19";
         case NetKind::Vgg16: return "vgg16";
         case NetKind::TransformerNet: return "transformer-net";
+        case NetKind::TransformerNetJcjohnson: return "transformer-net-jcjohnson";
     }
     return "?";
 }
@@ -33,6 +34,7 @@ const char* net_kind_title(NetKind kind) {
         case NetKind::Vgg19: return "VGG19";
         case NetKind::Vgg16: return "VGG16";
         case NetKind::TransformerNet: return "TransformerNet (pytorch/examples)";
+        case NetKind::TransformerNetJcjohnson: return "TransformerNet (jcjohnson instance-norm)";
     }
     return "?";
 }
@@ -73,12 +75,12 @@ NetKind classify(const Checkpoint& ck) {
 
 bool parse_net_kind(const std::string& name, NetKind& out) {
     if (name == "auto") return false;
-    for (NetKind k : {NetKind::Vgg19, NetKind::Vgg16, NetKind::TransformerNet})
+    for (NetKind k : {NetKind::Vgg19, NetKind::Vgg16, NetKind::TransformerNet, NetKind::TransformerNetJcjohnson})
         if (name == net_kind_name(k)) {
             out = k;
             return true;
         }
-    throw_usage("--arch '" + name + "': choose auto, vgg19, vgg16 or transformer-net");
+    throw_usage("--arch '" + name + "': choose auto, vgg19, vgg16, transformer-net or transformer-net-jcjohnson");
 }
 
 }  // namespace nst::convert

@@ -16,14 +16,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The file's shape of a parameter: conv weights 4-D, everything else a vector, as state_dicts hold them.
-std::vector<std::int64_t> state_dict_shape(const NetDesc& desc, const ParamInfo& p) {
-    const Op op = desc.layers[std::size_t(p.layer)].op;
-    if ((op == Op::Conv || op == Op::ConvTranspose) && ends_with(p.name, ".weight"))
-        return {p.shape.n, p.shape.c, p.shape.h, p.shape.w};
-    return {std::int64_t(p.shape.numel())};
-}
-
 }  // namespace
 
 TransformerMapped map_transformer(const Checkpoint& ck) {
@@ -66,7 +58,7 @@ TransformerMapped map_transformer(const Checkpoint& ck) {
     for (const ParamInfo& p : layout) {
         wanted[pre + p.name] = &p;
         auto it = by_name.find(pre + p.name);
-        const std::vector<std::int64_t> want = state_dict_shape(m.model.desc, p);
+        const std::vector<std::int64_t> want = param_file_shape(m.model.desc, p);
         if (it == by_name.end())
             fail("missing tensor " + pre + p.name + " " + shape_string(want) + " of TransformerNet (width " +
                  std::to_string(m.width) + ")");

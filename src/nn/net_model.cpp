@@ -20,9 +20,15 @@ constexpr ArchName kArchs[] = {
     {"transformer-net-jcjohnson", TransformerLayout::JcjohnsonInstanceNorm},
 };
 
-// The file's shape of a parameter: conv and transposed-conv weights 4-D as ParamInfo has them,
-// everything else (biases, IN weights) a vector, as torch's state_dict stores them.
-std::vector<std::int64_t> file_shape(const NetDesc& desc, const ParamInfo& p) {
+std::string shape_text(const std::vector<std::int64_t>& s) {
+    std::string t = "(";
+    for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+    return t + ")";
+}
+
+}  // namespace
+
+std::vector<std::int64_t> param_file_shape(const NetDesc& desc, const ParamInfo& p) {
     const Op op = desc.layers[std::size_t(p.layer)].op;
     const bool kernel = (op == Op::Conv || op == Op::ConvTranspose) && p.name.size() > 7 &&
                         p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
@@ -30,20 +36,11 @@ std::vector<std::int64_t> file_shape(const NetDesc& desc, const ParamInfo& p) {
     return {std::int64_t(p.shape.numel())};
 }
 
-std::string shape_text(const std::vector<std::int64_t>& s) {
-    std::string t = "(";
-    for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-    return t + ")";
-}
-
-// The channel count the description's first convolution produces: nst.width.
-int desc_width(const NetDesc& desc) {
+int model_width(const NetDesc& desc) {
     for (const LayerSpec& l : desc.layers)
         if (l.op == Op::Conv || l.op == Op::ConvTranspose) return l.channels;
     return 0;
 }
-
-}  // namespace
 
 NetDesc desc_from_metadata(const std::map<std::string, std::string>& metadata, const std::string& where) {
     auto it = metadata.find("nst.arch");
@@ -94,7 +91,7 @@ NetModel load_model(const std::string& path) {
     for (const ParamInfo& p : layout) {
         expected.insert(p.name);
         const SafetensorsEntry* e = r.find(p.name);
-        const std::vector<std::int64_t> want = file_shape(m.desc, p);
+        const std::vector<std::int64_t> want = param_file_shape(m.desc, p);
         if (!e) throw_input(where + ": missing tensor " + p.name + " " + shape_text(want) + " of " + m.desc.arch);
         if (e->shape != want)
             throw_input(where + ": tensor " + p.name + " has shape " + e->shape_str() + ", " + m.desc.arch +
@@ -113,10 +110,10 @@ void save_model(const std::string& path, const NetModel& model) {
     std::map<std::string, std::string> meta = model.metadata;
     meta["nst.kind"] = "model";
     meta["nst.arch"] = model.desc.arch;
-    meta["nst.width"] = std::to_string(desc_width(model.desc));
+    meta["nst.width"] = std::to_string(model_width(model.desc));
     std::vector<SafetensorsView> views;
     for (const ParamInfo& p : param_layout(model.desc))
-        views.push_back({p.name, file_shape(model.desc, p), model.params.data() + p.offset});
+        views.push_back({p.name, param_file_shape(model.desc, p), model.params.data() + p.offset});
     save_safetensors(path, views, meta);
 }
 

@@ -34,6 +34,13 @@ NetModel load_model(const std::string& path);
 // and nst.arch from desc.
 void save_model(const std::string& path, const NetModel& model);
 
+// A parameter's shape in model files and torch state_dicts: conv and transposed-conv weights 4-D
+// as ParamInfo has them, every other tensor (biases, InstanceNorm weights) a vector.
+std::vector<std::int64_t> param_file_shape(const NetDesc& desc, const ParamInfo& param);
+
+// nst.width of a description: the channels of its first convolution (transformer_net_desc's width).
+int model_width(const NetDesc& desc);
+
 // torch's default initialisation, from nst's RNG (core/rng.h) so that the Python reference tools
 // regenerate it: conv and transposed-conv weights and biases U(-b, b), b = 1 / sqrt(fan_in)
 // (kaiming_uniform with a = sqrt(5); fan_in = I k k for Conv, O k k for ConvTranspose as torch
