@@ -317,6 +317,26 @@ TEST_CASE("vgg16: safetensors files load with canonical and torchvision names") 
         CHECK(std::memcmp(t.conv[std::size_t(k)].weight.data(), w.conv[std::size_t(k)].weight.data(),
                           w.conv[std::size_t(k)].weight.numel() * 4) == 0);
 
+    // Canonical names without metadata: conv5_3 present and no conv5_4 says VGG16.
+    std::vector<SafetensorsView> cviews;
+    for (int k = 0; k < 13; ++k) {
+        const ConvParams& p = w.conv[std::size_t(k)];
+        const Shape& s = p.weight.shape();
+        const std::string base = conv_name(k, VggArch::Vgg16);
+        cviews.push_back({base + ".weight", {s.n, s.c, s.h, s.w}, p.weight.data()});
+        cviews.push_back({base + ".bias", {s.n}, p.bias.data()});
+    }
+    const std::string plain = dir + "/plain.safetensors";
+    save_safetensors(plain, cviews);
+    const VggWeights pl = load_weights(plain);
+    CHECK(pl.arch == VggArch::Vgg16);
+    CHECK(pl.preprocess == PreprocessKind::Caffe);
+    CHECK(weights_checksum(pl) == sum);
+    // Without conv5_3 either, a damaged file is taken for VGG19 and its errors name VGG19's tensors.
+    cviews.resize(24);
+    save_safetensors(plain, cviews);
+    CHECK(error_of([&] { load_weights(plain); }) == "weights '" + plain + "': missing tensor conv3_4.weight");
+
     // A missing tensor is named in both namings, with the network it belongs to.
     views.erase(views.begin() + 25);  // features.28.bias
     const std::string missing = dir + "/missing.safetensors";

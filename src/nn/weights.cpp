@@ -49,10 +49,12 @@ bool has_own_tensor(const SafetensorsReader& r, Naming naming, VggArch arch, Vgg
 VggArch infer_arch(const SafetensorsReader& r, Naming naming) {
     if (has_own_tensor(r, naming, VggArch::Vgg19, VggArch::Vgg16)) return VggArch::Vgg19;
     // Canonical VGG16 names are a subset of VGG19's: the absence of conv3_4, conv4_4 and
-    // conv5_4 says VGG16. A torchvision file must show one of VGG16's own indices.
-    if (naming == Naming::Canonical || has_own_tensor(r, naming, VggArch::Vgg16, VggArch::Vgg19))
-        return VggArch::Vgg16;
-    return VggArch::Vgg19;
+    // conv5_4 with VGG16's last conv present says VGG16 (a damaged VGG19 file with neither stays
+    // VGG19, and its errors name VGG19's tensors). A torchvision file must show one of VGG16's
+    // own indices.
+    const bool vgg16 = naming == Naming::Canonical ? r.find("conv5_3.weight") || r.find("conv5_3.bias")
+                                                   : has_own_tensor(r, naming, VggArch::Vgg16, VggArch::Vgg19);
+    return vgg16 ? VggArch::Vgg16 : VggArch::Vgg19;
 }
 
 std::string shape_str(const std::vector<std::int64_t>& s) {

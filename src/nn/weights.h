@@ -52,8 +52,8 @@ VggWeights random_weights(std::uint64_t seed, VggArch arch = VggArch::Vgg19);
 // Canonical names win when a file has both; other tensors (classifier.*, pre_logits.*, fc*) are
 // ignored and not read. F16, BF16 and F64 tensors are converted to float32. The architecture is
 // metadata nst.arch (vgg19 / vgg16) when present; otherwise VGG16 when the file has none of
-// VGG19's own tensors (conv3_4, conv4_4, conv5_4; features.16, .23, .25, .30, .32, .34) and, with
-// torchvision names, VGG16's features.17; otherwise VGG19.
+// VGG19's own tensors (conv3_4, conv4_4, conv5_4; features.16, .23, .25, .30, .32, .34) and one
+// that says VGG16 (canonical conv5_3; torchvision features.17, .24, .26); otherwise VGG19.
 VggWeights load_safetensors_weights(const std::string& path);
 
 // Writes canonical names, F32, with metadata nst.arch, nst.preprocess, nst.normalized and
