@@ -5,9 +5,13 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "core/rng.h"
 #include "loss/perceptual.h"
+#include "nn/safetensors.h"
 #include "nn/vgg19.h"
+#include "nn/weights.h"
 #include "test_errors.h"
 #include "test_util.h"
 
@@ -180,4 +184,49 @@ TEST_CASE("perceptual: the gradient w.r.t. the output matches finite differences
         const double fd = test::directional_difference(f, y0, dir, 1e-3);
         CHECK(std::abs(fd - analytic) <= 1e-6 * std::abs(analytic));
     }
+}
+
+TEST_CASE("perceptual: equals pytorch/examples' loss and its autograd gradient on VGG16") {
+    // tests/make_perceptual_reference.py: the loss as neural_style.py writes it, in torch, float64,
+    // on the same random16:7 weights and the same RNG images.
+    const SafetensorsFile ref = read_safetensors(std::string(NST_TEST_DATA) + "/ref_perceptual.safetensors");
+    const auto results = nlohmann::json::parse(ref.metadata.at("nst.results"));
+    const std::uint64_t seed = 7;
+    const int b = 2, h = 32, w = 32;
+    auto image = [&](std::uint64_t stream, Shape s, double scale) {
+        Tensor<double> t(s);
+        for (std::size_t i = 0; i < t.numel(); ++i) t[i] = scale * rng::uniform(seed, stream, i);
+        return t;
+    };
+    const Tensor<double> y = image(3000, Shape{b, 3, h, w}, 255.0), x = image(3001, Shape{b, 3, h, w}, 255.0);
+    Tensor<float> style(Shape{1, 3, 36, 28});
+    for (std::size_t i = 0; i < style.numel(); ++i) style[i] = float(rng::uniform(seed, 3002, i));
+
+    cpu::VggNet<double> net(load_weights("random16:7"), Pooling::Max);
+    PerceptualOptions o;
+    const auto& p = perceptual_preset("pytorch-examples");
+    o.content_layers = parse_layer_list(p.content_layers, "--content-layers", VggArch::Vgg16);
+    o.style_layers = parse_layer_list(p.style_layers, "--style-layers", VggArch::Vgg16);
+    o.content_weight = p.content_weight;
+    o.style_weight = p.style_weight;
+    o.tv_weight = 0;
+    o.preprocess = PreprocessKind::Torchvision;
+    PerceptualLoss<double> loss(net, o);
+    loss.set_style(style.cview());
+    Tensor<double> dy(y.shape());
+    const LossTerms t = loss.evaluate(y.cview(), x.cview(), dy.view());
+
+    const double total = std::stod(results["total"].get<std::string>());
+    const double content = std::stod(results["content"].get<std::string>());
+    CHECK(t.total == doctest::Approx(total).epsilon(1e-11));
+    CHECK(t.content_sum() == doctest::Approx(content).epsilon(1e-11));
+    REQUIRE(t.style.size() == 4);
+    for (int l = 0; l < 4; ++l)
+        CHECK(t.style[l] == doctest::Approx(std::stod(results["style"][l].get<std::string>())).epsilon(1e-10));
+    const SafetensorsTensor* g = ref.find("dy");
+    REQUIRE(g);
+    REQUIRE(g->data.size() == dy.numel());
+    const double err = test::rel_l2(dy.data(), g->data.data(), dy.numel());
+    MESSAGE("dL/dy relative L2 error against torch (stored float32): " << err);
+    CHECK(err < 1e-6);
 }

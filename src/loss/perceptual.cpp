@@ -170,6 +170,8 @@ void PerceptualLoss<T>::set_style(ConstView<float> style_rgb) {
         m_style_gram[l] = Tensor<T>(Shape{1, 1, c, c});
         cpu::gram_matrix(m_style_gram[l].view(), f, 1.0 / double(f.shape.numel()));
     }
+    // A style image larger than the crops must not size the network's buffers for the whole run.
+    m_net.release();
 }
 
 template <typename T>
