@@ -115,6 +115,10 @@ void train(TrainOptions& o) {
     if (o.o_iterations->count() && o.iterations < 1) throw_usage("--iterations: must be at least 1");
     if (!(o.epochs > 0) || !std::isfinite(o.epochs)) throw_usage("--epochs: must be a positive number");
     if (o.batch_size < 1) throw_usage("--batch-size: must be at least 1");
+    if (o.image_size < 8 || o.image_size % 4 != 0)
+        throw_usage("--image-size: must be a multiple of 4 and at least 8 (the network halves it twice), got " +
+                    std::to_string(o.image_size));
+    if (o.checkpoint_every < 0) throw_usage("--checkpoint-every: must be >= 0 (0 = no checkpoints)");
     if (o.width < 0) throw_usage("--width: must be >= 0 (0 = the architecture's published width)");
     if (o.style_size < 0) throw_usage("--style-size: must be >= 0 (0 = the style image's own size)");
     if (o.threads < 0) throw_usage("--threads: must be >= 0 (0 = all cores)");
