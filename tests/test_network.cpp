@@ -37,8 +37,7 @@ double dot(ConstView<double> a, const Tensor<double>& b) {
     return s;
 }
 
-void check_network_gradients(TransformerLayout layout, Shape in) {
-    const NetDesc d = transformer_net_desc(layout, 4);
+void check_network_gradients(const NetDesc& d, Shape in) {
     const std::vector<float> p = test_params(d, 3);
     cpu::Network<double> net(d, p.data());
     auto x = random_tensor<double>(in, 11, -1, 1);
@@ -94,11 +93,11 @@ void check_network_gradients(TransformerLayout layout, Shape in) {
 }  // namespace
 
 TEST_CASE("network: pytorch transformer gradients match finite differences") {
-    check_network_gradients(TransformerLayout::PytorchExamples, Shape{2, 3, 18, 22});
+    check_network_gradients(transformer_net_desc(TransformerLayout::PytorchExamples, 4), Shape{2, 3, 18, 22});
 }
 
 TEST_CASE("network: jcjohnson transformer gradients match finite differences") {
-    check_network_gradients(TransformerLayout::JcjohnsonInstanceNorm, Shape{2, 3, 42, 45});
+    check_network_gradients(transformer_net_desc(TransformerLayout::JcjohnsonInstanceNorm, 4), Shape{2, 3, 42, 45});
 }
 
 TEST_CASE("network: float forward agrees with double and inference matches training") {
@@ -162,4 +161,48 @@ TEST_CASE("network: an input too small for the network is an input error") {
     cpu::Network<float> netj(j, pj.data());
     Tensor<float> xj(Shape{1, 3, 30, 64});
     test::error_of([&] { netj.forward(xj, true); });
+}
+
+TEST_CASE("network: other layer mixes match finite differences") {
+    // Adds whose source is the layer just before and the network input, pools in both modes,
+    // a non-affine norm, an unfused ReLU after a conv, zero-padded pad layer, stride-2 conv.
+    auto layer = [](const std::string& name, Op op) {
+        LayerSpec l;
+        l.name = name;
+        l.op = op;
+        return l;
+    };
+    NetDesc d;
+    d.arch = "test-mix";
+    LayerSpec c0 = layer("c0", Op::Conv);
+    c0.channels = 3;
+    c0.kernel = 3;
+    c0.pad = 1;
+    c0.pad_mode = PadMode::Reflect;
+    LayerSpec a0 = layer("a0", Op::Add);
+    a0.from = 0;
+    LayerSpec r0 = layer("r0", Op::Relu);
+    LayerSpec a1 = layer("a1", Op::Add);
+    a1.from = -1;
+    LayerSpec p0 = layer("p0", Op::Pad);
+    p0.pad = 2;
+    LayerSpec c1 = layer("c1", Op::Conv);
+    c1.channels = 5;
+    c1.kernel = 3;
+    c1.stride = 2;
+    LayerSpec n1 = layer("n1", Op::InstanceNorm);
+    n1.affine = false;
+    LayerSpec m1 = layer("m1", Op::MaxPool);
+    m1.kernel = 3;
+    m1.stride = 2;
+    m1.ceil_mode = true;
+    LayerSpec u1 = layer("u1", Op::Upsample);
+    LayerSpec v1 = layer("v1", Op::AvgPool);
+    v1.kernel = 2;
+    v1.stride = 2;
+    LayerSpec t1 = layer("t1", Op::Tanh);
+    t1.scale = 3;
+    d.layers = {c0, a0, r0, a1, p0, c1, n1, m1, u1, v1, t1};
+    validate(d);
+    check_network_gradients(d, Shape{2, 3, 13, 11});
 }

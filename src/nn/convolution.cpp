@@ -389,38 +389,48 @@ void conv_backward_weights_batch(TensorView<T> dw, ConstView<T> dy, ConstView<T>
 // one GEMM per kernel position into a (k k, O, I) buffer that is scattered into dw once. The
 // products of the extra columns are zero; the last position reads k - 2 values past the padded
 // plane, kept zero in the buffer.
+//
+// Threads take (kernel position, half of the output channels) tasks, each running its GEMMs
+// single-threaded over the whole batch: three parallel regions per layer instead of OpenBLAS's
+// synchronisation inside k^2 N small GEMMs, which on a loaded machine (a thread descheduled at
+// each barrier) cost more than the arithmetic.
 void shifted_weight_grad(TensorView<float> dw, ConstView<float> dy, ConstView<float> x, const ConvGeometry& g) {
-    const int in = x.shape.c, out = dy.shape.c, k = g.kernel, ho = dy.shape.h, wo = dy.shape.w;
+    const int batch = x.shape.n, in = x.shape.c, out = dy.shape.c, k = g.kernel, ho = dy.shape.h, wo = dy.shape.w;
     const Shape ps{1, in, x.shape.h + 2 * g.pad, x.shape.w + 2 * g.pad};
     const int wp = ps.w;
-    const std::size_t x_plane = ps.plane(), cols = std::size_t(ho) * wp;
+    const std::size_t x_plane = ps.plane(), x_image = ps.numel(), cols = std::size_t(ho) * wp;
     const std::size_t slack = std::size_t(k);
-    float* xp = scratch<float>(ConvScratch::Padded, ps.numel() + slack);
-    std::fill(xp + ps.numel(), xp + ps.numel() + slack, 0.0f);
-    float* dyw = scratch<float>(ConvScratch::PaddedDy, std::size_t(out) * cols);
-    float* acc = scratch<float>(ConvScratch::Col, std::size_t(k) * k * out * in);
-    std::fill(acc, acc + std::size_t(k) * k * out * in, 0.0f);
-    for (int n = 0; n < x.shape.n; ++n) {
-        ConstView<float> xn = image(x, n);
-        if (g.pad > 0)
-            pad_forward(TensorView<float>(xp, ps), xn, g.pad, g.pad_mode);
-        else
-            std::copy(xn.data, xn.data + xn.numel(), xp);
-        const float* dyn = image(dy, n).data;
-#pragma omp parallel for schedule(static)
-        for (int o = 0; o < out; ++o)
-            for (int r = 0; r < ho; ++r) {
-                float* d = dyw + std::size_t(o) * cols + std::size_t(r) * wp;
-                std::copy(dyn + (std::size_t(o) * ho + r) * wo, dyn + (std::size_t(o) * ho + r + 1) * wo, d);
-                std::fill(d + wo, d + wp, 0.0f);
-            }
-        for (int q = 0; q < k * k; ++q) {
-            const std::size_t off = std::size_t(q / k) * wp + std::size_t(q % k);
-            gemm(false, true, out, in, int(cols), dyw, int(cols), xp + off, int(x_plane), 1.0f,
-                 acc + std::size_t(q) * out * in, in);
-        }
-    }
+    float* xp = scratch<float>(ConvScratch::Padded, batch * x_image + slack);
+    float* dyw = scratch<float>(ConvScratch::PaddedDy, std::size_t(batch) * out * cols);
     const int kk = k * k;
+    float* acc = scratch<float>(ConvScratch::Col, std::size_t(kk) * out * in);
+    std::fill(xp + batch * x_image, xp + batch * x_image + slack, 0.0f);
+    if (g.pad > 0) {
+        pad_forward(TensorView<float>(xp, Shape{batch, in, ps.h, ps.w}), x, g.pad, g.pad_mode);
+    } else {
+        std::copy(x.data, x.data + x.numel(), xp);
+    }
+#pragma omp parallel for schedule(static) collapse(2)
+    for (int n = 0; n < batch; ++n)
+        for (int o = 0; o < out; ++o) {
+            const float* src = dy.data + (std::size_t(n) * out + o) * ho * wo;
+            float* d = dyw + (std::size_t(n) * out + o) * cols;
+            for (int r = 0; r < ho; ++r) {
+                std::copy(src + std::size_t(r) * wo, src + std::size_t(r + 1) * wo, d + std::size_t(r) * wp);
+                std::fill(d + std::size_t(r) * wp + wo, d + std::size_t(r + 1) * wp, 0.0f);
+            }
+        }
+    const int halves = out >= 16 ? 2 : 1;
+    const int rows = (out + halves - 1) / halves;
+#pragma omp parallel for schedule(dynamic)
+    for (int task = 0; task < kk * halves; ++task) {
+        const int q = task / halves, o0 = (task % halves) * rows, m = std::min(rows, out - o0);
+        const std::size_t off = std::size_t(q / k) * wp + std::size_t(q % k);
+        float* c = acc + (std::size_t(q) * out + o0) * in;
+        for (int n = 0; n < batch; ++n)
+            gemm(false, true, m, in, int(cols), dyw + (std::size_t(n) * out + o0) * cols, int(cols),
+                 xp + n * x_image + off, int(x_plane), n == 0 ? 0.0f : 1.0f, c, in);
+    }
 #pragma omp parallel for schedule(static)
     for (int o = 0; o < out; ++o)
         for (int i = 0; i < in; ++i)

@@ -399,16 +399,17 @@ void Network<T>::backward(ConstView<T> dy, TensorView<T> dx, T* grads) {
                     std::fill_n(s.gbufs[std::size_t(acc)].data(), shape_of(l.from).numel(), T(0));
                 }
                 add_cropped_backward_source(s.gview(acc, shape_of(l.from)), g_out);
-                // The pass-through: gx is g_out itself.
-                if (accumulate) add_into(s.gview(gs[std::size_t(i)], xs), g_out);
                 break;
             }
         }
         if (l.op == Op::Add) {
-            if (want_dx && !accumulate) {
-                gs[std::size_t(i)] = gy;  // passed through unchanged
+            // The pass-through: the input's gradient is g_out itself, added to what is there
+            // (including the source's share just added when the source is the input itself).
+            if (want_dx && gs[std::size_t(i)] < 0) {
+                gs[std::size_t(i)] = gy;
                 continue;
             }
+            if (want_dx) add_into(s.gview(gs[std::size_t(i)], xs), g_out);
             s.release(gy);
             continue;
         }

@@ -14,6 +14,10 @@ enum class TransformerLayout {
     // u32,u16,c9s1-3 with padding_type reflect-start): 40-px reflection pad at the input,
     // zero-padded c/d convs, unpadded residual convs with a 2-px centre-cropped shortcut,
     // transposed-conv upsampling, 150 tanh output; input and output in caffe space (BGR - mean).
+    // Layer names: "pad", then "<t>.conv" / "<t>.norm" / "<t>.relu" for arch token t (0-based:
+    // 0 c9s1-16, 1 d32, 2 d64, 8 u32, 9 u16, 10 c9s1-3), "<t>.conv1", "<t>.norm1", "<t>.relu",
+    // "<t>.conv2", "<t>.norm2", "<t>.add" for the residual blocks t = 3..7, and "tanh"; the
+    // parameterised modules of the .t7 Sequential come in param_layout order (transformer_net.cpp).
     JcjohnsonInstanceNorm,
 };
 
