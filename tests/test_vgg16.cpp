@@ -199,9 +199,13 @@ TEST_CASE("vgg16: random16 weights follow the documented formula and are reprodu
         }
     const VggWeights again = load_weights("random16:5");
     CHECK(weights_checksum(again) == weights_checksum(a));
-    CHECK(weights_checksum(load_weights("random16")) == weights_checksum(random_weights(0, VggArch::Vgg16)));
-    CHECK(weights_checksum(load_weights("random16")) != weights_checksum(a));
-    CHECK(load_weights("random16").source == "random16:0");
+    // Plain random16 is seed 0.
+    const VggWeights z = load_weights("random16");
+    CHECK(z.seed == 0);
+    CHECK(z.source == "random16:0");
+    CHECK(bits_of(z.conv[12].weight[999]) ==
+          bits_of(float(std::sqrt(2.0 / (512 * 9.0)) * rng::normal(0, rng::kStreamWeights + 12, 999))));
+    CHECK(weights_checksum(z) != weights_checksum(a));
     for (const char* spec : {"random16:", "random16:x", "random16:-2"})
         CHECK(contains(error_of([&] { load_weights(spec); }, ExitCode::Usage), "random16:"));
 }
