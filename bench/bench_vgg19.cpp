@@ -7,6 +7,9 @@
 //   BM_vgg19_step/<algo>/<H>/<W>     algo 0 = Auto (production), 1 = Direct (im2col + GEMM)
 //   BM_vgg19_step_style/...          the default style+content taps (relu1_1..relu5_1, relu4_2)
 //   BM_vgg19_step_style_tapgrad/...  the same through backward(dx, TapGrad) (no tap gradient buffers)
+//   BM_vgg16_step_perceptual/...   VGG16 (random16 weights) to relu4_3 with pytorch/examples' perceptual
+//                                    taps relu1_2, relu2_2, relu3_3, relu4_3, TapGrad form: the loss network of
+//                                    feed-forward training, per image
 //   BM_vgg19_memory/<tapgrad>/<H>/<W>  one step with the default taps (tapgrad 1: TapGrad form,
 //                                    0: grad buffers), for its memory: run it alone in a process
 //                                    (--benchmark_filter) so that peak_rss is the network's
@@ -59,9 +62,9 @@ void step(cpu::Vgg19Net<float>& net, const std::vector<int>& taps, const Tensor<
     benchmark::DoNotOptimize(dx.data());
 }
 
-std::vector<int> tap_indices(const std::vector<std::string>& names) {
+std::vector<int> tap_indices(const std::vector<std::string>& names, VggArch arch = VggArch::Vgg19) {
     std::vector<int> taps;
-    for (const auto& n : names) taps.push_back(layer_index(n));
+    for (const auto& n : names) taps.push_back(layer_index(n, arch));
     return taps;
 }
 
@@ -71,12 +74,14 @@ Tensor<float> bench_input(int h, int w) {
     return x;
 }
 
-void run_step(benchmark::State& state, const std::vector<std::string>& tap_names, bool tapgrad = false) {
+void run_step(benchmark::State& state, const std::vector<std::string>& tap_names, bool tapgrad = false,
+              VggArch arch = VggArch::Vgg19) {
     static const Vgg19Weights wts = bench_weights();
+    static const VggWeights wts16 = random_weights(1, VggArch::Vgg16);
     const auto algo = state.range(0) == 0 ? cpu::ConvAlgo::Auto : cpu::ConvAlgo::Direct;
     const int h = int(state.range(1)), w = int(state.range(2));
-    cpu::Vgg19Net<float> net(wts, Pooling::Max, algo);
-    const std::vector<int> taps = tap_indices(tap_names);
+    cpu::VggNet<float> net(arch == VggArch::Vgg19 ? wts : wts16, Pooling::Max, algo);
+    const std::vector<int> taps = tap_indices(tap_names, arch);
     net.set_taps(taps);
     const Tensor<float> x = bench_input(h, w);
     Tensor<float> dx(x.shape());
@@ -92,6 +97,9 @@ void run_step(benchmark::State& state, const std::vector<std::string>& tap_names
 void BM_vgg19_step(benchmark::State& state) { run_step(state, {"relu5_1"}); }
 void BM_vgg19_step_style(benchmark::State& state) { run_step(state, kStyleTaps); }
 void BM_vgg19_step_style_tapgrad(benchmark::State& state) { run_step(state, kStyleTaps, true); }
+void BM_vgg16_step_perceptual(benchmark::State& state) {
+    run_step(state, {"relu1_2", "relu2_2", "relu3_3", "relu4_3"}, true, VggArch::Vgg16);
+}
 
 void BM_vgg19_memory(benchmark::State& state) {
     const bool tapgrad = state.range(0) != 0;
@@ -129,6 +137,7 @@ void sizes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_vgg19_step)->Apply(sizes);
 BENCHMARK(BM_vgg19_step_style)->Apply(sizes);
 BENCHMARK(BM_vgg19_step_style_tapgrad)->Apply(sizes);
+BENCHMARK(BM_vgg16_step_perceptual)->Apply(sizes);
 BENCHMARK(BM_vgg19_memory)
     ->Args({1, 1536, 2048})
     ->Args({0, 1536, 2048})

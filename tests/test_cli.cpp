@@ -13,6 +13,7 @@
 #include "io/image.h"
 #include "io/npy.h"
 #include "engine/engine.h"
+#include "test_errors.h"
 #include "test_util.h"
 
 using namespace nst;
@@ -191,4 +192,24 @@ TEST_CASE("cli: features writes activations and the preset's Gram") {
     const NpyArray c = load_npy(dir + "/conv3_1.npy");
     CHECK(*std::min_element(c.data.begin(), c.data.end()) < 0);
     CHECK(*std::min_element(a.data.begin(), a.data.end()) >= 0);
+}
+
+TEST_CASE("cli: features names layers of the loaded network (random16 is VGG16)") {
+    Fixture f("features16");
+    const std::string dir = f.dir + "/feat";
+    const test::RunResult r = run_nst({"features", "--image", f.content, "--layers", "relu4_3,conv5_3", "--out-dir",
+                                       dir, "--weights", "random16:2", "--image-size", "32"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    // 32 px on the long side: 27x32; relu4_3 after three pools, conv5_3 after four.
+    CHECK(load_npy(dir + "/relu4_3.npy").shape == std::vector<std::int64_t>{1, 512, 3, 4});
+    CHECK(load_npy(dir + "/conv5_3.npy").shape == std::vector<std::int64_t>{1, 512, 1, 2});
+    // relu5_4 is VGG19's: a usage error naming the network.
+    const test::RunResult bad = run_nst({"features", "--image", f.content, "--layers", "relu5_4", "--out-dir", dir,
+                                         "--weights", "random16"});
+    CHECK(bad.exit_code == 2);
+    CHECK(test::contains(bad.err, "not in VGG16"));
+    // nst run optimises over VGG19 only, and says so.
+    const std::string out = f.dir + "/out.png";
+    check_cli_error(f.run_args(out, {"--weights", "random16"}), 2, out, "VGG16");
 }

@@ -28,7 +28,6 @@ struct FeaturesOptions {
 
 void features(const FeaturesOptions& o) {
     const PresetDefaults preset = preset_defaults(parse_preset(o.preset));
-    const std::vector<int> layers = parse_layer_list(o.layers, "--layers");
     Pooling pooling = preset.pooling;
     if (!o.pooling.empty()) {
         if (o.pooling != "max" && o.pooling != "avg") throw_usage("--pooling: choose max or avg");
@@ -38,8 +37,12 @@ void features(const FeaturesOptions& o) {
     const SizeRule rule = parse_size_rule(o.size_rule);
     if (o.out_dir.empty()) throw_usage("--out-dir: must not be empty");
 
-    const Vgg19Weights weights = load_weights(o.weights);
+    const VggWeights weights = load_weights(o.weights);
     if (weights.random) warn_random_weights(weights.source);
+    // Layer names are those of the loaded network (relu4_3 is VGG16's deepest block-4 ReLU,
+    // relu5_4 exists only in VGG19).
+    const std::vector<int> layers = parse_layer_list(o.layers, "--layers", weights.arch);
+    const VggLayers& table = vgg_layers(weights.arch);
     const Preprocessor pre{weights.preprocess, preset.caffe_scale};
     Tensor<float> x;
     if (o.image.size() >= 4 && o.image.compare(o.image.size() - 4, 4, ".npy") == 0) {
@@ -52,9 +55,9 @@ void features(const FeaturesOptions& o) {
     }
     int deepest = 0;
     for (int l : layers) deepest = std::max(deepest, l);
-    const int min_side = min_input_side(deepest);
+    const int min_side = min_input_side(deepest, weights.arch);
     if (x.shape().h < min_side || x.shape().w < min_side)
-        throw_input("--image: too small for layer " + vgg19_layers()[deepest].name + " (needs at least " +
+        throw_input("--image: too small for layer " + table[std::size_t(deepest)].name + " (needs at least " +
                     std::to_string(min_side) + " pixels a side)");
 
     std::error_code ec;
@@ -67,7 +70,7 @@ void features(const FeaturesOptions& o) {
     for (int l : layers) {
         const ConstView<float> f = net.output(l);
         const Shape s = f.shape;
-        const std::string base = o.out_dir + "/" + vgg19_layers()[l].name;
+        const std::string base = o.out_dir + "/" + table[std::size_t(l)].name;
         save_npy(base + ".npy", f.data, {s.n, s.c, s.h, s.w});
         if (o.gram) {
             Tensor<float> g(Shape{1, 1, s.c, s.c});

@@ -322,11 +322,11 @@ void info_cmd(const InfoArgs& a) {
         j["checksum"] = checksum;
         j["parameters"] = params;
         nlohmann::ordered_json layers = nlohmann::ordered_json::array();
-        for (int k = 0; k < kNumConvs; ++k) {
+        for (int k = 0; k < w.num_convs(); ++k) {
             const ConvParams& p = w.conv[std::size_t(k)];
             const LayerStats s = stats(p);
             const Shape& ws = p.weight.shape();
-            layers.push_back({{"name", conv_name(k)},
+            layers.push_back({{"name", conv_name(k, w.arch)},
                               {"weight", {ws.n, ws.c, ws.h, ws.w}},
                               {"bias", {p.bias.numel()}},
                               {"mean_abs_weight", s.mean_abs_w},
@@ -345,13 +345,13 @@ void info_cmd(const InfoArgs& a) {
     std::printf("preprocess  %s\n            (%s)\n", preprocess_description(w.preprocess).c_str(), why.c_str());
     std::printf("normalized  %s\n", w.normalized ? "true (Gatys's normalisation: mean activation 1 per filter)" : "false");
     std::printf("checksum    %s (FNV-1a 64 of the float32 conv weights and biases)\n", checksum.c_str());
-    std::printf("parameters  %zu in 16 conv layers\n", params);
+    std::printf("parameters  %zu in %d conv layers\n", params, w.num_convs());
     std::printf("  layer    weight               bias    mean|w|      max|w|       mean b\n");
-    for (int k = 0; k < kNumConvs; ++k) {
+    for (int k = 0; k < w.num_convs(); ++k) {
         const ConvParams& p = w.conv[std::size_t(k)];
         const LayerStats s = stats(p);
         const std::string bias = "(" + std::to_string(p.bias.numel()) + ")";
-        std::printf("  %-8s %-20s %-7s %-12.5g %-12.5g %.5g\n", conv_name(k).c_str(), p.weight.shape().str().c_str(),
+        std::printf("  %-8s %-20s %-7s %-12.5g %-12.5g %.5g\n", conv_name(k, w.arch).c_str(), p.weight.shape().str().c_str(),
                     bias.c_str(), s.mean_abs_w, s.max_abs_w, s.mean_b);
     }
     std::printf("metadata%s\n", native ? "" : " (as converted)");

@@ -102,10 +102,10 @@ std::vector<double> parse_weight_list(const std::string& list, const std::string
     return out;
 }
 
-int min_input_side(int layer) {
+int min_input_side(int layer, VggArch arch) {
     int side = 1;
     for (int k = 0; k <= layer; ++k)
-        if (vgg19_layers()[k].kind == LayerKind::Pool) side *= 2;
+        if (vgg_layers(arch)[std::size_t(k)].kind == LayerKind::Pool) side *= 2;
     return side;
 }
 
@@ -183,6 +183,10 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg1
 
     // --- files (exit 3)
     p.weights = loaded ? std::move(*loaded) : load_weights(o.weights);
+    // The objective's layer indices, tiling and memory plans are VGG19's.
+    if (p.weights.arch != VggArch::Vgg19)
+        throw_usage("--weights '" + o.weights + "' is " + arch_title(p.weights.arch) +
+                    ": optimisation-based style transfer runs on VGG19 weights (VGG16 is a loss network for training)");
     p.pre.kind = p.weights.preprocess;
     p.pre.caffe_scale = p.preset.caffe_scale;
 

@@ -79,6 +79,6 @@ Tensor<float> to_network(Tensor<float> rgb, const Preprocessor& pre, int h, int 
 std::vector<double> parse_weight_list(const std::string& list, const std::string& option);
 
 // Smallest input side that gives a non-empty output at `layer`.
-int min_input_side(int layer);
+int min_input_side(int layer, VggArch arch = VggArch::Vgg19);
 
 }  // namespace nst::cli

@@ -39,6 +39,8 @@ enum Stream : std::uint64_t {
     kStreamWeights = 1,   // + conv index 0..15: He-normal weights of random[:SEED]
     kStreamInit = 100,    // the initial image of `--init random`
     kStreamNetParams = 200,  // + parameter tensor index: init_params of a NetDesc (nn/net_model.h)
+    kStreamDatasetOrder = 300,  // counter epoch * n + i: the shuffled order of a training dataset
+    kStreamDatasetCrop = 301,   // counter 2 g, 2 g + 1: the random crop of training sample g
 };
 
 }  // namespace nst::rng

@@ -510,6 +510,9 @@ void Objective::Impl::evaluate_tiled(ConstView<float> x, TensorView<float> dx) {
 
 Objective::Objective(Context& ctx, Vgg19Net& net, const LossSpec& spec, GramImpl gram_impl, Precision precision)
     : m(std::make_unique<Impl>(ctx, net, spec, gram_impl)) {
+    // Layer indices, geometry and tiling here are VGG19's table (as the CPU objective's).
+    if (net.arch() != VggArch::Vgg19)
+        throw_usage(std::string("the style-transfer objective needs VGG19 weights, not ") + arch_title(net.arch()));
     if (gram_impl != GramImpl::Own) NST_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), cublas_math_mode(precision)));
     const LossSpec& s = m->spec;  // checked_loss_spec: the CPU objective's validation
     const std::size_t n_style = s.style_layers.size();

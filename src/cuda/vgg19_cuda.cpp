@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Vgg19Net (CUDA): the forward pass to the deepest tap and the data-gradient backward pass,
+// VggNet (CUDA): the forward pass to the deepest tap and the data-gradient backward pass,
 // with the storage and bookkeeping of the CPU net (nn/vgg19.cpp) so that the two can be
 // compared layer by layer:
 //   - every ReLU output and every pool output is kept; a conv output only when that conv is
@@ -40,21 +40,23 @@ void ensure_device(Tensor<T>& t, const Shape& shape) {
 
 }  // namespace
 
-struct Vgg19Net::Impl {
+struct VggNet::Impl {
     Context& ctx;
+    const VggLayers& layers;  // the weights' architecture
+    const int n;              // layers in the table
     Pooling pooling;
     Precision precision;
-    std::vector<std::unique_ptr<Conv3x3Cudnn>> convs;  // kNumConvs
-    std::vector<bool> tapped = std::vector<bool>(kNumLayers, false);
+    std::vector<std::unique_ptr<Conv3x3Cudnn>> convs;  // layers.num_convs()
+    std::vector<bool> tapped = std::vector<bool>(std::size_t(n), false);
     int deepest = -1;
 
     // Per layer: output shape for the current input size, stored output (empty if not kept) and
     // the gradient buffer of taps (only once use_grads). All device memory.
     int in_h = 0, in_w = 0;
     int built_to = -1;  // layers 0..built_to have buffers and algorithms for (in_h, in_w)
-    std::vector<Shape> shapes = std::vector<Shape>(kNumLayers);
-    std::vector<Tensor<float>> out = std::vector<Tensor<float>>(kNumLayers);
-    std::vector<Tensor<float>> grads = std::vector<Tensor<float>>(kNumLayers);
+    std::vector<Shape> shapes = std::vector<Shape>(std::size_t(n));
+    std::vector<Tensor<float>> out = std::vector<Tensor<float>>(std::size_t(n));
+    std::vector<Tensor<float>> grads = std::vector<Tensor<float>>(std::size_t(n));
     Tensor<float> work[2];
     bool have_forward = false;
     bool use_grads = false;  // grad()/zero_grads()/backward(dx) used: prepare() sizes `grads` too
@@ -67,15 +69,16 @@ struct Vgg19Net::Impl {
     // NVTX range names, built once so that forward and backward never allocate.
     std::vector<std::string> fwd_names, bwd_names;
 
-    Impl(Context& c, Pooling p, Precision prec) : ctx(c), pooling(p), precision(prec) {}
+    Impl(Context& c, const VggLayers& t, Pooling p, Precision prec)
+        : ctx(c), layers(t), n(t.size()), pooling(p), precision(prec) {}
 
     // Elements allocated per buffer (they only grow): a prepare() whose shapes all fit them
     // replaces nothing, so it need not wait for queued work (see prepare()).
-    std::vector<std::size_t> out_room = std::vector<std::size_t>(kNumLayers, 0);
-    std::vector<std::size_t> grad_room = std::vector<std::size_t>(kNumLayers, 0);
+    std::vector<std::size_t> out_room = std::vector<std::size_t>(std::size_t(n), 0);
+    std::vector<std::size_t> grad_room = std::vector<std::size_t>(std::size_t(n), 0);
     std::size_t work_room = 0, stage_room = 0;
 
-    bool keeps_output(int k) const { return vgg19_layers()[k].kind != LayerKind::Conv || tapped[k]; }
+    bool keeps_output(int k) const { return layers[std::size_t(k)].kind != LayerKind::Conv || tapped[k]; }
 
     TensorView<float> work_view(int i, const Shape& s) { return TensorView<float>(work[i].data(), s, Device::Cuda); }
 
@@ -121,11 +124,10 @@ struct Vgg19Net::Impl {
         }
         // Validate and choose the algorithms (host-side, cached per size) before touching any
         // state, so that a rejected size leaves the net usable.
-        std::vector<Shape> s = layer_shapes(deepest, h, w);
+        std::vector<Shape> s = layer_shapes(deepest, h, w, layers.arch());
         std::size_t max_numel = 0;
         for (const Shape& shape : s) max_numel = std::max(max_numel, shape.numel());
-        s.resize(kNumLayers);
-        const auto& layers = vgg19_layers();
+        s.resize(std::size_t(n));
         std::size_t ws_bytes = 0, elems16 = 0;
         for (int k = 0; k <= deepest; ++k) {
             if (layers[k].kind != LayerKind::Conv) continue;
@@ -166,38 +168,42 @@ struct Vgg19Net::Impl {
     }
 };
 
-Vgg19Net::Vgg19Net(Context& ctx, const Vgg19Weights& weights, Pooling pooling, Precision precision,
-                   std::size_t workspace_limit)
-    : m(std::make_unique<Impl>(ctx, pooling, precision)) {
-    m->convs.reserve(kNumConvs);
-    for (int c = 0; c < kNumConvs; ++c) {
-        const ConvParams& p = weights.conv[c];
-        const Shape ws{conv_out_channels(c), conv_in_channels(c), 3, 3};
+VggNet::VggNet(Context& ctx, const VggWeights& weights, Pooling pooling, Precision precision,
+               std::size_t workspace_limit)
+    : m(std::make_unique<Impl>(ctx, vgg_layers(weights.arch), pooling, precision)) {
+    const VggArch arch = weights.arch;
+    const int nc = m->layers.num_convs();
+    const std::string what = std::string(arch_title(arch)) + " weights: ";
+    if (weights.num_convs() != nc)
+        throw_input(what + std::to_string(weights.num_convs()) + " convs, expected " + std::to_string(nc));
+    m->convs.reserve(std::size_t(nc));
+    for (int c = 0; c < nc; ++c) {
+        const ConvParams& p = weights.conv[std::size_t(c)];
+        const Shape ws{conv_out_channels(c, arch), conv_in_channels(c, arch), 3, 3};
         if (p.weight.shape() != ws)
-            throw_input("VGG19 weights: " + conv_name(c) + ".weight has shape " + p.weight.shape().str() +
-                        ", expected " + ws.str());
+            throw_input(what + conv_name(c, arch) + ".weight has shape " + p.weight.shape().str() + ", expected " +
+                        ws.str());
         if (p.bias.numel() != std::size_t(ws.n))
-            throw_input("VGG19 weights: " + conv_name(c) + ".bias has " + std::to_string(p.bias.numel()) +
+            throw_input(what + conv_name(c, arch) + ".bias has " + std::to_string(p.bias.numel()) +
                         " values, expected " + std::to_string(ws.n));
-        m->convs.push_back(std::make_unique<Conv3x3Cudnn>(ctx, conv_name(c), p.weight.cview(), p.bias.cview(),
+        m->convs.push_back(std::make_unique<Conv3x3Cudnn>(ctx, conv_name(c, arch), p.weight.cview(), p.bias.cview(),
                                                           precision, workspace_limit));
     }
-    const auto& layers = vgg19_layers();
-    m->fwd_names.reserve(kNumLayers);
-    m->bwd_names.reserve(kNumLayers);
-    for (const LayerInfo& li : layers) {
+    m->fwd_names.reserve(std::size_t(m->n));
+    m->bwd_names.reserve(std::size_t(m->n));
+    for (const LayerInfo& li : m->layers) {
         m->fwd_names.push_back("fwd " + li.name);
         m->bwd_names.push_back("bwd " + li.name);
     }
 }
 
-Vgg19Net::~Vgg19Net() = default;
+VggNet::~VggNet() = default;
 
-void Vgg19Net::set_taps(const std::vector<int>& layers) {
-    std::vector<bool> tapped(kNumLayers, false);
+void VggNet::set_taps(const std::vector<int>& layers) {
+    std::vector<bool> tapped(std::size_t(m->n), false);
     int deepest = -1;
     for (int k : layers) {
-        NST_REQUIRE(k >= 0 && k < kNumLayers, "Vgg19Net::set_taps: layer index " + std::to_string(k));
+        NST_REQUIRE(k >= 0 && k < m->n, "Vgg19Net::set_taps: layer index " + std::to_string(k));
         tapped[k] = true;
         deepest = std::max(deepest, k);
     }
@@ -207,18 +213,20 @@ void Vgg19Net::set_taps(const std::vector<int>& layers) {
     m->built_to = -1;  // re-derive buffers on the next prepare (cheap: storage and algorithms are kept)
 }
 
-int Vgg19Net::deepest() const { return m->deepest; }
+int VggNet::deepest() const { return m->deepest; }
 
-void Vgg19Net::prepare(int h, int w) {
+VggArch VggNet::arch() const { return m->layers.arch(); }
+
+void VggNet::prepare(int h, int w) {
     NST_REQUIRE(m->deepest >= 0, "Vgg19Net::prepare: no taps set");
     NST_REQUIRE(h > 0 && w > 0, "Vgg19Net::prepare: bad size " + std::to_string(h) + "x" + std::to_string(w));
     m->prepare(h, w);
 }
 
-void Vgg19Net::release() {
+void VggNet::release() {
     Impl& s = *m;
     s.ctx.synchronize();  // queued kernels may still read the buffers
-    for (int k = 0; k < kNumLayers; ++k) {
+    for (int k = 0; k < s.n; ++k) {
         s.out[k] = Tensor<float>();
         s.grads[k] = Tensor<float>();
         s.out_room[k] = s.grad_room[k] = 0;
@@ -230,7 +238,7 @@ void Vgg19Net::release() {
     s.have_forward = false;
 }
 
-void Vgg19Net::forward(ConstView<float> x) {
+void VggNet::forward(ConstView<float> x) {
     Impl& s = *m;
     NST_REQUIRE(s.deepest >= 0, "Vgg19Net::forward: no taps set");
     NST_REQUIRE(x.device == Device::Cuda, "Vgg19Net (cuda) needs a device input");
@@ -239,7 +247,7 @@ void Vgg19Net::forward(ConstView<float> x) {
                     std::to_string(s.in_h) + "x" + std::to_string(s.in_w) + " (call prepare first)");
     s.have_forward = false;
     const cudaStream_t stream = s.ctx.stream();
-    const auto& layers = vgg19_layers();
+    const VggLayers& layers = s.layers;
     ConstView<float> in = x;
     for (int k = 0; k <= s.deepest; ++k) {
         const LayerInfo& li = layers[k];
@@ -272,32 +280,32 @@ void Vgg19Net::forward(ConstView<float> x) {
     s.have_forward = true;
 }
 
-ConstView<float> Vgg19Net::output(int layer) const {
-    NST_REQUIRE(layer >= 0 && layer < kNumLayers && m->tapped[layer], "Vgg19Net::output: layer is not a tap");
+ConstView<float> VggNet::output(int layer) const {
+    NST_REQUIRE(layer >= 0 && layer < m->n && m->tapped[layer], "Vgg19Net::output: layer is not a tap");
     NST_REQUIRE(m->have_forward, "Vgg19Net::output: no forward pass since the taps were set");
     return m->out[layer].cview();
 }
 
-void Vgg19Net::zero_grads() {
+void VggNet::zero_grads() {
     if (m->built_to >= m->deepest)
         m->make_grads();
     else  // shapes are not known yet: clear what exists, the next prepare() makes the rest
         m->use_grads = true;
-    for (int k = 0; k < kNumLayers; ++k) {
+    for (int k = 0; k < m->n; ++k) {
         Tensor<float>& gk = m->grads[k];
         if (m->tapped[k] && !gk.empty())
             NST_CUDA_CHECK(cudaMemsetAsync(gk.data(), 0, gk.numel() * sizeof(float), m->ctx.stream()));
     }
 }
 
-TensorView<float> Vgg19Net::grad(int layer) {
-    NST_REQUIRE(layer >= 0 && layer < kNumLayers && m->tapped[layer], "Vgg19Net::grad: layer is not a tap");
+TensorView<float> VggNet::grad(int layer) {
+    NST_REQUIRE(layer >= 0 && layer < m->n && m->tapped[layer], "Vgg19Net::grad: layer is not a tap");
     NST_REQUIRE(m->have_forward, "Vgg19Net::grad: no forward pass since the taps were set");
     m->make_grads();
     return m->grads[layer].view();
 }
 
-void Vgg19Net::backward(TensorView<float> dx) {
+void VggNet::backward(TensorView<float> dx) {
     NST_REQUIRE(m->have_forward, "Vgg19Net::backward: no forward pass since the taps were set");
     m->make_grads();
     backward(dx, [this](int layer, TensorView<float> g) {
@@ -305,14 +313,14 @@ void Vgg19Net::backward(TensorView<float> dx) {
     });
 }
 
-void Vgg19Net::backward(TensorView<float> dx, const TapGrad& add_tap_grad) {
+void VggNet::backward(TensorView<float> dx, const TapGrad& add_tap_grad) {
     Impl& s = *m;
     NST_REQUIRE(s.have_forward, "Vgg19Net::backward: no forward pass since the taps were set");
     const Shape in_shape{1, 3, s.in_h, s.in_w};
     NST_REQUIRE(dx.device == Device::Cuda && dx.shape == in_shape,
                 "Vgg19Net::backward: dx must be a device " + in_shape.str() + ", got " + dx.shape.str());
     const cudaStream_t stream = s.ctx.stream();
-    const auto& layers = vgg19_layers();
+    const VggLayers& layers = s.layers;
 
     // The gradient w.r.t. the output of layer k lives in work[gbuf] (zeros at the deepest tap,
     // where the callback adds the first losses); layer k's backward writes the gradient w.r.t.
@@ -367,6 +375,6 @@ void Vgg19Net::backward(TensorView<float> dx, const TapGrad& add_tap_grad) {
     }
 }
 
-std::size_t Vgg19Net::workspace_bytes() const { return m->workspace.bytes(); }
+std::size_t VggNet::workspace_bytes() const { return m->workspace.bytes(); }
 
 }  // namespace nst::cuda

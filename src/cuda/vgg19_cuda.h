@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The VGG19 feature extractor on the GPU, the twin of cpu::Vgg19Net (nn/vgg19.h): forward to the
-// deepest tap and data-gradient backward from gradients injected at the taps. Convolutions run
+// The VGG feature extractor on the GPU (VGG19 or VGG16, as the weights say), the twin of
+// cpu::VggNet (nn/vgg19.h): forward to the deepest tap and data-gradient backward from gradients
+// injected at the taps. Convolutions run
 // through cuDNN (conv_cudnn.h); bias, ReLU and pooling through our kernels (kernels/).
 //
 // prepare() does everything that may allocate or synchronise (buffers, cuDNN algorithm search,
@@ -19,17 +20,19 @@
 
 namespace nst::cuda {
 
-class Vgg19Net {
+class VggNet {
 public:
-    // Copies the (host) weights to the device, in bf16 too for Precision::Bf16.
-    Vgg19Net(Context& ctx, const Vgg19Weights& weights, Pooling pooling, Precision precision,
-             std::size_t workspace_limit);
-    ~Vgg19Net();
-    Vgg19Net(const Vgg19Net&) = delete;
-    Vgg19Net& operator=(const Vgg19Net&) = delete;
+    // Copies the (host) weights to the device, in bf16 too for Precision::Bf16. Layer indices
+    // are those of the weights' table (vgg_layers(weights.arch)).
+    VggNet(Context& ctx, const VggWeights& weights, Pooling pooling, Precision precision,
+           std::size_t workspace_limit);
+    ~VggNet();
+    VggNet(const VggNet&) = delete;
+    VggNet& operator=(const VggNet&) = delete;
 
     void set_taps(const std::vector<int>& layers);
     int deepest() const;
+    VggArch arch() const;
 
     // Allocates buffers and selects cuDNN algorithms for an (h, w) input (cached per shape).
     // Throws an input error (exit 3) when the image is too small for the deepest tap, as the
@@ -69,5 +72,8 @@ private:
     struct Impl;
     std::unique_ptr<Impl> m;
 };
+
+// The name from before VGG16.
+using Vgg19Net = VggNet;
 
 }  // namespace nst::cuda

@@ -118,6 +118,9 @@ using geometry::layer_channels;
 
 template <typename T>
 Objective<T>::Objective(Vgg19Net<T>& net, const LossSpec& spec) : m_net(net), m_spec(checked_loss_spec(spec)) {
+    // Layer indices, geometry and tiling here are VGG19's table.
+    if (net.arch() != VggArch::Vgg19)
+        throw_usage(std::string("the style-transfer objective needs VGG19 weights, not ") + arch_title(net.arch()));
     const std::size_t n_style = m_spec.style_layers.size();
     m_net.set_taps(loss_taps(m_spec));
 

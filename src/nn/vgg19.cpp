@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Vgg19Net: the forward pass to the deepest tap and the data-gradient backward pass.
+// VggNet: the forward pass to the deepest tap and the data-gradient backward pass.
 //
 // What is stored is what backward needs and nothing more (plan_storage):
 // - a tap's output, as T: the losses read it, and the style gradient needs it in backward;
@@ -54,10 +54,9 @@ struct StoragePlan {
 };
 
 // Throws the input error of layer_shapes for a size too small for the deepest tap.
-StoragePlan plan_storage(const std::vector<bool>& tapped, int deepest, int h, int w) {
-    const auto& layers = vgg19_layers();
+StoragePlan plan_storage(const VggLayers& layers, const std::vector<bool>& tapped, int deepest, int h, int w) {
     StoragePlan p;
-    p.shapes = layer_shapes(deepest, h, w);
+    p.shapes = layer_shapes(deepest, h, w, layers.arch());
     const std::size_t n = p.shapes.size();
     p.value.assign(n, false);
     p.relu_bytes.assign(n, false);
@@ -76,14 +75,15 @@ StoragePlan plan_storage(const std::vector<bool>& tapped, int deepest, int h, in
 }
 
 struct TapSet {
-    std::vector<bool> tapped = std::vector<bool>(kNumLayers, false);
+    std::vector<bool> tapped;
     int deepest = -1;
 };
 
-TapSet tap_set(const std::vector<int>& layers, const char* what) {
+TapSet tap_set(const VggLayers& table, const std::vector<int>& layers, const char* what) {
     TapSet t;
+    t.tapped.assign(std::size_t(table.size()), false);
     for (int k : layers) {
-        NST_REQUIRE(k >= 0 && k < kNumLayers, std::string(what) + ": layer index " + std::to_string(k));
+        NST_REQUIRE(k >= 0 && k < table.size(), std::string(what) + ": layer index " + std::to_string(k));
         t.tapped[std::size_t(k)] = true;
         t.deepest = std::max(t.deepest, k);
     }
@@ -99,18 +99,22 @@ void add_into(T* acc, const T* v, std::size_t n) {
 }  // namespace
 
 template <typename T>
-struct Vgg19Net<T>::Impl {
+struct VggNet<T>::Impl {
+    explicit Impl(const VggLayers& t) : layers(t), n(t.size()) { taps.tapped.assign(std::size_t(n), false); }
+
+    const VggLayers& layers;  // the weights' architecture
+    const int n;              // layers in the table
     Pooling pooling = Pooling::Max;
-    std::vector<detail::Conv3x3Layer<T>> convs;  // kNumConvs
+    std::vector<detail::Conv3x3Layer<T>> convs;  // layers.num_convs()
     TapSet taps;
 
     // Buffers for the current input size and taps (valid while `planned`), per layer.
     bool planned = false;
     int in_h = 0, in_w = 0;
     StoragePlan plan;
-    std::vector<Tensor<T>> out = std::vector<Tensor<T>>(kNumLayers);              // plan.value
-    std::vector<Tensor<std::uint8_t>> bytes = std::vector<Tensor<std::uint8_t>>(kNumLayers);  // relu_bytes, pool_codes
-    std::vector<Tensor<T>> grads = std::vector<Tensor<T>>(kNumLayers);            // old interface only
+    std::vector<Tensor<T>> out = std::vector<Tensor<T>>(std::size_t(n));              // plan.value
+    std::vector<Tensor<std::uint8_t>> bytes = std::vector<Tensor<std::uint8_t>>(std::size_t(n));  // relu_bytes, pool_codes
+    std::vector<Tensor<T>> grads = std::vector<Tensor<T>>(std::size_t(n));            // old interface only
     Tensor<T> work[2];
     bool have_forward = false;
 
@@ -122,11 +126,11 @@ struct Vgg19Net<T>::Impl {
     void prepare(int h, int w) {
         if (planned && h == in_h && w == in_w) return;
         // Validate before touching any state, so that a rejected size leaves the net usable.
-        StoragePlan p = plan_storage(taps.tapped, taps.deepest, h, w);
+        StoragePlan p = plan_storage(layers, taps.tapped, taps.deepest, h, w);
         in_h = h;
         in_w = w;
         plan = std::move(p);
-        for (int k = 0; k < kNumLayers; ++k) {
+        for (int k = 0; k < n; ++k) {
             const std::size_t i = std::size_t(k);
             const bool in_plan = k <= taps.deepest;
             if (in_plan && plan.value[i])
@@ -163,48 +167,59 @@ struct Vgg19Net<T>::Impl {
 };
 
 template <typename T>
-Vgg19Net<T>::Vgg19Net(const Vgg19Weights& weights, Pooling pooling, ConvAlgo algo) : m(std::make_unique<Impl>()) {
+VggNet<T>::VggNet(const VggWeights& weights, Pooling pooling, ConvAlgo algo)
+    : m(std::make_unique<Impl>(vgg_layers(weights.arch))) {
     m->pooling = pooling;
-    m->convs.reserve(kNumConvs);
-    for (int c = 0; c < kNumConvs; ++c) {
-        const ConvParams& p = weights.conv[c];
-        const Shape ws{conv_out_channels(c), conv_in_channels(c), 3, 3};
+    const VggArch arch = weights.arch;
+    const int nc = m->layers.num_convs();
+    const std::string what = std::string(arch_title(arch)) + " weights: ";
+    if (weights.num_convs() != nc)
+        throw_input(what + std::to_string(weights.num_convs()) + " convs, expected " + std::to_string(nc));
+    m->convs.reserve(std::size_t(nc));
+    for (int c = 0; c < nc; ++c) {
+        const ConvParams& p = weights.conv[std::size_t(c)];
+        const Shape ws{conv_out_channels(c, arch), conv_in_channels(c, arch), 3, 3};
         if (p.weight.shape() != ws)
-            throw_input("VGG19 weights: " + conv_name(c) + ".weight has shape " + p.weight.shape().str() +
-                        ", expected " + ws.str());
+            throw_input(what + conv_name(c, arch) + ".weight has shape " + p.weight.shape().str() + ", expected " +
+                        ws.str());
         if (p.bias.numel() != std::size_t(ws.n))
-            throw_input("VGG19 weights: " + conv_name(c) + ".bias has " + std::to_string(p.bias.numel()) +
+            throw_input(what + conv_name(c, arch) + ".bias has " + std::to_string(p.bias.numel()) +
                         " values, expected " + std::to_string(ws.n));
         m->convs.emplace_back(p.weight.cview(), p.bias.cview(), algo);
     }
 }
 
 template <typename T>
-Vgg19Net<T>::~Vgg19Net() = default;
+VggNet<T>::~VggNet() = default;
 template <typename T>
-Vgg19Net<T>::Vgg19Net(Vgg19Net&&) noexcept = default;
+VggNet<T>::VggNet(VggNet&&) noexcept = default;
 template <typename T>
-Vgg19Net<T>& Vgg19Net<T>::operator=(Vgg19Net&&) noexcept = default;
+VggNet<T>& VggNet<T>::operator=(VggNet&&) noexcept = default;
 
 template <typename T>
-void Vgg19Net<T>::set_taps(const std::vector<int>& layers) {
-    m->taps = tap_set(layers, "Vgg19Net::set_taps");
+void VggNet<T>::set_taps(const std::vector<int>& layers) {
+    m->taps = tap_set(m->layers, layers, "Vgg19Net::set_taps");
     m->have_forward = false;
     m->planned = false;  // re-planned on the next forward (storage that fits is kept)
 }
 
 template <typename T>
-int Vgg19Net<T>::deepest() const {
+int VggNet<T>::deepest() const {
     return m->taps.deepest;
 }
 
 template <typename T>
-Pooling Vgg19Net<T>::pooling() const {
+Pooling VggNet<T>::pooling() const {
     return m->pooling;
 }
 
 template <typename T>
-void Vgg19Net<T>::forward(ConstView<T> x) {
+VggArch VggNet<T>::arch() const {
+    return m->layers.arch();
+}
+
+template <typename T>
+void VggNet<T>::forward(ConstView<T> x) {
     NST_REQUIRE(m->taps.deepest >= 0, "Vgg19Net::forward: no taps set");
     NST_REQUIRE(x.device == Device::Host, "Vgg19Net (cpu) needs a host input");
     NST_REQUIRE(x.shape.n == 1 && x.shape.c == 3 && x.shape.h > 0 && x.shape.w > 0,
@@ -212,7 +227,7 @@ void Vgg19Net<T>::forward(ConstView<T> x) {
     Impl& s = *m;
     s.prepare(x.shape.h, x.shape.w);
     s.have_forward = false;
-    const auto& layers = vgg19_layers();
+    const VggLayers& layers = s.layers;
     // `in` is the current layer's input; it lives in work[cur] (or elsewhere when cur = -1).
     ConstView<T> in = x;
     int cur = -1;
@@ -266,14 +281,14 @@ void Vgg19Net<T>::forward(ConstView<T> x) {
 }
 
 template <typename T>
-ConstView<T> Vgg19Net<T>::output(int layer) const {
-    NST_REQUIRE(layer >= 0 && layer < kNumLayers && m->tapped(layer), "Vgg19Net::output: layer is not a tap");
+ConstView<T> VggNet<T>::output(int layer) const {
+    NST_REQUIRE(layer >= 0 && layer < m->n && m->tapped(layer), "Vgg19Net::output: layer is not a tap");
     NST_REQUIRE(m->have_forward, "Vgg19Net::output: no forward pass since the taps were set");
     return m->out[std::size_t(layer)].cview();
 }
 
 template <typename T>
-void Vgg19Net<T>::zero_grads() {
+void VggNet<T>::zero_grads() {
     for (int k = 0; k <= m->taps.deepest; ++k) {
         if (!m->tapped(k)) continue;
         if (m->planned)
@@ -284,14 +299,14 @@ void Vgg19Net<T>::zero_grads() {
 }
 
 template <typename T>
-TensorView<T> Vgg19Net<T>::grad(int layer) {
-    NST_REQUIRE(layer >= 0 && layer < kNumLayers && m->tapped(layer), "Vgg19Net::grad: layer is not a tap");
+TensorView<T> VggNet<T>::grad(int layer) {
+    NST_REQUIRE(layer >= 0 && layer < m->n && m->tapped(layer), "Vgg19Net::grad: layer is not a tap");
     NST_REQUIRE(m->have_forward, "Vgg19Net::grad: no forward pass since the taps were set");
     return m->grad(layer).view();
 }
 
 template <typename T>
-void Vgg19Net<T>::backward(TensorView<T> dx) {
+void VggNet<T>::backward(TensorView<T> dx) {
     NST_REQUIRE(m->have_forward, "Vgg19Net::backward: no forward pass since the taps were set");
     backward(dx, [this](int layer, TensorView<T> g) {
         add_into(g.data, m->grad(layer).data(), g.numel());
@@ -299,13 +314,13 @@ void Vgg19Net<T>::backward(TensorView<T> dx) {
 }
 
 template <typename T>
-void Vgg19Net<T>::backward(TensorView<T> dx, const TapGrad& add_tap_grad) {
+void VggNet<T>::backward(TensorView<T> dx, const TapGrad& add_tap_grad) {
     Impl& s = *m;
     NST_REQUIRE(s.have_forward, "Vgg19Net::backward: no forward pass since the taps were set");
     const Shape in_shape{1, 3, s.in_h, s.in_w};
     NST_REQUIRE(dx.device == Device::Host && dx.shape == in_shape,
                 "Vgg19Net::backward: dx must be " + in_shape.str() + ", got " + dx.shape.str());
-    const auto& layers = vgg19_layers();
+    const VggLayers& layers = s.layers;
 
     // The gradient w.r.t. layer k's output lives in work[gbuf]; layer k's backward writes the
     // gradient w.r.t. its input into the other one.
@@ -359,7 +374,7 @@ void Vgg19Net<T>::backward(TensorView<T> dx, const TapGrad& add_tap_grad) {
 }
 
 template <typename T>
-void Vgg19Net<T>::release() {
+void VggNet<T>::release() {
     Impl& s = *m;
     for (auto& t : s.out) t = Tensor<T>();
     for (auto& t : s.bytes) t = Tensor<std::uint8_t>();
@@ -371,17 +386,20 @@ void Vgg19Net<T>::release() {
 }
 
 template <typename T>
-std::size_t Vgg19Net<T>::buffer_bytes(const std::vector<int>& taps, int h, int w) {
-    const TapSet t = tap_set(taps, "Vgg19Net::buffer_bytes");
+std::size_t VggNet<T>::buffer_bytes(const std::vector<int>& taps, int h, int w, VggArch arch) {
+    const VggLayers& layers = vgg_layers(arch);
+    const TapSet t = tap_set(layers, taps, "Vgg19Net::buffer_bytes");
     if (t.deepest < 0) return 0;
-    return plan_storage(t.tapped, t.deepest, h, w).bytes(sizeof(T));
+    return plan_storage(layers, t.tapped, t.deepest, h, w).bytes(sizeof(T));
 }
 
 template <typename T>
-std::size_t Vgg19Net<T>::scratch_bytes_per_thread(const std::vector<int>& taps, int h, int w, ConvAlgo algo) {
-    const TapSet t = tap_set(taps, "Vgg19Net::scratch_bytes_per_thread");
+std::size_t VggNet<T>::scratch_bytes_per_thread(const std::vector<int>& taps, int h, int w, ConvAlgo algo,
+                                                VggArch arch) {
+    const VggLayers& layers = vgg_layers(arch);
+    const TapSet t = tap_set(layers, taps, "Vgg19Net::scratch_bytes_per_thread");
     if (t.deepest < 0) return 0;
-    const std::vector<Shape> shapes = layer_shapes(t.deepest, h, w);
+    const std::vector<Shape> shapes = layer_shapes(t.deepest, h, w, arch);
     const bool winograd = detail::resolve_algo<T>(algo) == ConvAlgo::Winograd;
     // Each scratch slot grows to the largest request of any call and is kept.
     detail::ScratchBytes most{};
@@ -389,9 +407,9 @@ std::size_t Vgg19Net<T>::scratch_bytes_per_thread(const std::vector<int>& taps, 
         for (std::size_t i = 0; i < most.size(); ++i) most[i] = std::max(most[i], b[i]);
     };
     for (int k = 0; k <= t.deepest; ++k) {
-        const LayerInfo& li = vgg19_layers()[k];
+        const LayerInfo& li = layers[std::size_t(k)];
         if (li.kind != LayerKind::Conv) continue;
-        const int in = conv_in_channels(li.conv), out = conv_out_channels(li.conv);
+        const int in = conv_in_channels(li.conv, arch), out = conv_out_channels(li.conv, arch);
         const int lh = shapes[std::size_t(k)].h, lw = shapes[std::size_t(k)].w;
         if (winograd) {
             keep_max(detail::winograd_scratch_bytes(in, out, lh, lw, sizeof(T)));  // forward
@@ -405,7 +423,7 @@ std::size_t Vgg19Net<T>::scratch_bytes_per_thread(const std::vector<int>& taps, 
     return n;
 }
 
-template class Vgg19Net<float>;
-template class Vgg19Net<double>;
+template class VggNet<float>;
+template class VggNet<double>;
 
 }  // namespace nst::cpu

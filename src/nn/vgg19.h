@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The VGG19 feature extractor on the CPU: forward to the deepest tapped layer, and backward
-// from gradients injected at the taps to the input image. Buffers are allocated on the first
-// forward for a shape and taps, and reused while they fit.
+// The VGG feature extractor on the CPU (VGG19 or VGG16, as the weights say): forward to the
+// deepest tapped layer, and backward from gradients injected at the taps to the input image.
+// Buffers are allocated on the first forward for a shape and taps, and reused while they fit.
+// Layer indices are those of the weights' table (vgg_layers(weights.arch)).
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -16,17 +17,18 @@
 namespace nst::cpu {
 
 template <typename T>
-class Vgg19Net {
+class VggNet {
 public:
-    Vgg19Net(const Vgg19Weights& weights, Pooling pooling, ConvAlgo algo = ConvAlgo::Auto);
-    ~Vgg19Net();
-    Vgg19Net(Vgg19Net&&) noexcept;
-    Vgg19Net& operator=(Vgg19Net&&) noexcept;
+    VggNet(const VggWeights& weights, Pooling pooling, ConvAlgo algo = ConvAlgo::Auto);
+    ~VggNet();
+    VggNet(VggNet&&) noexcept;
+    VggNet& operator=(VggNet&&) noexcept;
 
     // Layers whose outputs are read (losses, features). Forward stops at the deepest one.
     void set_taps(const std::vector<int>& layers);
     int deepest() const;
     Pooling pooling() const;
+    VggArch arch() const;
 
     // x: (1, 3, H, W) in the network's input space. Tap outputs stay valid until the next forward.
     void forward(ConstView<T> x);
@@ -57,17 +59,21 @@ public:
     // Bytes of the buffers forward and backward (the TapGrad form) allocate for an (h, w) input
     // with these taps: what the memory planner (engine/memory_plan.h) counts per window. Excludes
     // the weights and the per-thread convolution scratch.
-    static std::size_t buffer_bytes(const std::vector<int>& taps, int h, int w);
+    static std::size_t buffer_bytes(const std::vector<int>& taps, int h, int w, VggArch arch = VggArch::Vgg19);
 
     // An upper bound of the convolution scratch (nn/conv2d_impl.h: conv_scratch) that forward
     // and backward take per thread for an (h, w) input with these taps; the planner adds
     // threads x this. `algo` as given to the constructor.
     static std::size_t scratch_bytes_per_thread(const std::vector<int>& taps, int h, int w,
-                                                ConvAlgo algo = ConvAlgo::Auto);
+                                                ConvAlgo algo = ConvAlgo::Auto, VggArch arch = VggArch::Vgg19);
 
 private:
     struct Impl;
     std::unique_ptr<Impl> m;
 };
+
+// The name from before VGG16.
+template <typename T>
+using Vgg19Net = VggNet<T>;
 
 }  // namespace nst::cpu

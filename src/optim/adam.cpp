@@ -6,6 +6,7 @@
 // rounding matches it as closely as the element type allows.
 #include "optim/adam.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -40,6 +41,14 @@ void Adam<T>::step(T* x, const T* g) {
         const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
         x[i] = x[i] - step_size * (m[i] / denom);
     }
+}
+
+template <typename T>
+void Adam<T>::set_state(int iterations, const T* m, const T* v) {
+    NST_REQUIRE(iterations >= 0, "Adam step count must be >= 0");
+    m_iter = iterations;
+    std::copy(m, m + m_n, m_m.begin());
+    std::copy(v, v + m_n, m_v.begin());
 }
 
 template class Adam<float>;

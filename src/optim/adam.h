@@ -18,6 +18,13 @@ public:
     void step(T* x, const T* g);
     int iterations() const { return m_iter; }
 
+    // The optimiser's state, for training checkpoints (engine/train_checkpoint.h): the first and
+    // second moments (n values each) and the step count that the bias corrections use. Restoring
+    // what was exported makes the next step() bit-identical to the uninterrupted run's.
+    const std::vector<T>& first_moment() const { return m_m; }
+    const std::vector<T>& second_moment() const { return m_v; }
+    void set_state(int iterations, const T* m, const T* v);
+
 private:
     std::size_t m_n;
     AdamOptions m_opt;

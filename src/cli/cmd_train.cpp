@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+// `nst train`: trains Johnson et al.'s TransformerNet for one style on a folder of images
+// (issue #12; engine/train.h), writing an nst model file for `nst stylize`.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "cli/trace.h"
+#include "core/error.h"
+#include "engine/system_memory.h"
+#include "engine/train.h"
+#include "io/atomic_file.h"
+#include "io/image.h"
+#include "io/path.h"
+#include "nn/net_model.h"
+#include "nn/transformer_net.h"
+#include "nn/vgg19.h"
+#include "nn/weights.h"
+
+namespace nst::cli {
+
+namespace {
+
+struct TrainOptions {
+    std::string style, dataset, output;
+    std::string weights = "weights/vgg16.safetensors";  // the paper's loss network
+    std::string arch = "pytorch-examples";
+    int width = 0;
+    std::string loss_preset = "pytorch-examples";
+    double content_weight = 0, style_weight = 0, tv_weight = 0;
+    std::string content_layers, style_layers;
+    int batch_size = 4;
+    int image_size = 256;
+    int style_size = 0;
+    std::string crop = "random";
+    std::string shuffle = "on";
+    double epochs = 2;
+    long long iterations = 0;
+    double lr = 1e-3;
+    std::uint64_t seed = 42;
+    int checkpoint_every = 0;
+    std::string checkpoint;
+    std::string resume;
+    std::string trace;
+    int print_every = 50;
+    bool quiet = false;
+    int threads = 0;
+    std::string memory_limit;
+    CLI::Option *o_content_weight = nullptr, *o_style_weight = nullptr, *o_tv_weight = nullptr;
+    CLI::Option *o_epochs = nullptr, *o_iterations = nullptr;
+};
+
+TransformerLayout parse_arch(const std::string& name) {
+    if (name == "pytorch-examples") return TransformerLayout::PytorchExamples;
+    if (name == "jcjohnson") return TransformerLayout::JcjohnsonInstanceNorm;
+    throw_usage("--arch: unknown architecture '" + name + "' (known: pytorch-examples, jcjohnson)");
+}
+
+bool parse_on_off(const std::string& v, const std::string& option) {
+    if (v == "on") return true;
+    if (v == "off") return false;
+    throw_usage(option + ": expected on or off, got '" + v + "'");
+}
+
+// FNV-1a 64 over the float32 bytes of the style image as trained on: a resumed run must use the
+// same style, wherever the file now lies.
+std::string pixels_checksum(ConstView<float> t) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    const auto* p = reinterpret_cast<const unsigned char*>(t.data);
+    for (std::size_t i = 0; i < t.numel() * sizeof(float); ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", (unsigned long long)h);
+    return buf;
+}
+
+// "model.safetensors" -> "model.checkpoint.safetensors".
+std::string default_checkpoint_path(const std::string& output) {
+    const std::string ext = lower_extension(output);
+    const std::string stem = ext.empty() ? output : output.substr(0, output.size() - ext.size());
+    return stem + ".checkpoint.safetensors";
+}
+
+std::string trace_line(const TrainProgress& p, std::size_t dataset_size, int batch, double lr) {
+    const double epoch = double(p.iteration) * batch / double(dataset_size);
+    return "{\"iter\": " + std::to_string(p.iteration) + ", \"epoch\": " + json_number(epoch) +
+           ", \"total\": " + json_number(p.terms.total) + ", \"content\": " + json_number(p.terms.content_sum()) +
+           ", \"style\": " + json_number(p.terms.style_sum()) + ", \"tv\": " + json_number(p.terms.tv) +
+           ", \"lr\": " + json_number(lr) + ", \"seconds\": " + json_number(p.seconds) + "}\n";
+}
+
+void print_progress(const TrainProgress& p, int every, std::size_t dataset_size, int batch) {
+    if (every <= 0 || (p.iteration % every != 0 && p.iteration != p.iterations)) return;
+    const long long done = p.iteration - p.first;
+    const double rate = p.seconds > 0 ? double(done) / p.seconds : 0;
+    const double eta = rate > 0 ? double(p.iterations - p.iteration) / rate : 0;
+    const double epoch = double(p.iteration) * batch / double(dataset_size);
+    std::fprintf(stderr,
+                 "nst: iter %*lld/%lld (epoch %.2f)  total %.6e  content %.4e  style %.4e  tv %.4e  %.2f it/s  ETA %s\n",
+                 int(std::to_string(p.iterations).size()), p.iteration, p.iterations, epoch, p.terms.total,
+                 p.terms.content_sum(), p.terms.style_sum(), p.terms.tv, rate, format_duration(eta).c_str());
+}
+
+void train(TrainOptions& o) {
+    // Option values first (exit 2), then files (exit 3), then the run (exit 4).
+    const TransformerLayout layout = parse_arch(o.arch);
+    const PerceptualPreset& preset = perceptual_preset(o.loss_preset);
+    if (o.o_epochs->count() && o.o_iterations->count()) throw_usage("--epochs and --iterations exclude each other");
+    if (o.o_iterations->count() && o.iterations < 1) throw_usage("--iterations: must be at least 1");
+    if (!(o.epochs > 0) || !std::isfinite(o.epochs)) throw_usage("--epochs: must be a positive number");
+    if (o.batch_size < 1) throw_usage("--batch-size: must be at least 1");
+    if (o.image_size < 8 || o.image_size % 4 != 0)
+        throw_usage("--image-size: must be a multiple of 4 and at least 8 (the network halves it twice), got " +
+                    std::to_string(o.image_size));
+    if (o.checkpoint_every < 0) throw_usage("--checkpoint-every: must be >= 0 (0 = no checkpoints)");
+    if (o.width < 0) throw_usage("--width: must be >= 0 (0 = the architecture's published width)");
+    if (o.style_size < 0) throw_usage("--style-size: must be >= 0 (0 = the style image's own size)");
+    if (o.threads < 0) throw_usage("--threads: must be >= 0 (0 = all cores)");
+    if (!(o.lr > 0) || !std::isfinite(o.lr)) throw_usage("--lr: must be a positive number");
+    for (auto [opt, v] : {std::pair{o.o_content_weight, o.content_weight}, std::pair{o.o_style_weight, o.style_weight},
+                          std::pair{o.o_tv_weight, o.tv_weight}})
+        if (opt->count() && (!(v >= 0) || !std::isfinite(v)))
+            throw_usage(opt->get_name() + ": must be a finite number >= 0");
+    SampleOptions sample;
+    sample.image_size = o.image_size;
+    sample.seed = o.seed;
+    sample.shuffle = parse_on_off(o.shuffle, "--shuffle");
+    if (o.crop == "random")
+        sample.crop = CropMode::Random;
+    else if (o.crop == "center")
+        sample.crop = CropMode::Center;
+    else
+        throw_usage("--crop: expected random or center, got '" + o.crop + "'");
+    const std::size_t explicit_limit = o.memory_limit.empty() ? 0 : parse_memory_size(o.memory_limit, "--memory-limit");
+    if (lower_extension(o.output) != ".safetensors")
+        throw_usage("--output '" + o.output + "': a model is written as .safetensors");
+    const std::string checkpoint = o.checkpoint.empty() ? default_checkpoint_path(o.output) : o.checkpoint;
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+
+    PerceptualOptions loss;
+    loss.content_weight = o.o_content_weight->count() ? o.content_weight : preset.content_weight;
+    loss.style_weight = o.o_style_weight->count() ? o.style_weight : preset.style_weight;
+    loss.tv_weight = o.o_tv_weight->count() ? o.tv_weight : preset.tv_weight;
+
+    check_writable(o.output);
+    if (o.checkpoint_every > 0) check_writable(checkpoint);
+    if (!o.trace.empty()) check_writable(o.trace);
+
+    // Files, the cheap ones first: the style image, the dataset, the loss network's weights.
+    Tensor<float> style = load_image(o.style);
+    if (o.style_size > 0) {
+        int h = 0, w = 0;
+        target_size(style.shape().h, style.shape().w, o.style_size, SizeRule::Short, h, w);
+        style = resize_image(style.cview(), h, w);
+    }
+    const ImageDataset dataset(o.dataset);
+    const VggWeights weights = load_weights(o.weights);
+    if (weights.random) warn_random_weights(weights.source);
+    if (!o.quiet && !weights.random && weights.preprocess != preset.preprocess)
+        std::fprintf(stderr, "nst: note: the %s preset was made with %s loss weights; '%s' are %s\n", preset.name,
+                     preprocess_name(preset.preprocess), o.weights.c_str(), preprocess_name(weights.preprocess));
+    loss.preprocess = weights.preprocess;
+    // Layer names are the loaded network's (VGG16 or VGG19).
+    loss.content_layers = parse_layer_list(o.content_layers.empty() ? preset.content_layers : o.content_layers,
+                                           "--content-layers", weights.arch);
+    loss.style_layers = o.style_layers == "none"
+                            ? std::vector<int>{}
+                            : parse_layer_list(o.style_layers.empty() ? preset.style_layers : o.style_layers,
+                                               "--style-layers", weights.arch);
+    cpu::VggNet<float> loss_net(weights, Pooling::Max);
+
+    TrainConfig config;
+    config.desc = transformer_net_desc(layout, o.width);
+    config.io = layout == TransformerLayout::PytorchExamples ? ModelIo::Rgb255 : ModelIo::CaffeBgr;
+    loss.io = config.io;
+    config.loss = loss;
+    config.sample = sample;
+    config.batch_size = o.batch_size;
+    config.iterations = o.o_iterations->count()
+                            ? o.iterations
+                            : std::max(1LL, (long long)std::ceil(o.epochs * double(dataset.size()) / o.batch_size));
+    config.learning_rate = o.lr;
+    config.checkpoint_every = o.checkpoint_every;
+    config.checkpoint_path = o.checkpoint_every > 0 ? checkpoint : std::string();
+    config.record = {{"arch", o.arch},
+                     {"loss_preset", o.loss_preset},
+                     {"content_layers", o.content_layers.empty() ? preset.content_layers : o.content_layers},
+                     {"style_layers", o.style_layers.empty() ? preset.style_layers : o.style_layers},
+                     {"loss_network", arch_name(weights.arch)},
+                     {"loss_weights", weights_checksum(weights)},
+                     {"style", pixels_checksum(style.cview())},
+                     {"dataset_files", std::to_string(dataset.size())}};
+    Trainer trainer(config, dataset, loss_net, style.cview());
+
+    // A batch that cannot fit is refused before the first step allocates it.
+    const std::size_t need = trainer.step_bytes(omp_get_max_threads());
+    const std::size_t limit = explicit_limit ? explicit_limit : default_host_limit();
+    if (limit > 0 && resident_bytes() + need > limit) {
+        const std::string what = "--batch-size " + std::to_string(o.batch_size) + " at --image-size " +
+                                 std::to_string(o.image_size) + " needs a predicted " + format_bytes(need) +
+                                 " for training, more than the " + format_bytes(limit) +
+                                 (explicit_limit ? " of --memory-limit" : " this machine has available") +
+                                 "; use a smaller --batch-size or --image-size";
+        if (explicit_limit) throw_usage(what);
+        throw_runtime(what);
+    }
+    if (!o.resume.empty()) trainer.resume(o.resume);
+    if (!o.quiet)
+        std::fprintf(stderr,
+                     "nst: training %s (%zu parameters) on %zu images, %lld iterations of %d at %d px, a step needs "
+                     "about %s%s\n",
+                     config.desc.arch.c_str(), param_count(config.desc), dataset.size(), config.iterations,
+                     o.batch_size, o.image_size, format_bytes(need).c_str(),
+                     trainer.iteration() > 0 ? (", resuming at " + std::to_string(trainer.iteration())).c_str() : "");
+
+    // The trace covers the iterations this process ran (after the checkpoint when resuming).
+    std::string trace;
+    const TrainResult r = trainer.run([&](const TrainProgress& p) {
+        if (!o.trace.empty()) trace += trace_line(p, dataset.size(), o.batch_size, o.lr);
+        if (!o.quiet) print_progress(p, o.print_every, dataset.size(), o.batch_size);
+    });
+    if (r.interrupted_by) {
+        const std::string ckpt = r.last_checkpoint >= 0 ? "; the checkpoint '" + checkpoint + "' (iteration " +
+                                                               std::to_string(r.last_checkpoint) + ") is kept"
+                                                         : "";
+        throw_runtime(std::string("interrupted by ") + (r.interrupted_by == SIGINT ? "SIGINT" : "SIGTERM") +
+                      " at iteration " + std::to_string(r.iteration) + " of " + std::to_string(config.iterations) +
+                      ckpt + "; nothing else was written");
+    }
+    NetModel model = trainer.model();
+    model.metadata["nst.source"] = "nst train";
+    save_model(o.output, model);
+    if (!o.trace.empty()) write_file_atomic(o.trace, trace.data(), trace.size());
+    if (r.decode_failures)
+        std::fprintf(stderr, "nst: warning: %zu dataset files could not be decoded and were skipped\n",
+                     r.decode_failures);
+    if (!o.quiet) std::fprintf(stderr, "nst: wrote %s\n", o.output.c_str());
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+    auto o = std::make_shared<TrainOptions>();
+    CLI::App* sub = app.add_subcommand("train", "train a feed-forward style network (Johnson et al.) on a folder of images");
+    sub->add_option("--style", o->style, "the style image")->required();
+    sub->add_option("--dataset", o->dataset, "folder of training images (searched recursively; e.g. COCO train2014)")
+        ->required();
+    sub->add_option("--output", o->output, "the trained model (.safetensors), for nst stylize")->required();
+    sub->add_option("--weights", o->weights, "loss network weights, VGG16 or VGG19 (safetensors), or random16[:SEED]")
+        ->capture_default_str();
+    sub->add_option("--arch", o->arch, "pytorch-examples or jcjohnson (half-width instance-norm) TransformerNet")
+        ->capture_default_str();
+    sub->add_option("--width", o->width, "channels of the first layer (0 = the architecture's published width)")
+        ->capture_default_str();
+    sub->add_option("--loss-preset", o->loss_preset, "pytorch-examples or jcjohnson: layers and weights of the loss")
+        ->capture_default_str();
+    o->o_content_weight = sub->add_option("--content-weight", o->content_weight, "content weight (default: the preset's)");
+    o->o_style_weight = sub->add_option("--style-weight", o->style_weight, "style weight (default: the preset's)");
+    o->o_tv_weight = sub->add_option("--tv-weight", o->tv_weight, "total variation weight (default: the preset's)");
+    sub->add_option("--content-layers", o->content_layers, "comma-separated layers (default: the preset's)");
+    sub->add_option("--style-layers", o->style_layers, "comma-separated layers, or none (default: the preset's)");
+    sub->add_option("--batch-size", o->batch_size, "images per step")->capture_default_str();
+    sub->add_option("--image-size", o->image_size, "training crop size (multiple of 4)")->capture_default_str();
+    sub->add_option("--style-size", o->style_size, "style image's shorter side (0 = as it is)")->capture_default_str();
+    sub->add_option("--crop", o->crop, "random or center crops")->capture_default_str();
+    sub->add_option("--shuffle", o->shuffle, "on: a new order each epoch; off: sorted order")->capture_default_str();
+    o->o_epochs = sub->add_option("--epochs", o->epochs, "passes over the dataset (may be fractional)")
+                      ->capture_default_str();
+    o->o_iterations = sub->add_option("--iterations", o->iterations, "steps in all (instead of --epochs)");
+    sub->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
+    sub->add_option("--seed", o->seed, "initial parameters, sample order and crops")->capture_default_str();
+    sub->add_option("--checkpoint-every", o->checkpoint_every, "write a checkpoint every N iterations (0 = never)")
+        ->capture_default_str();
+    sub->add_option("--checkpoint", o->checkpoint, "checkpoint file (default: OUTPUT with .checkpoint.safetensors)");
+    sub->add_option("--resume", o->resume, "continue from a checkpoint (same settings)");
+    sub->add_option("--trace", o->trace, "JSON Lines file: the loss terms of every iteration");
+    sub->add_option("--print-every", o->print_every, "progress line every N iterations (0 = none)")
+        ->capture_default_str();
+    sub->add_flag("--quiet", o->quiet, "no progress or notes on stderr");
+    sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+    sub->add_option("--memory-limit", o->memory_limit, "refuse settings predicted to need more (SIZE: 8G, 512M)");
+    return [o] { train(*o); };
+}
+
+}  // namespace nst::cli

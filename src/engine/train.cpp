@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+#include "engine/train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "engine/train_checkpoint.h"
+#include "nn/network.h"
+#include "optim/adam.h"
+
+namespace nst {
+
+namespace {
+
+std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+std::string join(const std::vector<int>& v) {
+    std::string s;
+    for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+    return s;
+}
+
+// The keys that may differ between a checkpoint and the run resuming it.
+bool free_to_change(const std::string& key) {
+    return key == "nst.train.iterations" || key == "nst.train.iteration" || key == "nst.train.adam_step";
+}
+
+// nst.width: the channels of the description's first convolution (as save_model records it).
+int first_conv_channels(const NetDesc& desc) {
+    for (const LayerSpec& l : desc.layers)
+        if (l.op == Op::Conv || l.op == Op::ConvTranspose) return l.channels;
+    return 0;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> train_metadata(const TrainConfig& c) {
+    std::map<std::string, std::string> md;
+    for (const auto& [k, v] : c.record) md["nst.train." + k] = v;
+    md["nst.train.seed"] = std::to_string(c.sample.seed);
+    md["nst.train.batch_size"] = std::to_string(c.batch_size);
+    md["nst.train.image_size"] = std::to_string(c.sample.image_size);
+    md["nst.train.crop"] = c.sample.crop == CropMode::Random ? "random" : "center";
+    md["nst.train.shuffle"] = c.sample.shuffle ? "true" : "false";
+    md["nst.train.lr"] = number(c.learning_rate);
+    md["nst.train.iterations"] = std::to_string(c.iterations);
+    md["nst.train.content_layer_indices"] = join(c.loss.content_layers);
+    md["nst.train.style_layer_indices"] = join(c.loss.style_layers);
+    md["nst.train.content_weight"] = number(c.loss.content_weight);
+    md["nst.train.style_weight"] = number(c.loss.style_weight);
+    md["nst.train.tv_weight"] = number(c.loss.tv_weight);
+    md["nst.train.loss_preprocess"] = preprocess_name(c.loss.preprocess);
+    return md;
+}
+
+struct Trainer::Impl {
+    TrainConfig config;
+    const ImageDataset& dataset;
+    BatchSampler sampler;
+    PerceptualLoss<float> loss;
+    cpu::Network<float> net;
+    cpu::Adam<float> adam;
+    std::vector<float> grads;
+    long long last_checkpoint = -1;
+    VggArch loss_arch;
+
+    Impl(TrainConfig c, const ImageDataset& d, cpu::VggNet<float>& loss_net)
+        : config(std::move(c)),
+          dataset(d),
+          sampler(d, config.sample),
+          loss(loss_net, config.loss),
+          net(config.desc, init_params(config.desc, config.sample.seed).data()),
+          adam(param_count(config.desc), cpu::AdamOptions{config.learning_rate}),
+          grads(param_count(config.desc), 0.f),
+          loss_arch(loss_net.arch()) {}
+
+    std::map<std::string, std::string> metadata(long long iteration) const {
+        std::map<std::string, std::string> md = train_metadata(config);
+        md["nst.io"] = model_io_name(config.io);
+        md["nst.width"] = std::to_string(first_conv_channels(config.desc));
+        md["nst.train.iteration"] = std::to_string(iteration);
+        return md;
+    }
+};
+
+Trainer::Trainer(TrainConfig config, const ImageDataset& dataset, cpu::VggNet<float>& loss_net,
+                 ConstView<float> style_rgb) {
+    if (config.batch_size < 1) throw_usage("--batch-size: must be at least 1");
+    if (config.sample.image_size < 8 || config.sample.image_size % 4 != 0)
+        throw_usage("--image-size: must be a multiple of 4 and at least 8 (the network halves it twice), got " +
+                    std::to_string(config.sample.image_size));
+    if (!(config.learning_rate > 0) || !std::isfinite(config.learning_rate))
+        throw_usage("--lr: must be a positive number");
+    if (config.checkpoint_every < 0) throw_usage("--checkpoint-every: must be >= 0");
+    const int s = config.sample.image_size;
+    const std::vector<Shape> shapes = output_shapes(config.desc, Shape{1, config.desc.in_channels, s, s});
+    if (shapes.back() != Shape{1, 3, s, s})
+        throw_usage("--image-size " + std::to_string(s) + ": the network's output is " + shapes.back().str() +
+                    ", not the input's size");
+    m = std::make_unique<Impl>(std::move(config), dataset, loss_net);
+    m->loss.set_style(style_rgb);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::resume(const std::string& path) {
+    TrainCheckpoint c = load_train_checkpoint(path);
+    const std::string where = "--resume '" + path + "'";
+    if (c.model.desc.arch != m->config.desc.arch || param_count(c.model.desc) != param_count(m->config.desc))
+        throw_usage(where + ": the checkpoint is a " + c.model.desc.arch + " with " +
+                    std::to_string(param_count(c.model.desc)) + " parameters, this run trains a " +
+                    m->config.desc.arch + " with " + std::to_string(param_count(m->config.desc)));
+    // Every setting that decides the result must be the checkpoint's.
+    const std::map<std::string, std::string> mine = train_metadata(m->config);
+    for (const auto& [key, value] : mine) {
+        if (free_to_change(key)) continue;
+        const auto it = c.model.metadata.find(key);
+        const std::string theirs = it == c.model.metadata.end() ? "(none)" : it->second;
+        if (theirs != value)
+            throw_usage(where + ": the checkpoint was made with " + key + "=" + theirs + ", this run has " + value +
+                        " (resume with the same settings)");
+    }
+    if (c.iteration > m->config.iterations)
+        throw_usage(where + ": the checkpoint is at iteration " + std::to_string(c.iteration) +
+                    ", beyond the " + std::to_string(m->config.iterations) + " iterations asked for");
+    std::copy(c.model.params.begin(), c.model.params.end(), m->net.params());
+    m->adam.set_state(c.adam_step, c.adam_m.data(), c.adam_v.data());
+    m_iteration = c.iteration;
+    m->last_checkpoint = c.iteration;
+}
+
+std::size_t Trainer::step_bytes(int threads) const {
+    const TrainConfig& c = m->config;
+    const int s = c.sample.image_size;
+    const Shape in{c.batch_size, c.desc.in_channels, s, s};
+    const std::size_t n = param_count(c.desc);
+    // Activations; parameters, gradients and two Adam moments.
+    std::size_t bytes = m->net.buffer_bytes(in, true) + 4 * n * sizeof(float);
+    bytes += 2 * in.numel() * sizeof(float);  // the batch and dy
+    std::vector<int> taps = c.loss.content_layers;
+    taps.insert(taps.end(), c.loss.style_layers.begin(), c.loss.style_layers.end());
+    std::sort(taps.begin(), taps.end());
+    taps.erase(std::unique(taps.begin(), taps.end()), taps.end());
+    bytes += cpu::VggNet<float>::buffer_bytes(taps, s, s, m->loss_arch);
+    bytes += std::size_t(std::max(threads, 1)) *
+             cpu::VggNet<float>::scratch_bytes_per_thread(taps, s, s, cpu::ConvAlgo::Auto, m->loss_arch);
+    // Content targets, and the loss's per-sample input and its gradient: each at most one
+    // 64-channel full-size map (relu1_2's), a bound rather than the exact layer sizes.
+    bytes += (c.loss.content_layers.size() + 2) * std::size_t(64) * s * s * sizeof(float);
+    // Loading a sample: the largest image decoded (8-bit, then float RGB) and resized.
+    bytes += std::size_t(m->dataset.max_pixels()) * (3 + 2 * 3 * sizeof(float));
+    return bytes;
+}
+
+void Trainer::write_checkpoint() {
+    if (m->config.checkpoint_path.empty()) return;
+    TrainCheckpoint c;
+    c.model = model();
+    c.adam_m = m->adam.first_moment();
+    c.adam_v = m->adam.second_moment();
+    c.adam_step = m->adam.iterations();
+    c.iteration = m_iteration;
+    save_train_checkpoint(m->config.checkpoint_path, c);
+    m->last_checkpoint = m_iteration;
+}
+
+TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_step) {
+    const TrainConfig& c = m->config;
+    const int s = c.sample.image_size;
+    Tensor<float> x(Shape{c.batch_size, 3, s, s}), dy(Shape{c.batch_size, 3, s, s});
+    const auto start = std::chrono::steady_clock::now();
+    const long long first = m_iteration;
+    TrainResult r;
+    while (m_iteration < c.iterations) {
+        if (int sig = interrupt_signal()) {
+            r.interrupted_by = sig;
+            break;
+        }
+        m->sampler.load_batch(std::uint64_t(m_iteration) * std::uint64_t(c.batch_size), x.view());
+        if (c.io != ModelIo::Rgb255) rgb255_to_model_io(c.io, x.view());
+        const ConstView<float> y = m->net.forward(x.cview(), true);
+        NST_REQUIRE(y.shape == x.shape(), "network output " + y.shape.str() + " differs from its input's shape");
+        const LossTerms terms = m->loss.evaluate(y, x.cview(), dy.view());
+        if (!std::isfinite(terms.total))
+            throw_runtime("the loss became non-finite at iteration " + std::to_string(m_iteration + 1) +
+                          "; try a lower --lr or smaller loss weights");
+        std::fill(m->grads.begin(), m->grads.end(), 0.f);
+        m->net.backward(dy.cview(), TensorView<float>(), m->grads.data());
+        m->adam.step(m->net.params(), m->grads.data());
+        ++m_iteration;
+        if (on_step) {
+            TrainProgress p;
+            p.iteration = m_iteration;
+            p.iterations = c.iterations;
+            p.terms = terms;
+            p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            p.first = first;
+            on_step(p);
+        }
+        if (c.checkpoint_every > 0 && (m_iteration % c.checkpoint_every == 0 || m_iteration == c.iterations))
+            write_checkpoint();
+    }
+    r.iteration = m_iteration;
+    r.last_checkpoint = m->last_checkpoint;
+    r.decode_failures = m->sampler.decode_failures();
+    return r;
+}
+
+NetModel Trainer::model() const {
+    NetModel out;
+    out.desc = m->config.desc;
+    const std::size_t n = param_count(out.desc);
+    out.params.assign(m->net.params(), m->net.params() + n);
+    out.metadata = m->metadata(m_iteration);
+    return out;
+}
+
+}  // namespace nst

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// Training a feed-forward network (Johnson et al.'s TransformerNet) with the perceptual loss on
+// the CPU (issue #12, `nst train`): Adam over the network's flat parameters, batches from a
+// dataset folder, checkpoints that resume bit-identically.
+//
+// Reproducibility: the initial parameters come from init_params(desc, seed), sample g's file and
+// crop from (seed, g) (io/dataset.h), so the whole state at iteration k is the parameters, Adam's
+// moments and k. A checkpoint holds exactly that (engine/train_checkpoint.h); resuming from it
+// gives the same bits as the uninterrupted run on the same machine and thread count.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/dataset.h"
+#include "loss/perceptual.h"
+#include "nn/net_desc.h"
+#include "nn/net_model.h"
+#include "nn/vgg19.h"
+
+namespace nst {
+
+struct TrainConfig {
+    NetDesc desc;                      // the network to train (transformer_net_desc)
+    ModelIo io = ModelIo::Rgb255;      // its input and output space
+    PerceptualOptions loss;            // layers, weights, the loss network's preprocessing
+    SampleOptions sample;              // image size, crop, shuffle, seed
+    int batch_size = 4;
+    long long iterations = 0;          // total, counted from iteration 0 (a resumed run continues)
+    double learning_rate = 1e-3;
+    int checkpoint_every = 0;          // 0: no checkpoints
+    std::string checkpoint_path;       // where checkpoints go (atomically replaced each time)
+    // Recorded in the model's and the checkpoint's metadata as nst.train.<key>; the keys that
+    // decide the result (everything but "iterations") must match when resuming.
+    std::map<std::string, std::string> record;
+};
+
+// The nst.train.* metadata of a configuration: its own settings plus config.record.
+std::map<std::string, std::string> train_metadata(const TrainConfig& config);
+
+struct TrainProgress {
+    long long iteration = 0;  // just completed (1-based)
+    long long iterations = 0;
+    LossTerms terms;
+    double seconds = 0;       // since this process began training
+    long long first = 0;      // the iteration this process started at (0, or the checkpoint's)
+};
+
+struct TrainResult {
+    long long iteration = 0;       // iterations completed in all
+    int interrupted_by = 0;        // the signal that stopped the run, 0 when it ran to the end
+    long long last_checkpoint = -1;  // the iteration of the last checkpoint written or resumed from
+    std::size_t decode_failures = 0;
+};
+
+class Trainer {
+public:
+    // The network starts from init_params(desc, sample.seed). `loss_net` is borrowed; the style
+    // targets are taken from style_rgb (1, 3, h, w) in [0, 1].
+    Trainer(TrainConfig config, const ImageDataset& dataset, cpu::VggNet<float>& loss_net,
+            ConstView<float> style_rgb);
+    ~Trainer();
+
+    // Continues from a checkpoint: its parameters, Adam state and iteration. Usage error (exit 2)
+    // when it was made with other settings (names the first that differs), input error (exit 3)
+    // for a file that is not a checkpoint of this network.
+    void resume(const std::string& checkpoint_path);
+    long long iteration() const { return m_iteration; }
+
+    // Bytes a training step holds at once: the network's activations for the batch (forward kept
+    // for backward), parameters, gradients and Adam's two moments, the batch and its output
+    // gradient, and the loss network for one image (buffers, per-thread scratch, targets).
+    // Nothing of this is allocated before the first step, so a caller can refuse a batch size
+    // that does not fit before it runs.
+    std::size_t step_bytes(int threads) const;
+
+    // Trains up to config.iterations, calling on_step after every iteration. Stops early, after
+    // the current iteration, when core/interrupt.h reports a signal: nothing more is written
+    // (the last checkpoint stays as it was).
+    TrainResult run(const std::function<void(const TrainProgress&)>& on_step = {});
+
+    // The trained model: parameters, nst.io, nst.train.* metadata (iteration included).
+    NetModel model() const;
+
+private:
+    void write_checkpoint();
+
+    struct Impl;
+    std::unique_ptr<Impl> m;
+    long long m_iteration = 0;
+};
+
+}  // namespace nst
