@@ -249,3 +249,40 @@ TEST_CASE("cuda train: three steps from init_params track the CPU trainer") {
     }
 }
 
+
+TEST_CASE("cuda train: the command trains on cuda and resumes on the cpu") {
+    // `nst train --backend cuda` end to end: progress, trace, checkpoint, model; the checkpoint
+    // then continues with --backend cpu (one format), and the model stylises.
+    const std::string dir = tiny_dataset("cuda_train_cli");
+    const std::string style = dir + "/style.png";
+    save_image(style, tiny_style().cview());
+    const std::string out = test::temp_dir("cuda_train_cli_out");
+    const std::string model = out + "/model.safetensors", ckpt = out + "/ckpt.safetensors";
+    const std::string trace = out + "/trace.jsonl";
+    auto args = [&](const char* backend, const char* iterations) {
+        return std::vector<std::string>{"train", "--style", style, "--dataset", dir, "--output", model,
+                                        "--weights", "random16:3", "--width", "4", "--image-size", "16",
+                                        "--batch-size", "2", "--iterations", iterations, "--lr", "1e-3",
+                                        "--checkpoint-every", "1", "--checkpoint", ckpt, "--trace", trace,
+                                        "--print-every", "1", "--backend", backend};
+    };
+    const test::RunResult r = test::run_nst(args("cuda", "2"));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("on cuda (device 0)") != std::string::npos);
+    CHECK(r.err.find("iter 2/2") != std::string::npos);
+    CHECK(test::count_lines(test::read_file(trace)) == 2);
+    CHECK(load_train_checkpoint(ckpt).adam_step == 2);
+    std::vector<std::string> resume = args("cpu", "3");
+    resume.insert(resume.end(), {"--resume", ckpt});
+    const test::RunResult c = test::run_nst(resume);
+    INFO(c.err);
+    REQUIRE(c.exit_code == 0);
+    CHECK(c.err.find("resuming at 2") != std::string::npos);
+    CHECK(test::count_lines(test::read_file(trace)) == 1);  // this process's iterations
+    CHECK(load_model(model).metadata.at("nst.train.iteration") == "3");
+    const test::RunResult s = test::run_nst({"stylize", "--model", model, "--content", dir + "/0.png", "--output",
+                                             out + "/styled.png", "--backend", "cuda", "--quiet"});
+    INFO(s.err);
+    CHECK(s.exit_code == 0);
+}
