@@ -21,7 +21,7 @@ feedforward). Reports the minimum and median wall time and the minimum process C
 --repeats timed runs after --warmup runs, as JSON on stdout.
 
 Usage: /usr/bin/python3 bench/torch_transformer.py [--device cpu|cuda] [--tf32] [--threads 2]
-           [--repeats 10] [--warmup 2] [--only forward|train|step] [--size 512] [--batch 4]
+           [--repeats 10] [--warmup 2] [--only forward,train,step] [--size 512] [--batch 4]
            [--train-size 256]
 """
 import argparse, json, statistics, time
@@ -160,8 +160,8 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--repeats', type=int, default=10)
     ap.add_argument('--warmup', type=int, default=2)
-    ap.add_argument('--only', choices=['forward', 'train', 'step'], default=None,
-                    help='one mode (default: forward and train)')
+    ap.add_argument('--only', default='forward,train',
+                    help='comma-separated modes among forward, train, step (default: forward,train)')
     ap.add_argument('--size', type=int, default=512, help='inference image size')
     ap.add_argument('--batch', type=int, default=4, help='training batch')
     ap.add_argument('--train-size', type=int, default=256, help='training crop size')
@@ -184,7 +184,9 @@ def main():
     out = {'torch': torch.__version__, 'device': a.device, 'threads': a.threads}
     if a.device == 'cuda':
         out.update(gpu=torch.cuda.get_device_name(0), cudnn=torch.backends.cudnn.version(), tf32=a.tf32)
-    modes = ['forward', 'train'] if a.only is None else [a.only]
+    modes = a.only.split(',')
+    if not modes or any(m not in ('forward', 'train', 'step') for m in modes):
+        ap.error(f'--only: expected modes among forward, train, step, got {a.only!r}')
     n, t = a.batch, a.train_size
     if 'forward' in modes:
         x = torch.rand(1, 3, a.size, a.size, device=dev) * 255
