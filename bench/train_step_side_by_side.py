@@ -84,6 +84,20 @@ def run_torch(a, env):
     return t[0], t[1], d['torch']
 
 
+def machine():
+    model = ''
+    try:
+        model = next(ln.split(':', 1)[1].strip() for ln in open('/proc/cpuinfo') if ln.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return f'{model}, {os.cpu_count()} CPUs'
+
+
+def commit():
+    r = subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True)
+    return r.stdout.strip() or None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--nst', default=os.path.join(ROOT, 'build', 'nst'))
@@ -95,6 +109,7 @@ def main():
     ap.add_argument('--size', type=int, default=256)
     ap.add_argument('--spin', action='store_true', help='leave OMP_WAIT_POLICY as it is')
     ap.add_argument('--json', help='also write the result here')
+    ap.add_argument('--note', default='', help='free text recorded in the JSON')
     a = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
     if not a.spin:
@@ -117,6 +132,7 @@ def main():
         'nst_s_per_step': min(nst_min), 'nst_median_s_per_step': min(nst_med),
         'torch_s_per_step': min(torch_min), 'torch_median_s_per_step': min(torch_med),
         'ratio_torch_over_nst': min(torch_min) / min(nst_min),
+        'commit': commit(), 'machine': machine(), 'note': a.note,
         'per_round': {'nst_min': nst_min, 'nst_median': nst_med, 'torch_min': torch_min, 'torch_median': torch_med},
     }
     text = json.dumps(out, indent=1)
