@@ -28,9 +28,9 @@
 # files in $OUT. Every step is time-boxed with `timeout`, and the whole stays inside a budget
 # (GPU_CHECK_BUDGET seconds, default 530): a step that no longer fits is reported as skipped.
 #
-# Usage: tools/gpu_check.sh [STEP...]   (default: all of ctest sanitizer bench feedforward gram torch
-#                                        peak ncu;
-#                                        the build always runs first and is incremental)
+# Usage: tools/gpu_check.sh [STEP...]   (default: all of ctest sanitizer bench feedforward gram
+#                                        torch peak ncu; the build always runs first and is
+#                                        incremental)
 # Environment: OUT (required), GPU_CHECK_BUDGET, BUILD_DIR (default build-gpu), JOBS (16).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -472,6 +472,6 @@ fi
   fi
   for n in "${NOTES[@]}"; do echo; echo "$n"; done
   echo
-  echo "Logs: build.log, ctest.log, sanitizer.log, bench_cuda.json, torch_cuda.json, misc.log (versions, peak run, ncu)."
+  echo "Logs: build.log, ctest.log, sanitizer.log, bench_cuda.json, torch_cuda.json, misc.log (versions, feedforward JSONs, peak run, ncu)."
 } >"$OUT/REPORT.md"
 echo "gpu_check: done in $(elapsed) s; $OUT/REPORT.md" >&2
