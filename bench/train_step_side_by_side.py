@@ -114,17 +114,18 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
     if not a.spin:
         env['OMP_WAIT_POLICY'] = 'passive'
-    nst_min, nst_med, torch_min, torch_med = [], [], [], []
+    nst_min, nst_med, torch_min, torch_med, load = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         ds, style = make_data(tmp, a.size)
         for r in range(a.rounds):
+            load.append(round(os.getloadavg()[0], 2))  # 1-minute load average before the round
             m, med = run_nst(a, tmp, ds, style, env)
             nst_min.append(m)
             nst_med.append(med)
             tm, tmed, version = run_torch(a, env)
             torch_min.append(tm)
             torch_med.append(tmed)
-            print(f'round {r + 1}: nst {m:.3f} s (median {med:.3f}), PyTorch {tm:.3f} s (median {tmed:.3f})',
+            print(f'round {r + 1} (load {load[-1]}): nst {m:.3f} s (median {med:.3f}), PyTorch {tm:.3f} s (median {tmed:.3f})',
                   file=sys.stderr)
     out = {
         'torch': version, 'threads': a.threads, 'batch': a.batch, 'size': a.size, 'iters': a.iters,
@@ -133,7 +134,8 @@ def main():
         'torch_s_per_step': min(torch_min), 'torch_median_s_per_step': min(torch_med),
         'ratio_torch_over_nst': min(torch_min) / min(nst_min),
         'commit': commit(), 'machine': machine(), 'note': a.note,
-        'per_round': {'nst_min': nst_min, 'nst_median': nst_med, 'torch_min': torch_min, 'torch_median': torch_med},
+        'per_round': {'nst_min': nst_min, 'nst_median': nst_med, 'torch_min': torch_min, 'torch_median': torch_med,
+                      'load_average_before': load},
     }
     text = json.dumps(out, indent=1)
     print(text)
