@@ -15,13 +15,15 @@ neural_style.py, random VGG16 weights, no data loading), with --threads equal to
 
 The two alternate for --rounds rounds (a shared machine is noisy); reported per side: the
 minimum over rounds of the per-round minimum and median seconds per step, and the ratio
-PyTorch / nst of the minima (> 1: nst is faster). Both run with OMP_WAIT_POLICY=passive unless
+PyTorch / nst of the minima (> 1: nst is faster); also process CPU seconds per step (all
+threads; nst's from two runs' difference, of warm-up + iters and of warm-up alone), the steadier
+figure on a shared machine. Both run with OMP_WAIT_POLICY=passive unless
 --spin (see bench_network.cpp's notes on oversubscription).
 
 Usage: /usr/bin/python3 bench/train_step_side_by_side.py --nst build/nst [--threads 2]
            [--iters 3] [--warmup 1] [--rounds 2] [--batch 4] [--size 256] [--json out.json]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile
+import argparse, json, os, resource, statistics, subprocess, sys, tempfile
 
 from PIL import Image
 
@@ -57,19 +59,28 @@ def make_data(tmp, size):
     return ds, style
 
 
-def run_nst(a, tmp, ds, style, env):
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_nst(a, tmp, ds, style, env, iterations=None):
+    """(min, median) wall seconds per timed step from the trace, and the process CPU seconds."""
+    iterations = a.warmup + a.iters if iterations is None else iterations
     trace = os.path.join(tmp, 'trace.jsonl')
     cmd = [a.nst, 'train', '--style', style, '--dataset', ds, '--output', os.path.join(tmp, 'model.safetensors'),
            '--weights', 'random16:0', '--arch', 'pytorch-examples', '--loss-preset', 'pytorch-examples',
-           '--batch-size', str(a.batch), '--image-size', str(a.size), '--iterations', str(a.warmup + a.iters),
+           '--batch-size', str(a.batch), '--image-size', str(a.size), '--iterations', str(iterations),
            '--checkpoint-every', '0', '--trace', trace, '--print-every', '0', '--quiet', '--threads', str(a.threads)]
+    c0 = children_cpu()
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    cpu = children_cpu() - c0
     if r.returncode != 0:
         sys.exit(f'nst train failed ({r.returncode}): {r.stderr.strip()[-500:]}\n  {" ".join(cmd)}')
     secs = [json.loads(line)['seconds'] for line in open(trace) if line.strip()]
     steps = [b - a_ for a_, b in zip([0.0] + secs[:-1], secs)]
-    timed = steps[a.warmup:]
-    return min(timed), statistics.median(timed)
+    timed = steps[a.warmup:] or steps
+    return min(timed), statistics.median(timed), cpu
 
 
 def run_torch(a, env):
@@ -81,7 +92,7 @@ def run_torch(a, env):
         sys.exit(f'torch_transformer.py failed ({r.returncode}): {r.stderr.strip()[-500:]}')
     d = json.loads(r.stdout.strip().splitlines()[-1])
     t = d[f'step_b{a.batch}_{a.size}_s']
-    return t[0], t[1], d['torch']
+    return t[0], t[1], t[2], d['torch']
 
 
 def machine():
@@ -115,17 +126,22 @@ def main():
     if not a.spin:
         env['OMP_WAIT_POLICY'] = 'passive'
     nst_min, nst_med, torch_min, torch_med, load = [], [], [], [], []
+    nst_cpu, torch_cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         ds, style = make_data(tmp, a.size)
         for r in range(a.rounds):
             load.append(round(os.getloadavg()[0], 2))  # 1-minute load average before the round
-            m, med = run_nst(a, tmp, ds, style, env)
+            m, med, cpu_long = run_nst(a, tmp, ds, style, env)
             nst_min.append(m)
             nst_med.append(med)
-            tm, tmed, version = run_torch(a, env)
+            # CPU time per step: a run of the warm-up alone subtracted (setup, style, warm-up).
+            cpu_short = run_nst(a, tmp, ds, style, env, iterations=a.warmup)[2]
+            nst_cpu.append(max(0.0, cpu_long - cpu_short) / a.iters)
+            tm, tmed, tcpu, version = run_torch(a, env)
             torch_min.append(tm)
             torch_med.append(tmed)
-            print(f'round {r + 1} (load {load[-1]}): nst {m:.3f} s (median {med:.3f}), PyTorch {tm:.3f} s (median {tmed:.3f})',
+            torch_cpu.append(tcpu)
+            print(f'round {r + 1} (load {load[-1]}): nst {m:.3f} s (median {med:.3f}), PyTorch {tm:.3f} s (median {tmed:.3f}); CPU s/step nst {nst_cpu[-1]:.3f} PyTorch {tcpu:.3f}',
                   file=sys.stderr)
     out = {
         'torch': version, 'threads': a.threads, 'batch': a.batch, 'size': a.size, 'iters': a.iters,
@@ -133,9 +149,12 @@ def main():
         'nst_s_per_step': min(nst_min), 'nst_median_s_per_step': min(nst_med),
         'torch_s_per_step': min(torch_min), 'torch_median_s_per_step': min(torch_med),
         'ratio_torch_over_nst': min(torch_min) / min(nst_min),
+        'nst_cpu_s_per_step': min(nst_cpu), 'torch_cpu_s_per_step': min(torch_cpu),
+        'cpu_ratio_torch_over_nst': min(torch_cpu) / min(nst_cpu) if min(nst_cpu) > 0 else None,
         'commit': commit(), 'machine': machine(), 'note': a.note,
         'per_round': {'nst_min': nst_min, 'nst_median': nst_med, 'torch_min': torch_min, 'torch_median': torch_med,
-                      'load_average_before': load},
+                      'load_average_before': load,
+                      'nst_cpu': nst_cpu, 'torch_cpu': torch_cpu},
     }
     text = json.dumps(out, indent=1)
     print(text)
