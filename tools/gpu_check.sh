@@ -9,6 +9,11 @@
 #   sanitizer   compute-sanitizer memcheck and racecheck on a subset of nst_cuda_tests
 #                                                                       -> $OUT/sanitizer.log
 #   bench       nst_bench's CUDA cases (BM_cuda_iteration, BM_cuda_vgg19) -> $OUT/bench_cuda.json
+#   feedforward issue #12's transformer: nst_bench BM_cuda_network_* (inference 512 and 1024,
+#               training batch 4 at 256 without and with the VGG16 loss net) beside
+#               bench/torch_transformer.py --device cuda (fp32, no TF32; forward, train, full
+#               step with VGG16 loss and Adam) -> table in REPORT.md, both JSONs in misc.log
+#               (~60-90 s; the cuda::Network tests run in the ctest step, test_cuda_network.cpp)
 #   gram        BM_cuda_gram: our Gram vs cuBLAS SSYRK / SGEMM, plain and guided, per VGG
 #               style layer at 512 and 1024 px (--gram-impl's side by side) -> table in REPORT.md
 #   torch       bench/torch_cuda_iteration.py (PyTorch vs nst per iteration) -> $OUT/torch_cuda.json
@@ -23,8 +28,9 @@
 # files in $OUT. Every step is time-boxed with `timeout`, and the whole stays inside a budget
 # (GPU_CHECK_BUDGET seconds, default 530): a step that no longer fits is reported as skipped.
 #
-# Usage: tools/gpu_check.sh [STEP...]   (default: all of ctest sanitizer bench gram torch peak ncu;
-#                                        the build always runs first and is incremental)
+# Usage: tools/gpu_check.sh [STEP...]   (default: all of ctest sanitizer bench feedforward gram
+#                                        torch peak ncu; the build always runs first and is
+#                                        incremental)
 # Environment: OUT (required), GPU_CHECK_BUDGET, BUILD_DIR (default build-gpu), JOBS (16).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -37,7 +43,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 JOBS=${JOBS:-16}
 START=$(date +%s)
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(ctest sanitizer bench gram torch peak ncu)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(ctest sanitizer bench feedforward gram torch peak ncu)
 MISC=$OUT/misc.log
 REPORT_ROWS=()   # "| step | result | seconds | notes |"
 NOTES=()         # free text for the report's body
@@ -245,6 +251,33 @@ EOF
   fi
 fi
 
+# ---- feed-forward transformer (issue #12): nst vs PyTorch CUDA ------------------------------------
+# Both JSONs stay in the build folder ($OUT holds at most 8 files) and are appended to misc.log.
+if want feedforward; then
+  t0=$(date +%s)
+  lim=$(box 90)
+  if [ "$lim" -ge 45 ]; then
+    FF_NST=$BUILD/bench_feedforward.json
+    FF_TORCH=$BUILD/torch_feedforward.json
+    rm -f "$FF_NST" "$FF_TORCH"
+    timed "$(box 40)" "$BUILD/nst_bench" --benchmark_filter='BM_cuda_network_' --benchmark_format=json \
+      >"$FF_NST" 2>>"$MISC"
+    rc_nst=$?
+    PYTHONUNBUFFERED=1 timed "$(box 50)" python3 bench/torch_transformer.py --device cuda --only forward,train,step \
+      --size 512 --batch 4 --train-size 256 --warmup 3 --repeats 10 >"$FF_TORCH" 2>>"$MISC"
+    rc_torch=$?
+    { echo "== feedforward: nst_bench BM_cuda_network_ (rc $rc_nst)"; cat "$FF_NST"
+      echo "== feedforward: torch_transformer.py --device cuda (rc $rc_torch)"; cat "$FF_TORCH"; } >>"$MISC" 2>&1
+    rc=$rc_nst
+    [ $rc -eq 0 ] && rc=$rc_torch
+    row feedforward "$(status_word $rc)" $(($(date +%s) - t0)) \
+      "nst_bench rc $rc_nst, torch_transformer.py rc $rc_torch; table in REPORT.md, JSONs in misc.log"
+    FF_TABLE=$(python3 bench/feedforward_table.py "$FF_NST" "$FF_TORCH" 2>&1)
+  else
+    row feedforward "skipped (time)" 0 ""
+  fi
+fi
+
 # ---- Gram: ours vs cuBLAS (the JSON stays in the build folder: $OUT holds at most 8 files) ------
 if want gram; then
   t0=$(date +%s)
@@ -419,6 +452,12 @@ fi
     echo
     echo "$BENCH_TABLE"
   fi
+  if [ -n "${FF_TABLE:-}" ]; then
+    echo
+    echo "## Feed-forward transformer (issue #12): nst vs PyTorch CUDA, fp32, ms"
+    echo
+    echo "$FF_TABLE"
+  fi
   if [ -n "${GRAM_TABLE:-}" ]; then
     echo
     echo "## One Gram matrix: ours vs cuBLAS (fp32 pedantic), microseconds"
@@ -433,6 +472,6 @@ fi
   fi
   for n in "${NOTES[@]}"; do echo; echo "$n"; done
   echo
-  echo "Logs: build.log, ctest.log, sanitizer.log, bench_cuda.json, torch_cuda.json, misc.log (versions, peak run, ncu)."
+  echo "Logs: build.log, ctest.log, sanitizer.log, bench_cuda.json, torch_cuda.json, misc.log (versions, feedforward JSONs, peak run, ncu)."
 } >"$OUT/REPORT.md"
 echo "gpu_check: done in $(elapsed) s; $OUT/REPORT.md" >&2

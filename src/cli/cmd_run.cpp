@@ -291,10 +291,12 @@ void run(RunOptions& o) {
 }  // namespace
 
 void warn_random_weights(const std::string& source) {
+    // random16[:SEED] makes VGG16 weights, random[:SEED] VGG19's (nn/weights.h).
+    const char* net = source.rfind("random16", 0) == 0 ? "VGG16" : "VGG19";
     std::fprintf(stderr,
-                 "nst: warning: using random VGG19 weights (%s), not the pretrained network; results are not "
+                 "nst: warning: using random %s weights (%s), not the pretrained network; results are not "
                  "those of the paper (see weights/README.md)\n",
-                 source.c_str());
+                 net, source.c_str());
 }
 
 Command add_run_command(CLI::App& app) {

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "engine/stylize.h"
@@ -149,6 +150,13 @@ void stylize(StylizeOptions& o) {
         fs::create_directories(out.parent_path(), ec);
         save_image(out.string(), stylize_image(net, io, rgb.cview()).cview());
         ++done;
+        if (!o.quiet) {
+            // A folder can take long (a COCO-sized one, on the CPU): one line per image with the ETA.
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            const double eta = elapsed / double(done + failed) * double(images.size() - i - 1);
+            std::fprintf(stderr, "nst: image %zu/%zu  %s  %.2f s/image  ETA %s\n", i + 1, images.size(),
+                         rel.string().c_str(), elapsed / double(done + failed), format_duration(eta).c_str());
+        }
     }
     if (!o.quiet)
         std::fprintf(stderr, "nst: wrote %zu images to %s in %.2f s%s\n", done, o.output.c_str(),

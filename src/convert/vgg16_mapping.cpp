@@ -2,28 +2,16 @@
 #include "convert/vgg16_mapping.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <map>
 
 #include "core/error.h"
+#include "nn/vgg19_layers.h"
 
 namespace nst::convert {
 
 namespace {
 
-struct Conv {
-    const char* name;
-    int out, in, feature;
-};
-// Configuration D: features index advances by 2 per conv (conv + ReLU) and 1 per pool.
-constexpr std::array<Conv, kVgg16Convs> kConvs = {{
-    {"conv1_1", 64, 3, 0},     {"conv1_2", 64, 64, 2},
-    {"conv2_1", 128, 64, 5},   {"conv2_2", 128, 128, 7},
-    {"conv3_1", 256, 128, 10}, {"conv3_2", 256, 256, 12}, {"conv3_3", 256, 256, 14},
-    {"conv4_1", 512, 256, 17}, {"conv4_2", 512, 512, 19}, {"conv4_3", 512, 512, 21},
-    {"conv5_1", 512, 512, 24}, {"conv5_2", 512, 512, 26}, {"conv5_3", 512, 512, 28},
-}};
 
 // The shortest prefix before `first` among the file's names ("" for most files).
 bool find_prefix(const std::map<std::string, const SourceTensor*>& by_name, const std::string& first, std::string& out) {
@@ -40,17 +28,12 @@ bool find_prefix(const std::map<std::string, const SourceTensor*>& by_name, cons
 
 }  // namespace
 
-const std::string& vgg16_conv_name(int conv) {
-    static const std::array<std::string, kVgg16Convs> names = [] {
-        std::array<std::string, kVgg16Convs> n;
-        for (int k = 0; k < kVgg16Convs; ++k) n[std::size_t(k)] = kConvs[std::size_t(k)].name;
-        return n;
-    }();
-    return names.at(std::size_t(conv));
-}
-int vgg16_out_channels(int conv) { return kConvs.at(std::size_t(conv)).out; }
-int vgg16_in_channels(int conv) { return kConvs.at(std::size_t(conv)).in; }
-int vgg16_feature_index(int conv) { return kConvs.at(std::size_t(conv)).feature; }
+// The table is nn's VGG16 description (nn/vgg_desc.h): torchvision's features index of a conv is
+// its position in that description.
+const std::string& vgg16_conv_name(int conv) { return conv_name(conv, VggArch::Vgg16); }
+int vgg16_out_channels(int conv) { return conv_out_channels(conv, VggArch::Vgg16); }
+int vgg16_in_channels(int conv) { return conv_in_channels(conv, VggArch::Vgg16); }
+int vgg16_feature_index(int conv) { return conv_layer_index(conv, VggArch::Vgg16); }
 
 Vgg16Mapped map_vgg16(const Checkpoint& ck) {
     auto fail = [&](const std::string& what) { fail_file(ck.format, ck.path, what); };
@@ -67,25 +50,25 @@ Vgg16Mapped map_vgg16(const Checkpoint& ck) {
              "features.28.bias): not a VGG16 checkpoint");
     }
     auto file_name = [&](int c, const char* what) {
-        const Conv& k = kConvs[std::size_t(c)];
-        return m.prefix + (m.naming == Naming::Canonical ? std::string(k.name) : "features." + std::to_string(k.feature)) +
+        return m.prefix +
+               (m.naming == Naming::Canonical ? vgg16_conv_name(c) : "features." + std::to_string(vgg16_feature_index(c))) +
                "." + what;
     };
     auto shown = [&](const SourceTensor& t, int c, const char* what) {
-        const std::string canon = std::string(kConvs[std::size_t(c)].name) + "." + what;
+        const std::string canon = vgg16_conv_name(c) + "." + what;
         const std::string& own = t.origin.empty() ? t.name : t.origin;
         return own == canon ? own : printable(own) + " (" + canon + ")";
     };
 
     const SourceTensor* src[kVgg16Convs][2];
     for (int c = 0; c < kVgg16Convs; ++c) {
-        const Conv& k = kConvs[std::size_t(c)];
-        const std::vector<std::int64_t> want[2] = {{k.out, k.in, 3, 3}, {k.out}};
+        const std::int64_t out = vgg16_out_channels(c), in = vgg16_in_channels(c);
+        const std::vector<std::int64_t> want[2] = {{out, in, 3, 3}, {out}};
         const char* what[2] = {"weight", "bias"};
         for (int w = 0; w < 2; ++w) {
             auto it = by_name.find(file_name(c, what[w]));
             if (it == by_name.end())
-                fail("VGG16 tensor " + file_name(c, what[w]) + " (" + k.name + "." + what[w] + ") is missing");
+                fail("VGG16 tensor " + file_name(c, what[w]) + " (" + vgg16_conv_name(c) + "." + what[w] + ") is missing");
             if (it->second->shape != want[w])
                 fail("VGG16 tensor " + shown(*it->second, c, what[w]) + " has shape " + shape_string(it->second->shape) +
                      ", expected " + shape_string(want[w]));

@@ -28,6 +28,7 @@
 #include "core/buffer.h"
 #include "cuda/check.h"
 #include "cuda/conv_cudnn_general.h"
+#include "cuda/device_tensor.h"
 #include "kernels/bias_relu.h"
 #include "kernels/conv_bias.h"
 #include "kernels/instance_norm.h"
@@ -40,15 +41,6 @@ namespace nst::cuda {
 namespace {
 
 constexpr std::size_t kNone = std::size_t(-1);
-
-// A device tensor of `shape`, keeping t's storage when it is on the device and large enough.
-template <typename T>
-void ensure_device(Tensor<T>& t, const Shape& shape) {
-    if (t.device() != Device::Cuda)
-        t = Tensor<T>(shape, Device::Cuda);
-    else
-        t.ensure(shape);
-}
 
 TensorView<float> view(float* p, const Shape& s) { return TensorView<float>(p, s, Device::Cuda); }
 ConstView<float> cview(const float* p, const Shape& s) { return ConstView<float>(p, s, Device::Cuda); }

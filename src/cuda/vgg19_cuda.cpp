@@ -20,25 +20,12 @@
 #include "core/buffer.h"
 #include "cuda/check.h"
 #include "cuda/conv_cudnn.h"
+#include "cuda/device_tensor.h"
 #include "cuda/nvtx.h"
 #include "kernels/bias_relu.h"
 #include "kernels/pool.h"
 
 namespace nst::cuda {
-
-namespace {
-
-// A device tensor of `shape`, keeping t's storage when it is on the device and large enough.
-// (A default-constructed tensor is a host one, which Tensor::ensure would allocate on the host.)
-template <typename T>
-void ensure_device(Tensor<T>& t, const Shape& shape) {
-    if (t.device() != Device::Cuda)
-        t = Tensor<T>(shape, Device::Cuda);
-    else
-        t.ensure(shape);
-}
-
-}  // namespace
 
 struct VggNet::Impl {
     Context& ctx;
@@ -171,21 +158,12 @@ struct VggNet::Impl {
 VggNet::VggNet(Context& ctx, const VggWeights& weights, Pooling pooling, Precision precision,
                std::size_t workspace_limit)
     : m(std::make_unique<Impl>(ctx, vgg_layers(weights.arch), pooling, precision)) {
+    check_vgg_weights(weights);
     const VggArch arch = weights.arch;
     const int nc = m->layers.num_convs();
-    const std::string what = std::string(arch_title(arch)) + " weights: ";
-    if (weights.num_convs() != nc)
-        throw_input(what + std::to_string(weights.num_convs()) + " convs, expected " + std::to_string(nc));
     m->convs.reserve(std::size_t(nc));
     for (int c = 0; c < nc; ++c) {
         const ConvParams& p = weights.conv[std::size_t(c)];
-        const Shape ws{conv_out_channels(c, arch), conv_in_channels(c, arch), 3, 3};
-        if (p.weight.shape() != ws)
-            throw_input(what + conv_name(c, arch) + ".weight has shape " + p.weight.shape().str() + ", expected " +
-                        ws.str());
-        if (p.bias.numel() != std::size_t(ws.n))
-            throw_input(what + conv_name(c, arch) + ".bias has " + std::to_string(p.bias.numel()) +
-                        " values, expected " + std::to_string(ws.n));
         m->convs.push_back(std::make_unique<Conv3x3Cudnn>(ctx, conv_name(c, arch), p.weight.cview(), p.bias.cview(),
                                                           precision, workspace_limit));
     }

@@ -170,21 +170,11 @@ template <typename T>
 VggNet<T>::VggNet(const VggWeights& weights, Pooling pooling, ConvAlgo algo)
     : m(std::make_unique<Impl>(vgg_layers(weights.arch))) {
     m->pooling = pooling;
-    const VggArch arch = weights.arch;
+    check_vgg_weights(weights);
     const int nc = m->layers.num_convs();
-    const std::string what = std::string(arch_title(arch)) + " weights: ";
-    if (weights.num_convs() != nc)
-        throw_input(what + std::to_string(weights.num_convs()) + " convs, expected " + std::to_string(nc));
     m->convs.reserve(std::size_t(nc));
     for (int c = 0; c < nc; ++c) {
         const ConvParams& p = weights.conv[std::size_t(c)];
-        const Shape ws{conv_out_channels(c, arch), conv_in_channels(c, arch), 3, 3};
-        if (p.weight.shape() != ws)
-            throw_input(what + conv_name(c, arch) + ".weight has shape " + p.weight.shape().str() + ", expected " +
-                        ws.str());
-        if (p.bias.numel() != std::size_t(ws.n))
-            throw_input(what + conv_name(c, arch) + ".bias has " + std::to_string(p.bias.numel()) +
-                        " values, expected " + std::to_string(ws.n));
         m->convs.emplace_back(p.weight.cview(), p.bias.cview(), algo);
     }
 }

@@ -264,4 +264,22 @@ std::string weights_checksum(const VggWeights& weights) {
     return buf;
 }
 
+void check_vgg_weights(const VggWeights& weights) {
+    const VggArch arch = weights.arch;
+    const int nc = vgg_layers(arch).num_convs();
+    const std::string what = std::string(arch_title(arch)) + " weights: ";
+    if (weights.num_convs() != nc)
+        throw_input(what + std::to_string(weights.num_convs()) + " convs, expected " + std::to_string(nc));
+    for (int c = 0; c < nc; ++c) {
+        const ConvParams& p = weights.conv[std::size_t(c)];
+        const Shape ws{conv_out_channels(c, arch), conv_in_channels(c, arch), 3, 3};
+        if (p.weight.shape() != ws)
+            throw_input(what + conv_name(c, arch) + ".weight has shape " + p.weight.shape().str() + ", expected " +
+                        ws.str());
+        if (p.bias.numel() != std::size_t(ws.n))
+            throw_input(what + conv_name(c, arch) + ".bias has " + std::to_string(p.bias.numel()) +
+                        " values, expected " + std::to_string(ws.n));
+    }
+}
+
 }  // namespace nst

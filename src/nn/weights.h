@@ -60,6 +60,10 @@ VggWeights load_safetensors_weights(const std::string& path);
 // nst.source, so that load_safetensors_weights gives the same weights back. Atomic.
 void save_weights_safetensors(const std::string& path, const VggWeights& weights);
 
+// Throws an input error (exit 3) "<VGG16|VGG19> weights: ..." when the weights do not have their
+// architecture's conv count and shapes; both backends' nets check this before using them.
+void check_vgg_weights(const VggWeights& weights);
+
 // "caffe" / "torchvision", the nst.preprocess metadata values.
 const char* preprocess_name(PreprocessKind kind);
 
