@@ -14,8 +14,10 @@
 #include "cli/progress.h"
 #include "cli/trace.h"
 #include "core/error.h"
+#include "engine/engine.h"
 #include "engine/system_memory.h"
 #include "engine/train.h"
+#include "engine/train_step_cpu.h"
 #include "io/atomic_file.h"
 #include "io/image.h"
 #include "io/path.h"
@@ -23,6 +25,10 @@
 #include "nn/transformer_net.h"
 #include "nn/vgg19.h"
 #include "nn/weights.h"
+
+#ifdef NST_HAVE_CUDA
+#include "cuda/train_step_cuda.h"
+#endif
 
 namespace nst::cli {
 
@@ -53,6 +59,8 @@ struct TrainOptions {
     bool quiet = false;
     int threads = 0;
     std::string memory_limit;
+    std::string backend = "cpu";
+    int gpu = 0;
     CLI::Option *o_content_weight = nullptr, *o_style_weight = nullptr, *o_tv_weight = nullptr;
     CLI::Option *o_epochs = nullptr, *o_iterations = nullptr;
 };
@@ -110,6 +118,15 @@ void print_progress(const TrainProgress& p, int every, std::size_t dataset_size,
 void train(TrainOptions& o) {
     // Option values first (exit 2), then files (exit 3), then the run (exit 4).
     const TransformerLayout layout = parse_arch(o.arch);
+    if (o.backend != "cpu" && o.backend != "cuda") throw_usage("--backend: expected cpu or cuda, got '" + o.backend + "'");
+    if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
+    // As `nst run --backend cuda` fails where it cannot run (engine/backend.cpp).
+#ifndef NST_HAVE_CUDA
+    if (o.backend == "cuda") throw_runtime("--backend cuda: this nst was built without CUDA; use --backend cpu");
+#else
+    if (o.backend == "cuda" && cuda_device_count() == 0)
+        throw_runtime("--backend cuda: no usable CUDA device; use --backend cpu");
+#endif
     const PerceptualPreset& preset = perceptual_preset(o.loss_preset);
     if (o.o_epochs->count() && o.o_iterations->count()) throw_usage("--epochs and --iterations exclude each other");
     if (o.o_iterations->count() && o.iterations < 1) throw_usage("--iterations: must be at least 1");
@@ -173,7 +190,6 @@ void train(TrainOptions& o) {
                             ? std::vector<int>{}
                             : parse_layer_list(o.style_layers.empty() ? preset.style_layers : o.style_layers,
                                                "--style-layers", weights.arch);
-    cpu::VggNet<float> loss_net(weights, Pooling::Max);
 
     TrainConfig config;
     config.desc = transformer_net_desc(layout, o.width);
@@ -196,9 +212,21 @@ void train(TrainOptions& o) {
                      {"loss_weights", weights_checksum(weights)},
                      {"style", pixels_checksum(style.cview())},
                      {"dataset_files", std::to_string(dataset.size())}};
-    Trainer trainer(config, dataset, loss_net, style.cview());
+    // The step on the chosen backend; the loop (checkpoints, trace, resume) is the same.
+    std::unique_ptr<cpu::VggNet<float>> loss_net;
+    std::unique_ptr<TrainStep> step;
+    if (o.backend == "cuda") {
+#ifdef NST_HAVE_CUDA
+        step = cuda::make_cuda_train_step(config, weights, style.cview(), o.gpu);
+#endif
+    } else {
+        loss_net = std::make_unique<cpu::VggNet<float>>(weights, Pooling::Max);
+        step = make_cpu_train_step(config, *loss_net, style.cview());
+    }
+    Trainer trainer(config, dataset, std::move(step));
 
-    // A batch that cannot fit is refused before the first step allocates it.
+    // A batch that cannot fit is refused before the first step allocates it (host memory; on
+    // the GPU the step's device memory is not predicted).
     const std::size_t need = trainer.step_bytes(omp_get_max_threads());
     const std::size_t limit = explicit_limit ? explicit_limit : default_host_limit();
     if (limit > 0 && resident_bytes() + need > limit) {
@@ -213,10 +241,12 @@ void train(TrainOptions& o) {
     if (!o.resume.empty()) trainer.resume(o.resume);
     if (!o.quiet)
         std::fprintf(stderr,
-                     "nst: training %s (%zu parameters) on %zu images, %lld iterations of %d at %d px, a step needs "
-                     "about %s%s\n",
+                     "nst: training %s (%zu parameters) on %zu images, %lld iterations of %d at %d px on %s, a step "
+                     "needs about %s of host memory%s\n",
                      config.desc.arch.c_str(), param_count(config.desc), dataset.size(), config.iterations,
-                     o.batch_size, o.image_size, format_bytes(need).c_str(),
+                     o.batch_size, o.image_size,
+                     o.backend == "cuda" ? ("cuda (device " + std::to_string(o.gpu) + ")").c_str() : "the cpu",
+                     format_bytes(need).c_str(),
                      trainer.iteration() > 0 ? (", resuming at " + std::to_string(trainer.iteration())).c_str() : "");
 
     // The trace covers the iterations this process ran (after the checkpoint when resuming).
@@ -283,6 +313,9 @@ Command add_train_command(CLI::App& app) {
     sub->add_option("--print-every", o->print_every, "progress line every N iterations (0 = none)")
         ->capture_default_str();
     sub->add_flag("--quiet", o->quiet, "no progress or notes on stderr");
+    sub->add_option("--backend", o->backend, "cpu or cuda (the same step, checkpoints resumable on either)")
+        ->capture_default_str();
+    sub->add_option("--gpu", o->gpu, "CUDA device index")->capture_default_str();
     sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
     sub->add_option("--memory-limit", o->memory_limit, "refuse settings predicted to need more (SIZE: 8G, 512M)");
     return [o] { train(*o); };

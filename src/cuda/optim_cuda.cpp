@@ -215,4 +215,29 @@ int Adam::iterations() const {
     return sc.iter;
 }
 
+std::vector<float> Adam::first_moment() const {
+    std::vector<float> out(std::size_t(m->view.n));
+    copy_to_host(out.data(), m->m.data(), out.size() * sizeof(float), m->ctx);
+    return out;
+}
+
+std::vector<float> Adam::second_moment() const {
+    std::vector<float> out(std::size_t(m->view.n));
+    copy_to_host(out.data(), m->v.data(), out.size() * sizeof(float), m->ctx);
+    return out;
+}
+
+void Adam::set_state(int iterations, const float* first, const float* second) {
+    NST_REQUIRE(iterations >= 0, "Adam state: negative step count");
+    const cudaStream_t stream = m->ctx.stream();
+    const std::size_t bytes = std::size_t(m->view.n) * sizeof(float);
+    // The bias corrections are recomputed from iter by adam_begin, so iter is all the scalars hold.
+    kernels::AdamScalars sc{};
+    sc.iter = iterations;
+    NST_CUDA_CHECK(cudaMemcpyAsync(m->scalars.data(), &sc, sizeof(sc), cudaMemcpyHostToDevice, stream));
+    NST_CUDA_CHECK(cudaMemcpyAsync(m->m.data(), first, bytes, cudaMemcpyHostToDevice, stream));
+    NST_CUDA_CHECK(cudaMemcpyAsync(m->v.data(), second, bytes, cudaMemcpyHostToDevice, stream));
+    m->ctx.synchronize();  // the host arrays may go away on return
+}
+
 }  // namespace nst::cuda

@@ -59,6 +59,13 @@ public:
     void step(float* x, const float* g);
     int iterations() const;  // synchronises
 
+    // The state as cpu::Adam exports it, for training checkpoints (engine/train_checkpoint.h,
+    // one format on both backends): the moments copied to the host (synchronises), and
+    // set_state from host arrays of n floats each (the next step continues from them).
+    std::vector<float> first_moment() const;
+    std::vector<float> second_moment() const;
+    void set_state(int iterations, const float* m, const float* v);
+
 private:
     struct Impl;
     std::unique_ptr<Impl> m;

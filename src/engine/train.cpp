@@ -9,8 +9,7 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "engine/train_checkpoint.h"
-#include "nn/network.h"
-#include "optim/adam.h"
+#include "engine/train_step_cpu.h"
 
 namespace nst {
 
@@ -61,38 +60,7 @@ std::map<std::string, std::string> train_metadata(const TrainConfig& c) {
     return md;
 }
 
-struct Trainer::Impl {
-    TrainConfig config;
-    const ImageDataset& dataset;
-    BatchSampler sampler;
-    PerceptualLoss<float> loss;
-    cpu::Network<float> net;
-    cpu::Adam<float> adam;
-    std::vector<float> grads;
-    long long last_checkpoint = -1;
-    VggArch loss_arch;
-
-    Impl(TrainConfig c, const ImageDataset& d, cpu::VggNet<float>& loss_net)
-        : config(std::move(c)),
-          dataset(d),
-          sampler(d, config.sample),
-          loss(loss_net, config.loss),
-          net(config.desc, init_params(config.desc, config.sample.seed).data()),
-          adam(param_count(config.desc), cpu::AdamOptions{config.learning_rate}),
-          grads(param_count(config.desc), 0.f),
-          loss_arch(loss_net.arch()) {}
-
-    std::map<std::string, std::string> metadata(long long iteration) const {
-        std::map<std::string, std::string> md = train_metadata(config);
-        md["nst.io"] = model_io_name(config.io);
-        md["nst.width"] = std::to_string(first_conv_channels(config.desc));
-        md["nst.train.iteration"] = std::to_string(iteration);
-        return md;
-    }
-};
-
-Trainer::Trainer(TrainConfig config, const ImageDataset& dataset, cpu::VggNet<float>& loss_net,
-                 ConstView<float> style_rgb) {
+void check_train_config(const TrainConfig& config) {
     if (config.batch_size < 1) throw_usage("--batch-size: must be at least 1");
     if (config.sample.image_size < 8 || config.sample.image_size % 4 != 0)
         throw_usage("--image-size: must be a multiple of 4 and at least 8 (the network halves it twice), got " +
@@ -105,8 +73,37 @@ Trainer::Trainer(TrainConfig config, const ImageDataset& dataset, cpu::VggNet<fl
     if (shapes.back() != Shape{1, 3, s, s})
         throw_usage("--image-size " + std::to_string(s) + ": the network's output is " + shapes.back().str() +
                     ", not the input's size");
-    m = std::make_unique<Impl>(std::move(config), dataset, loss_net);
-    m->loss.set_style(style_rgb);
+}
+
+struct Trainer::Impl {
+    TrainConfig config;
+    const ImageDataset& dataset;
+    BatchSampler sampler;
+    std::unique_ptr<TrainStep> step;
+    long long last_checkpoint = -1;
+
+    Impl(TrainConfig c, const ImageDataset& d, std::unique_ptr<TrainStep> s)
+        : config(std::move(c)), dataset(d), sampler(d, config.sample), step(std::move(s)) {}
+
+    std::map<std::string, std::string> metadata(long long iteration) const {
+        std::map<std::string, std::string> md = train_metadata(config);
+        md["nst.io"] = model_io_name(config.io);
+        md["nst.width"] = std::to_string(first_conv_channels(config.desc));
+        md["nst.train.iteration"] = std::to_string(iteration);
+        return md;
+    }
+};
+
+Trainer::Trainer(TrainConfig config, const ImageDataset& dataset, cpu::VggNet<float>& loss_net,
+                 ConstView<float> style_rgb) {
+    std::unique_ptr<TrainStep> step = make_cpu_train_step(config, loss_net, style_rgb);
+    m = std::make_unique<Impl>(std::move(config), dataset, std::move(step));
+}
+
+Trainer::Trainer(TrainConfig config, const ImageDataset& dataset, std::unique_ptr<TrainStep> step) {
+    check_train_config(config);
+    NST_REQUIRE(step != nullptr, "Trainer needs a step");
+    m = std::make_unique<Impl>(std::move(config), dataset, std::move(step));
 }
 
 Trainer::~Trainer() = default;
@@ -131,8 +128,7 @@ void Trainer::resume(const std::string& path) {
     if (c.iteration > m->config.iterations)
         throw_usage(where + ": the checkpoint is at iteration " + std::to_string(c.iteration) +
                     ", beyond the " + std::to_string(m->config.iterations) + " iterations asked for");
-    std::copy(c.model.params.begin(), c.model.params.end(), m->net.params());
-    m->adam.set_state(c.adam_step, c.adam_m.data(), c.adam_v.data());
+    m->step->restore(c.model.params, TrainAdamState{c.adam_step, c.adam_m, c.adam_v});
     m_iteration = c.iteration;
     m->last_checkpoint = c.iteration;
 }
@@ -140,21 +136,8 @@ void Trainer::resume(const std::string& path) {
 std::size_t Trainer::step_bytes(int threads) const {
     const TrainConfig& c = m->config;
     const int s = c.sample.image_size;
-    const Shape in{c.batch_size, c.desc.in_channels, s, s};
-    const std::size_t n = param_count(c.desc);
-    // Activations; parameters, gradients and two Adam moments.
-    std::size_t bytes = m->net.buffer_bytes(in, true) + 4 * n * sizeof(float);
-    bytes += 2 * in.numel() * sizeof(float);  // the batch and dy
-    std::vector<int> taps = c.loss.content_layers;
-    taps.insert(taps.end(), c.loss.style_layers.begin(), c.loss.style_layers.end());
-    std::sort(taps.begin(), taps.end());
-    taps.erase(std::unique(taps.begin(), taps.end()), taps.end());
-    bytes += cpu::VggNet<float>::buffer_bytes(taps, s, s, m->loss_arch);
-    bytes += std::size_t(std::max(threads, 1)) *
-             cpu::VggNet<float>::scratch_bytes_per_thread(taps, s, s, cpu::ConvAlgo::Auto, m->loss_arch);
-    // Content targets, and the loss's per-sample input and its gradient: each at most one
-    // 64-channel full-size map (relu1_2's), a bound rather than the exact layer sizes.
-    bytes += (c.loss.content_layers.size() + 2) * std::size_t(64) * s * s * sizeof(float);
+    std::size_t bytes = m->step->host_bytes(threads);
+    bytes += Shape{c.batch_size, 3, s, s}.numel() * sizeof(float);  // the batch
     // Loading a sample: the largest image decoded (8-bit, then float RGB) and resized.
     bytes += std::size_t(m->dataset.max_pixels()) * (3 + 2 * 3 * sizeof(float));
     return bytes;
@@ -164,9 +147,10 @@ void Trainer::write_checkpoint() {
     if (m->config.checkpoint_path.empty()) return;
     TrainCheckpoint c;
     c.model = model();
-    c.adam_m = m->adam.first_moment();
-    c.adam_v = m->adam.second_moment();
-    c.adam_step = m->adam.iterations();
+    TrainAdamState a = m->step->adam_state();
+    c.adam_m = std::move(a.m);
+    c.adam_v = std::move(a.v);
+    c.adam_step = a.step;
     c.iteration = m_iteration;
     save_train_checkpoint(m->config.checkpoint_path, c);
     m->last_checkpoint = m_iteration;
@@ -175,7 +159,7 @@ void Trainer::write_checkpoint() {
 TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_step) {
     const TrainConfig& c = m->config;
     const int s = c.sample.image_size;
-    Tensor<float> x(Shape{c.batch_size, 3, s, s}), dy(Shape{c.batch_size, 3, s, s});
+    Tensor<float> x(Shape{c.batch_size, 3, s, s});
     const auto start = std::chrono::steady_clock::now();
     const long long first = m_iteration;
     TrainResult r;
@@ -186,15 +170,11 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_ste
         }
         m->sampler.load_batch(std::uint64_t(m_iteration) * std::uint64_t(c.batch_size), x.view());
         if (c.io != ModelIo::Rgb255) rgb255_to_model_io(c.io, x.view());
-        const ConstView<float> y = m->net.forward(x.cview(), true);
-        NST_REQUIRE(y.shape == x.shape(), "network output " + y.shape.str() + " differs from its input's shape");
-        const LossTerms terms = m->loss.evaluate(y, x.cview(), dy.view());
+        const LossTerms terms = m->step->evaluate(x.cview());
         if (!std::isfinite(terms.total))
             throw_runtime("the loss became non-finite at iteration " + std::to_string(m_iteration + 1) +
                           "; try a lower --lr or smaller loss weights");
-        std::fill(m->grads.begin(), m->grads.end(), 0.f);
-        m->net.backward(dy.cview(), TensorView<float>(), m->grads.data());
-        m->adam.step(m->net.params(), m->grads.data());
+        m->step->update();
         ++m_iteration;
         if (on_step) {
             TrainProgress p;
@@ -217,8 +197,7 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_ste
 NetModel Trainer::model() const {
     NetModel out;
     out.desc = m->config.desc;
-    const std::size_t n = param_count(out.desc);
-    out.params.assign(m->net.params(), m->net.params() + n);
+    out.params = m->step->params();
     out.metadata = m->metadata(m_iteration);
     return out;
 }

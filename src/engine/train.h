@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Training a feed-forward network (Johnson et al.'s TransformerNet) with the perceptual loss on
-// the CPU (issue #12, `nst train`): Adam over the network's flat parameters, batches from a
-// dataset folder, checkpoints that resume bit-identically.
+// Training a feed-forward network (Johnson et al.'s TransformerNet) with the perceptual loss
+// (issue #12, `nst train`): Adam over the network's flat parameters, batches from a dataset
+// folder, checkpoints that resume bit-identically. The loop is the same on every backend; the
+// per-iteration compute is a TrainStep (engine/train_step.h): the CPU's, or the GPU's
+// (cuda/train_step_cuda.h). Checkpoints have one format, so a run may resume on either.
 //
 // Reproducibility: the initial parameters come from init_params(desc, seed), sample g's file and
 // crop from (seed, g) (io/dataset.h), so the whole state at iteration k is the parameters, Adam's
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/train_step.h"
 #include "io/dataset.h"
 #include "loss/perceptual.h"
 #include "nn/net_desc.h"
@@ -42,6 +45,10 @@ struct TrainConfig {
 // The nst.train.* metadata of a configuration: its own settings plus config.record.
 std::map<std::string, std::string> train_metadata(const TrainConfig& config);
 
+// Usage errors (exit 2) for settings no step can run: batch size, image size the network
+// does not reproduce, learning rate, checkpoint interval. The step factories call it first.
+void check_train_config(const TrainConfig& config);
+
 struct TrainProgress {
     long long iteration = 0;  // just completed (1-based)
     long long iterations = 0;
@@ -63,6 +70,8 @@ public:
     // targets are taken from style_rgb (1, 3, h, w) in [0, 1].
     Trainer(TrainConfig config, const ImageDataset& dataset, cpu::VggNet<float>& loss_net,
             ConstView<float> style_rgb);
+    // Any backend's step, made for the same config (make_cpu_train_step, make_cuda_train_step).
+    Trainer(TrainConfig config, const ImageDataset& dataset, std::unique_ptr<TrainStep> step);
     ~Trainer();
 
     // Continues from a checkpoint: its parameters, Adam state and iteration. Usage error (exit 2)
@@ -71,11 +80,11 @@ public:
     void resume(const std::string& checkpoint_path);
     long long iteration() const { return m_iteration; }
 
-    // Bytes a training step holds at once: the network's activations for the batch (forward kept
-    // for backward), parameters, gradients and Adam's two moments, the batch and its output
-    // gradient, and the loss network for one image (buffers, per-thread scratch, targets).
-    // Nothing of this is allocated before the first step, so a caller can refuse a batch size
-    // that does not fit before it runs.
+    // Host bytes a training step holds at once: the step's (on the CPU: the network's
+    // activations for the batch, forward kept for backward, parameters, gradients and Adam's two
+    // moments, the output gradient, and the loss network for one image; on the GPU little), the
+    // batch, and the largest sample being loaded. Nothing of this is allocated before the first
+    // step, so a caller can refuse a batch size that does not fit before it runs.
     std::size_t step_bytes(int threads) const;
 
     // Trains up to config.iterations, calling on_step after every iteration. Stops early, after

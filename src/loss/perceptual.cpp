@@ -15,12 +15,6 @@ constexpr double kCaffeMeanBgr[3] = {103.939, 116.779, 123.68};
 constexpr double kTorchMean[3] = {0.485, 0.456, 0.406};
 constexpr double kTorchStd[3] = {0.229, 0.224, 0.225};
 
-// A per-channel affine map out_c = a_c * in[src_c] + b_c.
-struct ChannelMap {
-    int src[3] = {0, 1, 2};
-    double a[3] = {1, 1, 1}, b[3] = {0, 0, 0};
-};
-
 // The model's io space to RGB in 0..255.
 ChannelMap io_to_rgb255(ModelIo io) {
     ChannelMap m;
@@ -72,6 +66,10 @@ void apply_in_place(const ChannelMap& m, TensorView<T> x) {
 }
 
 }  // namespace
+
+ChannelMap loss_input_map(ModelIo io, PreprocessKind preprocess) {
+    return compose(io_to_rgb255(io), rgb255_to_net(preprocess));
+}
 
 const std::vector<PerceptualPreset>& perceptual_presets() {
     static const std::vector<PerceptualPreset> presets = {
@@ -130,7 +128,7 @@ PerceptualLoss<T>::PerceptualLoss(cpu::VggNet<T>& net, PerceptualOptions options
     std::sort(m_taps.begin(), m_taps.end());
     m_taps.erase(std::unique(m_taps.begin(), m_taps.end()), m_taps.end());
     m_net.set_taps(m_taps);
-    const ChannelMap m = compose(io_to_rgb255(m_opt.io), rgb255_to_net(m_opt.preprocess));
+    const ChannelMap m = loss_input_map(m_opt.io, m_opt.preprocess);
     for (int c = 0; c < 3; ++c) {
         m_src[c] = m.src[c];
         m_a[c] = m.a[c];
