@@ -430,8 +430,8 @@ Command add_weights_command(CLI::App& app) {
     conv->add_option("--normalized", c->opt.normalized, "true or false (default: by the rules in weights/README.md)");
     conv->add_option("--source", c->opt.source, "text for nst.source (default: file name, format and naming)");
     conv->add_option("--arch", c->opt.arch,
-                     "auto, vgg19, vgg16, transformer-net or transformer-net-jcjohnson: the network the file must hold "
-                     "(auto: from its tensor names)")
+                     "auto, vgg19, vgg16, transformer-net, transformer-net-jcjohnson, adain-encoder or adain-decoder: "
+                     "the network the file must hold (auto: from its tensor names)")
         ->capture_default_str();
 
     auto i = std::make_shared<InfoArgs>();
