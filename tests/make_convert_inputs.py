@@ -9,7 +9,8 @@
   file, Keras 3 layout without attributes); .caffemodel files written with python3-protobuf from
   src/convert/caffe_subset.proto (current `layer` and legacy V1 `layers`); a timm-style
   safetensors file; small wrong-architecture and wrong-shape checkpoints; an input x and the
-  activations PyTorch computes for it (float64) as .npy.
+  activations PyTorch computes for it (float64) as .npy. Also the feed-forward models of
+  tests/test_convert_transformer.cpp and tests/test_convert_adain.cpp (write_adain: ~28 MB).
 
 All full files hold the same float32 VGG19 weights (some tensors stored as float16, bfloat16 or
 float64 with values exactly representable, some non-contiguous or at a storage offset), so every
@@ -640,6 +641,86 @@ def write_jcjohnson(torch, np, out):
     np.save(os.path.join(out, "jc_ref.npy"), y.numpy())
 
 
+# --- pytorch-AdaIN's encoder and decoder (tests/test_convert_adain.cpp) -------------------------
+
+ADAIN_X = (25, 29)     # encoder input: odd sizes, so the ceil-mode pools round up (relu4_1 4 x 4)
+ADAIN_F = (3, 4)       # decoder input (512 channels): output 24 x 32
+
+
+def adain_nets(torch):
+    """naoto0804/pytorch-AdaIN's net.py Sequentials, module for module: the 53-module encoder
+    `vgg` and the 29-module `decoder`."""
+    nn = torch.nn
+
+    def pad_conv(i, o):
+        return [nn.ReflectionPad2d((1, 1, 1, 1)), nn.Conv2d(i, o, (3, 3))]
+
+    enc = [nn.Conv2d(3, 3, (1, 1))]
+    channels = 3
+    for block, (n, c) in enumerate(zip([2, 2, 4, 4, 4], [64, 128, 256, 512, 512])):
+        for _ in range(n):
+            enc += pad_conv(channels, c) + [nn.ReLU()]
+            channels = c
+        if block < 4:
+            enc.append(nn.MaxPool2d((2, 2), (2, 2), (0, 0), ceil_mode=True))
+    dec = []
+    for i, o, up in [(512, 256, True), (256, 256, False), (256, 256, False), (256, 256, False),
+                     (256, 128, True), (128, 128, False), (128, 64, True), (64, 64, False)]:
+        dec += pad_conv(i, o) + [nn.ReLU()]
+        if up:
+            dec.append(nn.Upsample(scale_factor=2, mode="nearest"))
+    dec += pad_conv(64, 3)
+    vgg, decoder = nn.Sequential(*enc), nn.Sequential(*dec)
+    assert len(vgg) == 53 and len(decoder) == 29
+    return vgg, decoder
+
+
+def write_adain(torch, np, out):
+    """vgg_normalised.pth as the port ships it (all 53 modules' keys; the preprocessing conv set
+    as AdaIN-style's getPreprocessConv; vgg[31:]'s tensors stored at full shape with stride 0,
+    which costs nothing, as the port never runs them) and decoder.pth (torch's default init),
+    PyTorch's outputs (float64) of vgg[:31] on an image in [0, 1] and of the decoder on a
+    512-channel feature, and broken variants (small stride-0 files)."""
+    torch.manual_seed(1703)
+    vgg, decoder = adain_nets(torch)
+    with torch.no_grad():
+        w = torch.zeros(3, 3, 1, 1)
+        w[0, 2, 0, 0] = w[1, 1, 0, 0] = w[2, 0, 0, 0] = 255.0
+        vgg[0].weight.copy_(w)
+        vgg[0].bias.copy_(-torch.tensor([103.939, 116.779, 123.68]))
+    sd = collections.OrderedDict()
+    for k, v in vgg.state_dict().items():
+        sd[k] = v if int(k.split(".")[0]) < 31 else torch.full((1,), 0.01).expand(v.shape)
+    assert len(sd) == 34
+    torch.save(sd, os.path.join(out, "adain_vgg_normalised.pth"))
+    dsd = decoder.state_dict()
+    torch.save(dsd, os.path.join(out, "adain_decoder.pth"))
+
+    g = torch.Generator().manual_seed(11)
+    x = torch.rand(1, 3, *ADAIN_X, generator=g, dtype=torch.float64).float()
+    f = torch.rand(1, 512, *ADAIN_F, generator=g, dtype=torch.float64).float()
+    np.save(os.path.join(out, "adain_x.npy"), x.numpy())
+    np.save(os.path.join(out, "adain_f.npy"), f.numpy())
+    with torch.no_grad():
+        np.save(os.path.join(out, "adain_enc_ref.npy"), vgg[:31].double()(x.double()).numpy())
+        np.save(os.path.join(out, "adain_dec_ref.npy"), decoder.double()(f.double()).numpy())
+
+    cheap = collections.OrderedDict((k, torch.full((1,), 0.01).expand(v.shape)) for k, v in dsd.items())
+    missing = collections.OrderedDict((k, v) for k, v in cheap.items() if k != "14.bias")
+    torch.save(missing, os.path.join(out, "adain_dec_missing.pth"))
+    extra = collections.OrderedDict(cheap)
+    extra["30.weight"] = torch.zeros(1).expand(3, 3, 3, 3)
+    torch.save(extra, os.path.join(out, "adain_dec_extra.pth"))
+    echeap = collections.OrderedDict((k, torch.full((1,), 0.01).expand(v.shape)) for k, v in sd.items())
+    wrong = collections.OrderedDict(echeap)
+    wrong["29.weight"] = torch.zeros(1).expand(512, 256, 1, 1)
+    torch.save(wrong, os.path.join(out, "adain_enc_wrong_shape.pth"))
+    # A first conv of the wrong shape hides what the file is: only --arch tells.
+    wrong = collections.OrderedDict(echeap)
+    wrong["0.weight"] = torch.zeros(1).expand(3, 3, 3, 3)
+    torch.save(wrong, os.path.join(out, "adain_enc_wrong_first.pth"))
+
+
 def generate(out):
     import numpy as np
     import torch
@@ -736,6 +817,7 @@ def generate(out):
     write_transformer(torch, np, out)
     write_vgg16(torch, np, pb, out)
     write_jcjohnson(torch, np, out)
+    write_adain(torch, np, out)
 
 
 def main():

@@ -50,6 +50,7 @@ std::string naming_name(convert::Format f, convert::Naming n) {
 
 std::string io_description(const std::string& io) {
     if (io == "rgb255") return "rgb255: RGB in [0, 255] in and out (pytorch/examples)";
+    if (io == "rgb01") return "rgb01: RGB in [0, 1] (pytorch-AdaIN's encoder input and decoder output)";
     if (io == "caffe-bgr") return "caffe-bgr: BGR minus (103.939, 116.779, 123.68) in and out (jcjohnson)";
     return io.empty() ? "(none)" : io;
 }
@@ -72,7 +73,9 @@ void print_vgg19_conversion(const ConvertArgs& a, const convert::Converted& c) {
 void save_converted_model(const ConvertArgs& a, const convert::ConvertedModel& c) {
     const NetModel& m = c.mapped.model;
     save_model(a.out, m);
+    const bool adain = m.desc.arch.rfind("adain-", 0) == 0;
     const char* what = c.format == convert::Format::Safetensors ? "an nst model, copied"
+                       : adain                                  ? "naoto0804/pytorch-AdaIN"
                        : c.format == convert::Format::Torch7   ? "jcjohnson/fast-neural-style instance-norm model"
                                                                : "pytorch/examples TransformerNet";
     std::printf("converted '%s' (%s, %s%s) -> '%s'\n", a.in.c_str(), convert::format_name(c.format), what,
@@ -80,7 +83,10 @@ void save_converted_model(const ConvertArgs& a, const convert::ConvertedModel& c
     std::printf("  arch        %s, width %d, %zu parameters in %zu tensors\n", m.desc.arch.c_str(), c.mapped.width,
                 m.params.size(), param_layout(m.desc).size());
     std::printf("  io          %s\n", io_description(m.metadata.at("nst.io")).c_str());
-    if (c.mapped.dropped)
+    if (c.mapped.dropped && adain)
+        std::printf("  dropped     %d tensor(s) of vgg[31:] (conv4_2 .. conv5_4: AdaIN encodes up to relu4_1)\n",
+                    c.mapped.dropped);
+    else if (c.mapped.dropped)
         std::printf("  dropped     %d legacy InstanceNorm running_mean/running_var key(s) (unused: instance "
                     "statistics are always used)\n", c.mapped.dropped);
     std::printf("  source      %s\n", m.metadata.at("nst.source").c_str());
@@ -107,7 +113,8 @@ void convert_cmd(const ConvertArgs& a) {
         c.mapped.model.metadata.emplace("nst.source", "");
         return save_converted_model(a, c);
     }
-    switch (convert::resolve_kind(ck, a.opt)) {
+    const convert::NetKind kind = convert::resolve_kind(ck, a.opt);
+    switch (kind) {
         case convert::NetKind::Vgg19: {
             const convert::Converted c = convert::convert_vgg19(ck, a.opt);
             convert::save_weights(a.out, c.weights, c.extra_metadata);
@@ -127,6 +134,8 @@ void convert_cmd(const ConvertArgs& a) {
             return;
         }
         case convert::NetKind::TransformerNet: return save_converted_model(a, convert::convert_transformer(ck, a.opt));
+        case convert::NetKind::AdainEncoder:
+        case convert::NetKind::AdainDecoder: return save_converted_model(a, convert::convert_adain(ck, kind, a.opt));
         case convert::NetKind::TransformerNetJcjohnson: break;  // resolve_kind refuses it for non-Torch7 files
     }
 }
@@ -279,6 +288,8 @@ void info_cmd(const InfoArgs& a) {
         const convert::NetKind k = convert::classify(ck);
         if (k == convert::NetKind::TransformerNet)
             return print_net_info(a, format, false, model_info(convert::convert_transformer(ck, {}).mapped.model));
+        if (k == convert::NetKind::AdainEncoder || k == convert::NetKind::AdainDecoder)
+            return print_net_info(a, format, false, model_info(convert::convert_adain(ck, k, {}).mapped.model));
         if (k == convert::NetKind::Vgg16) return print_net_info(a, format, false, vgg16_info(convert::convert_vgg16(ck, {})));
     }
 
@@ -419,8 +430,8 @@ Command add_weights_command(CLI::App& app) {
     conv->add_option("--normalized", c->opt.normalized, "true or false (default: by the rules in weights/README.md)");
     conv->add_option("--source", c->opt.source, "text for nst.source (default: file name, format and naming)");
     conv->add_option("--arch", c->opt.arch,
-                     "auto, vgg19, vgg16, transformer-net or transformer-net-jcjohnson: the network the file must hold "
-                     "(auto: from its tensor names)")
+                     "auto, vgg19, vgg16, transformer-net, transformer-net-jcjohnson, adain-encoder or adain-decoder: "
+                     "the network the file must hold (auto: from its tensor names)")
         ->capture_default_str();
 
     auto i = std::make_shared<InfoArgs>();

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "convert/adain_mapping.h"
 #include "convert/jcjohnson_mapping.h"
 #include "core/error.h"
 #include "nn/safetensors.h"
@@ -20,6 +21,9 @@ bool has_name_ending(const Checkpoint& ck, const std::string& suffix) {
     return false;
 }
 
+// "a VGG19", "an AdaIN encoder".
+std::string with_article(const char* title) { return std::string(title[0] == 'A' ? "an " : "a ") + title; }
+
 }  // namespace
 
 NetKind resolve_kind(const Checkpoint& ck, const ConvertOptions& options) {
@@ -31,11 +35,12 @@ NetKind resolve_kind(const Checkpoint& ck, const ConvertOptions& options) {
                                       "Torch7 (.t7) files");
     // The names prove another network only when they are that network's; otherwise the wanted
     // mapping runs and says which of its tensors are missing.
-    const bool proven = found == NetKind::TransformerNet ||
+    const bool proven = found == NetKind::TransformerNet || found == NetKind::AdainEncoder ||
+                        found == NetKind::AdainDecoder ||
                         has_name_ending(ck, "conv1_1.weight") || has_name_ending(ck, "features.0.weight");
     if (proven)
-        fail_file(ck.format, ck.path, std::string("holds a ") + net_kind_title(found) + ", not a " +
-                                          net_kind_title(wanted) + " (--arch " + net_kind_name(wanted) + ")");
+        fail_file(ck.format, ck.path, "holds " + with_article(net_kind_title(found)) + ", not " +
+                                          with_article(net_kind_title(wanted)) + " (--arch " + net_kind_name(wanted) + ")");
     return wanted;
 }
 
@@ -108,6 +113,30 @@ ConvertedModel convert_transformer(const Checkpoint& ck, const ConvertOptions& o
                         "TransformerNet" + (c.mapped.prefix.empty() ? "" : ", under '" + c.mapped.prefix + "'");
         if (c.mapped.dropped)
             s += ", " + std::to_string(c.mapped.dropped) + " legacy InstanceNorm running-statistics keys dropped";
+        meta["nst.source"] = s + ")";
+    }
+    return c;
+}
+
+ConvertedModel convert_adain(const Checkpoint& ck, NetKind kind, const ConvertOptions& options) {
+    NST_REQUIRE(kind == NetKind::AdainEncoder || kind == NetKind::AdainDecoder, "convert_adain: not an AdaIN kind");
+    if (!options.preprocess.empty() || !options.normalized.empty())
+        throw_usage("--preprocess and --normalized describe VGG weights; AdaIN's networks take and give RGB in [0, 1]");
+    const bool encoder = kind == NetKind::AdainEncoder;
+    AdainMapped a = map_adain(ck, encoder);
+    ConvertedModel c;
+    c.format = ck.format;
+    c.mapped.model = std::move(a.model);
+    c.mapped.width = model_width(c.mapped.model.desc);
+    c.mapped.dropped = a.dropped;
+    auto& meta = c.mapped.model.metadata;
+    meta["nst.io"] = "rgb01";
+    if (!options.source.empty()) {
+        meta["nst.source"] = options.source;
+    } else {
+        std::string s = base_name(ck.path) + " (" + format_name(ck.format) + ", naoto0804/pytorch-AdaIN " +
+                        (encoder ? "vgg_normalised encoder" : "decoder");
+        if (a.dropped) s += ", vgg[:31] up to relu4_1; " + std::to_string(a.dropped) + " tensors of vgg[31:] dropped";
         meta["nst.source"] = s + ")";
     }
     return c;

@@ -33,12 +33,18 @@ std::map<std::string, std::string> vgg16_metadata(const ConvertedVgg16& c);
 void save_vgg16(const std::string& path, const ConvertedVgg16& c);
 
 struct ConvertedModel {
-    TransformerMapped mapped;  // mapped.model.metadata: nst.io, nst.source (save_model adds kind, arch, width)
+    TransformerMapped mapped;  // also AdaIN's (prefix empty; dropped: vgg[31:] tensors)
+     // mapped.model.metadata: nst.io, nst.source (save_model adds kind, arch, width)
     Format format = Format::Safetensors;
 };
 
 // Throws nst::Error(Usage) for --preprocess / --normalized, which do not apply to a model.
 ConvertedModel convert_transformer(const Checkpoint& ck, const ConvertOptions& options);
+
+// pytorch-AdaIN's encoder (vgg_normalised.pth, cut to vgg[:31]; mapped.dropped counts the rest)
+// or decoder (adain_mapping.h): nst.io rgb01. Throws nst::Error(Usage) for --preprocess /
+// --normalized, nst::Error(Input) naming the tensor for a missing or misshapen one.
+ConvertedModel convert_adain(const Checkpoint& ck, NetKind kind, const ConvertOptions& options);
 
 // A jcjohnson/fast-neural-style .t7 model (jcjohnson_mapping.h): nst.io caffe-bgr. Throws
 // nst::Error(Input) when options.arch names another network.

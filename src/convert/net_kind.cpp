@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "convert/net_kind.h"
 
+#include <cstdint>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -25,6 +27,8 @@ const char* net_kind_name(NetKind kind) {
         case NetKind::Vgg16: return "vgg16";
         case NetKind::TransformerNet: return "transformer-net";
         case NetKind::TransformerNetJcjohnson: return "transformer-net-jcjohnson";
+        case NetKind::AdainEncoder: return "adain-encoder";
+        case NetKind::AdainDecoder: return "adain-decoder";
     }
     return "?";
 }
@@ -35,6 +39,8 @@ const char* net_kind_title(NetKind kind) {
         case NetKind::Vgg16: return "VGG16";
         case NetKind::TransformerNet: return "TransformerNet (pytorch/examples)";
         case NetKind::TransformerNetJcjohnson: return "TransformerNet (jcjohnson instance-norm)";
+        case NetKind::AdainEncoder: return "AdaIN encoder (pytorch-AdaIN vgg_normalised)";
+        case NetKind::AdainDecoder: return "AdaIN decoder (pytorch-AdaIN)";
     }
     return "?";
 }
@@ -42,6 +48,14 @@ const char* net_kind_title(NetKind kind) {
 NetKind classify(const Checkpoint& ck) {
     std::set<std::string> names;
     for (const SourceTensor& t : ck.tensors) names.insert(t.name);
+    // pytorch-AdaIN's Sequentials: bare indices, told apart by their first and last convs' shapes
+    // (the preprocessing 1x1 conv; the decoder's 512 -> 256 and 64 -> 3 convs).
+    std::map<std::string, std::vector<std::int64_t>> shape;
+    for (const SourceTensor& t : ck.tensors) shape[t.name] = t.shape;
+    if (shape["0.weight"] == std::vector<std::int64_t>{3, 3, 1, 1}) return NetKind::AdainEncoder;
+    if (shape["1.weight"] == std::vector<std::int64_t>{256, 512, 3, 3} &&
+        shape["28.weight"] == std::vector<std::int64_t>{3, 64, 3, 3})
+        return NetKind::AdainDecoder;
     // TransformerNet: its residual blocks and upsampling convs have names no VGG file has.
     for (const std::string& n : names)
         if (ends_with(n, "res1.conv1.conv2d.weight") || ends_with(n, "deconv1.conv2d.weight") ||
@@ -75,12 +89,14 @@ NetKind classify(const Checkpoint& ck) {
 
 bool parse_net_kind(const std::string& name, NetKind& out) {
     if (name == "auto") return false;
-    for (NetKind k : {NetKind::Vgg19, NetKind::Vgg16, NetKind::TransformerNet, NetKind::TransformerNetJcjohnson})
+    for (NetKind k : {NetKind::Vgg19, NetKind::Vgg16, NetKind::TransformerNet, NetKind::TransformerNetJcjohnson,
+                      NetKind::AdainEncoder, NetKind::AdainDecoder})
         if (name == net_kind_name(k)) {
             out = k;
             return true;
         }
-    throw_usage("--arch '" + name + "': choose auto, vgg19, vgg16, transformer-net or transformer-net-jcjohnson");
+    throw_usage("--arch '" + name + "': choose auto, vgg19, vgg16, transformer-net, transformer-net-jcjohnson, adain-encoder or "
+                "adain-decoder");
 }
 
 }  // namespace nst::convert

@@ -11,9 +11,10 @@
 namespace nst::convert {
 
 // TransformerNetJcjohnson: jcjohnson/fast-neural-style's .t7 models (Torch7 files only).
-enum class NetKind { Vgg19, Vgg16, TransformerNet, TransformerNetJcjohnson };
+enum class NetKind { Vgg19, Vgg16, TransformerNet, TransformerNetJcjohnson, AdainEncoder, AdainDecoder };
 
-// "vgg19", "vgg16", "transformer-net", "transformer-net-jcjohnson": the --arch values and nst.arch names.
+// "vgg19", "vgg16", "transformer-net", "transformer-net-jcjohnson", "adain-encoder",
+// "adain-decoder": the --arch values and nst.arch names.
 const char* net_kind_name(NetKind kind);
 // How messages name it: "VGG19", "VGG16", "TransformerNet (pytorch/examples)".
 const char* net_kind_title(NetKind kind);

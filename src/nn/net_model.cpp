@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "nn/adain_net.h"
 #include "nn/safetensors.h"
 #include "nn/transformer_net.h"
 
@@ -46,6 +47,7 @@ NetDesc desc_from_metadata(const std::map<std::string, std::string>& metadata, c
     auto it = metadata.find("nst.arch");
     std::string known;
     for (const ArchName& a : kArchs) known += (known.empty() ? "" : ", ") + std::string(a.name);
+    known += ", adain-encoder, adain-decoder";
     if (it == metadata.end() || it->second.empty())
         throw_input(where + ": no nst.arch metadata: the architecture is unknown (nst knows " + known + ")");
     int width = 0;
@@ -63,6 +65,9 @@ NetDesc desc_from_metadata(const std::map<std::string, std::string>& metadata, c
     }
     for (const ArchName& a : kArchs)
         if (it->second == a.name) return transformer_net_desc(a.layout, width);
+    // AdaIN's networks have one published size; nst.width is not a parameter of theirs.
+    if (it->second == "adain-encoder") return adain_encoder_desc();
+    if (it->second == "adain-decoder") return adain_decoder_desc();
     throw_input(where + ": unknown architecture nst.arch='" + it->second + "' (nst knows " + known + ")");
 }
 
