@@ -50,12 +50,6 @@ RefStats ref_stats(const Tensor<float>& x, AdainStats stats, AdainRole role) {
     return r;
 }
 
-Tensor<float> stats_tensor(const std::vector<double>& v, int n, int c) {
-    Tensor<float> t(Shape{n, c, 1, 1});
-    for (std::size_t i = 0; i < v.size(); ++i) t.data()[i] = float(v[i]);
-    return t;
-}
-
 // (1 - alpha) x + alpha sum_k w_k (sigma_k (x - mu) / sigma + mu_k); style stats from the
 // float tensors the code is given.
 std::vector<double> ref_blend(const Tensor<float>& x, const std::vector<const Tensor<float>*>& smean,
