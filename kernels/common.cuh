@@ -9,9 +9,22 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstddef>
+
 #include "kernels/launch.h"
 
 namespace nst::kernels {
+
+// Element i of a contiguous (planes, h, w) array: its plane, row and column, for the grid-stride
+// loops over NCHW tensors (`const auto [p, y, x] = plane_pos(i, h, w);`).
+struct PlanePos {
+    std::size_t plane;
+    int y, x;
+};
+__device__ inline PlanePos plane_pos(std::size_t i, int h, int w) {
+    const std::size_t row = i / std::size_t(w);
+    return {row / std::size_t(h), int(row % std::size_t(h)), int(i % std::size_t(w))};
+}
 
 // Sum of v over the block, valid in thread 0. Tree order is fixed by threadIdx, so the result is
 // reproducible. blockDim.x must be kThreads. `scratch` holds kThreads doubles.

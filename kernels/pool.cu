@@ -18,10 +18,7 @@ template <bool kMax>
 __global__ void pool_forward_kernel(float* y, const float* x, int h, int w, int oh, int ow, std::size_t total) {
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int ox = int(i % ow);
-        const std::size_t rest = i / ow;
-        const int oy = int(rest % oh);
-        const std::size_t c = rest / oh;
+        const auto [c, oy, ox] = plane_pos(i, oh, ow);
         const float* r0 = x + (c * h + 2 * oy) * w + 2 * ox;
         const float* r1 = r0 + w;
         if (kMax)
@@ -36,10 +33,7 @@ __global__ void pool_backward_kernel(float* dx, const float* dy, const float* x,
                                      std::size_t total) {
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int xx = int(i % w);
-        const std::size_t rest = i / w;
-        const int yy = int(rest % h);
-        const std::size_t c = rest / h;
+        const auto [c, yy, xx] = plane_pos(i, h, w);
         const int oy = yy / 2, ox = xx / 2;
         if (oy >= oh || ox >= ow) {  // the last row or column of an odd size
             dx[i] = 0.f;

@@ -43,10 +43,7 @@ __global__ void pool2d_forward_kernel(float* y, const float* x, int h, int w, in
                                       std::size_t total) {
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int ox = int(i % ow);
-        const std::size_t rest = i / ow;
-        const int oy = int(rest % oh);
-        const std::size_t p = rest / oh;
+        const auto [p, oy, ox] = plane_pos(i, oh, ow);
         const float* plane = x + p * h * w;
         const Window win = window(oy, ox, h, w, k, s);
         if (kMax) {
@@ -65,10 +62,7 @@ __global__ void pool2d_backward_kernel(float* dx, const float* dy, const float* 
                                        int k, int s, std::size_t total) {
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int xx = int(i % w);
-        const std::size_t rest = i / w;
-        const int yy = int(rest % h);
-        const std::size_t p = rest / h;
+        const auto [p, yy, xx] = plane_pos(i, h, w);
         const float* plane = x + p * h * w;
         const float* g = dy + p * oh * ow;
         // Windows oy with oy s <= yy < oy s + k, likewise ox; ascending.

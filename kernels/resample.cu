@@ -23,10 +23,7 @@ __global__ void pad_forward_kernel(float* y, const float* x, int h, int w, int p
     const int ph = h + 2 * pad, pw = w + 2 * pad;
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int ox = int(i % pw);
-        const std::size_t rest = i / pw;
-        const int oy = int(rest % ph);
-        const std::size_t p = rest / ph;
+        const auto [p, oy, ox] = plane_pos(i, ph, pw);
         const int sy = source_index(oy - pad, h, reflect), sx = source_index(ox - pad, w, reflect);
         y[i] = (sy < 0 || sx < 0) ? 0.f : x[(p * h + sy) * w + sx];
     }
@@ -47,10 +44,7 @@ __global__ void pad_backward_kernel(float* dx, const float* dy, int h, int w, in
     const int ph = h + 2 * pad, pw = w + 2 * pad;
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int xx = int(i % w);
-        const std::size_t rest = i / w;
-        const int yy = int(rest % h);
-        const std::size_t p = rest / h;
+        const auto [p, yy, xx] = plane_pos(i, h, w);
         int oy[3], ox[3];
         const int ny = pad_sources(yy, h, pad, reflect, oy), nx = pad_sources(xx, w, pad, reflect, ox);
         const float* plane = dy + p * ph * pw;
@@ -66,10 +60,7 @@ __global__ void upsample_forward_kernel(float* y, const float* x, int h, int w, 
     const int oh = h * f, ow = w * f;
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int ox = int(i % ow);
-        const std::size_t rest = i / ow;
-        const int oy = int(rest % oh);
-        const std::size_t p = rest / oh;
+        const auto [p, oy, ox] = plane_pos(i, oh, ow);
         y[i] = x[(p * h + oy / f) * w + ox / f];
     }
 }
@@ -78,10 +69,7 @@ __global__ void upsample_backward_kernel(float* dx, const float* dy, int h, int 
     const int ow = w * f;
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int xx = int(i % w);
-        const std::size_t rest = i / w;
-        const int yy = int(rest % h);
-        const std::size_t p = rest / h;
+        const auto [p, yy, xx] = plane_pos(i, h, w);
         const float* block = dy + (p * h * f + std::size_t(yy) * f) * ow + std::size_t(xx) * f;
         float acc = 0.f;
         for (int a = 0; a < f; ++a)
@@ -95,10 +83,7 @@ __global__ void add_cropped_forward_kernel(float* y, const float* x, const float
     const int top = (sh - h) / 2, left = (sw - w) / 2;
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int xx = int(i % w);
-        const std::size_t rest = i / w;
-        const int yy = int(rest % h);
-        const std::size_t p = rest / h;
+        const auto [p, yy, xx] = plane_pos(i, h, w);
         y[i] = x[i] + s[(p * sh + yy + top) * sw + xx + left];
     }
 }
@@ -108,10 +93,7 @@ __global__ void add_cropped_backward_kernel(float* ds, const float* dy, int h, i
     const int top = (sh - h) / 2, left = (sw - w) / 2;
     const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
     for (std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-        const int xx = int(i % w);
-        const std::size_t rest = i / w;
-        const int yy = int(rest % h);
-        const std::size_t p = rest / h;
+        const auto [p, yy, xx] = plane_pos(i, h, w);
         float& d = ds[(p * sh + yy + top) * sw + xx + left];
         d = d + dy[i];
     }
