@@ -119,15 +119,23 @@ void col2im_add(T* x, const T* col, const Geo& g, int oy0, int oy1) {
     }
 }
 
-// y (O, ho, wo) = conv(x) (+ b, relu) by im2col + GEMM. w: (O, channels k k) row-major.
-template <typename T>
-void gemm_forward(T* y, const T* x, const T* w, const T* b, int out, const Geo& g, bool relu) {
+// The band loop of the im2col paths: output rows [oy0, oy1) at a time, so that the column buffer
+// (channels k k, rows x wo) stays within band_rows' budget. f(col, oy0, oy1, n), n = (oy1 - oy0) wo.
+template <typename T, typename F>
+void for_each_band(const Geo& g, F&& f) {
     const int rows = band_rows(g, sizeof(T));
-    const std::size_t plane = std::size_t(g.ho) * g.wo;
     T* col = scratch<T>(ConvScratch::Col, g.col_rows() * std::size_t(rows) * g.wo);
     for (int oy0 = 0; oy0 < g.ho; oy0 += rows) {
         const int oy1 = std::min(g.ho, oy0 + rows);
-        const int n = (oy1 - oy0) * g.wo;
+        f(col, oy0, oy1, (oy1 - oy0) * g.wo);
+    }
+}
+
+// y (O, ho, wo) = conv(x) (+ b, relu) by im2col + GEMM. w: (O, channels k k) row-major.
+template <typename T>
+void gemm_forward(T* y, const T* x, const T* w, const T* b, int out, const Geo& g, bool relu) {
+    const std::size_t plane = std::size_t(g.ho) * g.wo;
+    for_each_band<T>(g, [&](T* col, int oy0, int oy1, int n) {
         im2col(col, x, g, oy0, oy1);
         T* yb = y + std::size_t(oy0) * g.wo;
         gemm(false, false, out, n, int(g.col_rows()), w, int(g.col_rows()), col, n, T(0), yb, int(plane));
@@ -145,7 +153,7 @@ void gemm_forward(T* y, const T* x, const T* w, const T* b, int out, const Geo& 
                 }
             }
         }
-    }
+    });
 }
 
 // dx (channels, h, w) = conv^T(dy (out, ho, wo)): GEMM with the transposed weights, then col2im.
@@ -153,31 +161,23 @@ void gemm_forward(T* y, const T* x, const T* w, const T* b, int out, const Geo& 
 template <typename T>
 void gemm_backward_data(T* dx, const T* dy, const T* w, int out, const Geo& g) {
     std::fill(dx, dx + std::size_t(g.channels) * g.h * g.w, T(0));
-    const int rows = band_rows(g, sizeof(T));
     const std::size_t plane = std::size_t(g.ho) * g.wo;
-    T* col = scratch<T>(ConvScratch::Col, g.col_rows() * std::size_t(rows) * g.wo);
-    for (int oy0 = 0; oy0 < g.ho; oy0 += rows) {
-        const int oy1 = std::min(g.ho, oy0 + rows);
-        const int n = (oy1 - oy0) * g.wo;
+    for_each_band<T>(g, [&](T* col, int oy0, int oy1, int n) {
         gemm(true, false, int(g.col_rows()), n, out, w, int(g.col_rows()), dy + std::size_t(oy0) * g.wo, int(plane),
              T(0), col, n);
         col2im_add(dx, col, g, oy0, oy1);
-    }
+    });
 }
 
 // dw (out, channels k k) += dy (out, ho, wo) col(x)^T.
 template <typename T>
 void gemm_backward_weights(T* dw, const T* dy, const T* x, int out, const Geo& g) {
-    const int rows = band_rows(g, sizeof(T));
     const std::size_t plane = std::size_t(g.ho) * g.wo;
-    T* col = scratch<T>(ConvScratch::Col, g.col_rows() * std::size_t(rows) * g.wo);
-    for (int oy0 = 0; oy0 < g.ho; oy0 += rows) {
-        const int oy1 = std::min(g.ho, oy0 + rows);
-        const int n = (oy1 - oy0) * g.wo;
+    for_each_band<T>(g, [&](T* col, int oy0, int oy1, int n) {
         im2col(col, x, g, oy0, oy1);
         gemm(false, true, out, int(g.col_rows()), n, dy + std::size_t(oy0) * g.wo, int(plane), col, n, T(1), dw,
              int(g.col_rows()));
-    }
+    });
 }
 
 // db (out) += sums of dy (N, out, ho, wo) over n, y, x, in double.
