@@ -110,7 +110,7 @@ void wct_forward(Context& ctx, TensorView<float> y, ConstView<float> content, co
     Tensor<float> centred({1, c, content.shape.h, content.shape.w}, Device::Cuda), cov({1, 1, c, c}, Device::Cuda),
         matrix({1, 1, c, c}, Device::Cuda), shift({1, c, 1, 1}, Device::Cuda);
     Buffer mean(std::size_t(c) * sizeof(double), Device::Cuda);
-    std::vector<float> host_matrix(std::size_t(c) * std::size_t(c)), host_shift(std::size_t(c));
+    std::vector<float> host_matrix(std::size_t(c) * std::size_t(c)), host_shift(static_cast<std::size_t>(c));
     const cublasHandle_t handle = ctx.cublas();
     for (int n = 0; n < content.shape.n; ++n) {
         const WctMoments m = moments_of(ctx, content.data + std::size_t(n) * sample, c, hw, centred.data(),
