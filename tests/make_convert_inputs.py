@@ -703,6 +703,8 @@ def write_adain(torch, np, out):
     np.save(os.path.join(out, "adain_f.npy"), f.numpy())
     with torch.no_grad():
         np.save(os.path.join(out, "adain_enc_ref.npy"), vgg[:31].double()(x.double()).numpy())
+        # vgg[:44], to relu5_1: `--arch vgg-normalised` for WCT (tests/test_convert_wct.cpp).
+        np.save(os.path.join(out, "adain_enc44_ref.npy"), vgg[:44].double()(x.double()).numpy())
         np.save(os.path.join(out, "adain_dec_ref.npy"), decoder.double()(f.double()).numpy())
 
     cheap = collections.OrderedDict((k, torch.full((1,), 0.01).expand(v.shape)) for k, v in dsd.items())

@@ -3,14 +3,20 @@
 // against the property WCT exists for: the coloured features have the style's covariance. The
 // device covariance is an fp32 SSYRK where the CPU's is double, and the whitening amplifies its
 // rounding by the content covariance's condition number, so the comparisons are 1e-4 relative
-// (an indexing or transpose error gives O(1)); the moments 1e-5. alpha 0 is bit-exact.
+// (an indexing or transpose error gives O(1)); the moments 1e-5. alpha 0 is bit-exact. The
+// CUDA backend of the pipeline (cuda/wct_stylize_cuda.h) runs two levels against the CPU one.
 #include <doctest/doctest.h>
 
 #include <vector>
 
 #include "cuda/wct_cuda.h"
+#include "cuda/wct_stylize_cuda.h"
 #include "cuda_test_util.h"
+#include "engine/wct_stylize.h"
+#include "nn/adain_net.h"
+#include "nn/net_model.h"
 #include "nn/wct.h"
+#include "nn/wct_net.h"
 #include "test_util.h"
 
 using namespace nst;
@@ -74,4 +80,40 @@ TEST_CASE("cuda wct: moments and the transform match the CPU path") {
     cuda::wct_forward(context(), same.view(), same.cview(), {gm}, {1.0}, 0.0, {});
     const Tensor<float> back = download(same.cview());
     for (std::size_t i = 0; i < back.numel(); ++i) REQUIRE(back.data()[i] == content.data()[i]);
+}
+
+TEST_CASE("cuda wct: the two-level pipeline matches the CPU backend") {
+    // Random weights with a He-like gain (tests/test_wct_net.cpp explains why), levels 3 then 1.
+    auto model = [](const NetDesc& desc, std::uint64_t seed) {
+        NetModel m;
+        m.desc = desc;
+        m.params = init_params(desc, seed);
+        for (const ParamInfo& p : param_layout(desc))
+            if (p.name.size() > 7 && p.name.compare(p.name.size() - 7, 7, ".weight") == 0)
+                for (std::size_t j = 0; j < p.shape.numel(); ++j) m.params[p.offset + j] *= 2.5f;
+        return m;
+    };
+    const NetModel encoder = model(adain_encoder_desc(), 7), d3 = model(wct_decoder_desc(3), 13),
+                   d1 = model(wct_decoder_desc(1), 11);
+    WctModels models;
+    models.encoder = &encoder;
+    models.encoder_name = "encoder";
+    models.decoders[3] = &d3;
+    models.decoders[1] = &d1;
+    std::vector<Tensor<float>> styles;
+    styles.push_back(test_image(Shape{1, 3, 22, 26}, 311, 1.0, 0.0));
+    const Tensor<float> content = test_image(Shape{1, 3, 20, 23}, 312, 1.0, 0.0);
+    WctSettings s;
+    s.levels = {3, 1};
+    s.alpha = 0.7;
+    s.clamp = false;
+    check_wct_models(models, s.levels);
+    CpuWctBackend cpu_backend(models);
+    cuda::CudaWctBackend gpu_backend(0, models);
+    const Tensor<float> ref = wct_stylize(cpu_backend, content.cview(), styles, s);
+    const Tensor<float> out = wct_stylize(gpu_backend, content.cview(), styles, s);
+    REQUIRE(out.shape() == ref.shape());
+    const double err = test::rel_l2(out.data(), ref.data(), ref.numel());
+    MESSAGE("levels 3, 1: device vs CPU " << err);
+    CHECK(err < 1e-4);
 }

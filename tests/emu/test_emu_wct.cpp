@@ -44,10 +44,10 @@ TEST_CASE("emu: wct centring vs the CPU twin") {
         for (bool in_place : {false, true}) {
             const int planes = s.n * s.c;
             Guarded<float> x(s.numel()), centred(s.numel());
-            Guarded<double> mean(std::size_t(planes));
+            Guarded<double> mean(static_cast<std::size_t>(planes));
             fill_uniform(x.data(), x.size(), ++stream, 10.0, 13.0);
             std::vector<float> ref(s.numel());
-            std::vector<double> ref_mean(std::size_t(planes));
+            std::vector<double> ref_mean(static_cast<std::size_t>(planes));
             nst::cpu::wct_center(ref.data(), ref_mean.data(), x.data(), planes, s.plane());
             float* out = in_place ? x.data() : centred.data();
             nst::kernels::wct_center(out, mean.data(), x.data(), planes, s.plane(), nullptr);
@@ -67,7 +67,7 @@ TEST_CASE("emu: wct shift vs the CPU twin") {
     std::uint64_t stream = 5200;
     for (const Shape& s : shapes) {
         const int planes = s.n * s.c;
-        Guarded<float> y(s.numel()), shift(std::size_t(planes));
+        Guarded<float> y(s.numel()), shift(static_cast<std::size_t>(planes));
         fill_normal(y.data(), y.size(), ++stream, 2.0);
         fill_normal(shift.data(), shift.size(), ++stream, 5.0);
         std::vector<float> ref(y.begin(), y.end());
