@@ -179,6 +179,13 @@ TEST_CASE("wct: moments equal double loops and the whitening gives identity cova
     MESSAGE("whitening vs Jacobi: " << err_same << " (same covariance), " << err_exact << " (exact covariance)");
     CHECK(err_same < 1e-10);
     CHECK(err_exact < 1e-5);
+
+    // More positions than one accumulation block (8192): the blocks add up to the whole.
+    const Shape big{1, 3, 97, 91};
+    const Tensor<float> xb = mixed_features(big, 12);
+    const WctMoments mb = cpu::wct_moments(xb.view(), 0);
+    const Ref rb = ref_moments(xb.data(), big.c, big.plane());
+    CHECK(rel_fro(mb.cov, rb.cov) < 1e-6);
 }
 
 TEST_CASE("wct: coloured features have the style's covariance and mean") {

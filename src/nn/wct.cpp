@@ -89,17 +89,29 @@ namespace cpu {
 
 namespace {
 
-// Covariance Fc Fc^T / (HW - 1) of c centred rows of hw floats, in double.
+// Covariance Fc Fc^T / (HW - 1) of c centred rows of hw floats, in double: DSYRK over column
+// blocks converted to double (a block at a time, so that relu1_1 of a large image does not need a
+// double copy of the whole map), accumulated in a fixed order.
 std::vector<double> covariance(const float* centred, int c, std::size_t hw) {
     NST_REQUIRE(hw <= std::size_t(INT_MAX), "WCT: feature map too large for BLAS");
-    std::vector<double> f(std::size_t(c) * hw);
-    for (std::size_t i = 0; i < f.size(); ++i) f[i] = double(centred[i]);
+    constexpr std::size_t kBlock = 8192;
+    const std::size_t block = hw < kBlock ? hw : kBlock;
+    std::vector<double> f(std::size_t(c) * block);
     std::vector<double> s(std::size_t(c) * std::size_t(c), 0.0);
-    // Upper triangle (row-major), then mirrored so both halves are the same bits.
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, c, int(hw), 1.0 / double(hw - 1), f.data(), int(hw), 0.0,
-                s.data(), c);
+    for (std::size_t start = 0; start < hw; start += block) {
+        const std::size_t cols = hw - start < block ? hw - start : block;
+        for (int i = 0; i < c; ++i)
+            for (std::size_t j = 0; j < cols; ++j) f[std::size_t(i) * cols + j] = double(centred[std::size_t(i) * hw + start + j]);
+        // Upper triangle (row-major) += F_block F_block^T.
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, c, int(cols), 1.0, f.data(), int(cols), 1.0, s.data(), c);
+    }
+    const double scale = 1.0 / double(hw - 1);
     for (int i = 0; i < c; ++i)
-        for (int j = 0; j < i; ++j) s[std::size_t(i) * c + j] = s[std::size_t(j) * c + i];
+        for (int j = i; j < c; ++j) {
+            const double v = s[std::size_t(i) * c + j] * scale;
+            s[std::size_t(i) * c + j] = v;
+            s[std::size_t(j) * c + i] = v;  // mirrored: both halves the same bits
+        }
     return s;
 }
 
