@@ -35,8 +35,9 @@ TEST_CASE("emu: adain style loss value and gradient vs the CPU twin") {
             const int planes = s.n * s.c;
             const double weight = port ? 10.0 : 1e-2;
             const double scale = weight / (k.mean_over_channels ? double(planes) : double(s.n));
-            Guarded<float> f(s.numel()), tm(std::size_t(planes)), ts(std::size_t(planes)), df(s.numel());
-            Guarded<double> values(std::size_t(planes));
+            const std::size_t np = std::size_t(planes);
+            Guarded<float> f(s.numel()), tm(np), ts(np), df(s.numel());
+            Guarded<double> values(np);
             fill_normal(f.data(), f.size(), ++stream, 3.0);
             fill_uniform(tm.data(), tm.size(), ++stream, -1.0, 1.0);
             fill_uniform(ts.data(), ts.size(), ++stream, 0.1, 4.0);
@@ -62,7 +63,7 @@ TEST_CASE("emu: adain style loss value and gradient vs the CPU twin") {
             CHECK(values.intact());
 
             // Without a gradient only the values are written.
-            Guarded<double> values2(std::size_t(planes));
+            Guarded<double> values2(np);
             nst::kernels::adain_style_loss(f.data(), tm.data(), ts.data(), planes, s.plane(), k.unbiased, k.eps,
                                            scale, nullptr, values2.data(), nullptr);
             CHECK(nst::emu_test::first_bit_difference(values.data(), values2.data(), values.size()) == -1);
