@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/adain_train_step.h"
+#include "engine/engine.h"
 #include "engine/train_checkpoint.h"
 #include "nn/adain_net.h"
 #include "nn/model_checksum.h"
@@ -146,4 +147,6 @@ TEST_CASE("train adain cli: bad settings are refused before anything is written"
     dec.metadata["nst.io"] = "rgb01";
     save_model(decoder, dec);
     test::check_cli_error(args({"--encoder", decoder}), 3, out, "not an adain-encoder");
+    // The CUDA step where it cannot run: a runtime error, as the perceptual method's.
+    if (cuda_device_count() == 0) test::check_cli_error(args({"--backend", "cuda"}), 4, out, "CUDA");
 }

@@ -159,7 +159,10 @@ NetModel load_adain_encoder(const std::string& spec) {
             seed = std::strtoull(spec.c_str() + 7, &end, 10);
             if (*end != 0 || spec.size() == 7) throw_usage("--encoder '" + spec + "': expected random[:SEED]");
         }
-        warn_random_weights(spec);
+        std::fprintf(stderr,
+                     "nst: warning: --encoder %s: a random adain-encoder, not the trained VGG; the decoder learns to "
+                     "invert noise features (for tests and timing)\n",
+                     spec.c_str());
         return random_adain_encoder(seed);
     }
     NetModel m = load_model(spec);
@@ -179,7 +182,10 @@ NetModel load_wct_encoder(const std::string& spec) {
             seed = std::strtoull(spec.c_str() + 7, &end, 10);
             if (*end != 0 || spec.size() == 7) throw_usage("--encoder '" + spec + "': expected random[:SEED]");
         }
-        warn_random_weights(spec);
+        std::fprintf(stderr,
+                     "nst: warning: --encoder %s: a random vgg-normalised encoder, not the trained VGG; the decoder "
+                     "learns to invert noise features (for tests and timing)\n",
+                     spec.c_str());
         return random_vgg_normalised(seed);
     }
     NetModel m = load_model(spec);

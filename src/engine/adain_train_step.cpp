@@ -91,16 +91,22 @@ public:
     TrainAdamState adam_state() const override { return m_decoder.adam_state(); }
     void restore(const std::vector<float>& params, const TrainAdamState& a) override { m_decoder.restore(params, a); }
 
-    std::size_t host_bytes(int) const override {
+    std::size_t host_bytes(int threads) const override {
         const TrainConfig& c = m_config;
         const int s = c.sample.image_size, b = c.batch_size;
-        // The decoder's activations for backward; the encoder's (every layer kept, 64 channels
-        // at full size at most, a bound); t, out's gradient; parameters, gradients, moments.
-        std::size_t bytes = const_cast<TrainedDecoder<float>&>(m_decoder).net().buffer_bytes(
-            Shape{b, 512, s / 8, s / 8}, true);
-        bytes += std::size_t(b) * 64 * s * s * sizeof(float) * 12;
-        bytes += std::size_t(b) * 3 * s * s * sizeof(float) * 2;
+        const Shape image{b, 3, s, s}, code{b, 512, s / 8, s / 8};
+        // The encoder's activations kept for backward and its taps' gradients, the decoder's
+        // activations, t, the loss's tap gradients (as large as the taps), out's gradient;
+        // parameters, gradients and Adam's moments; the convolutions' column scratch per thread
+        // (at most a 3x3 x 64-channel full-size band, a bound).
+        std::size_t bytes = m_encoder.buffer_bytes(image);
+        bytes += const_cast<TrainedDecoder<float>&>(m_decoder).net().buffer_bytes(code, true);
+        bytes += code.numel() * sizeof(float);
+        const std::vector<Shape> shapes = output_shapes(adain_encoder_desc(), image);
+        for (int t : m_encoder.taps()) bytes += shapes[std::size_t(t)].numel() * sizeof(float);
+        bytes += image.numel() * sizeof(float);
         bytes += 4 * m_decoder.param_count() * sizeof(float);
+        bytes += std::size_t(std::max(threads, 1)) * 9 * 64 * std::size_t(s) * s * sizeof(float);
         return bytes;
     }
 

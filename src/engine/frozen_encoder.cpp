@@ -54,6 +54,18 @@ void FrozenEncoder<T>::forward(ConstView<T> x, bool for_backward) {
 }
 
 template <typename T>
+std::size_t FrozenEncoder<T>::buffer_bytes(Shape input) const {
+    std::size_t bytes = 0;
+    Shape in = input;
+    for (const cpu::Network<T>& seg : m_segments) {
+        bytes += seg.buffer_bytes(in, true);
+        in = output_shapes(seg.desc(), in).back();
+        bytes += in.numel() * sizeof(T);  // the gradient at the tap
+    }
+    return bytes;
+}
+
+template <typename T>
 void FrozenEncoder<T>::backward(const std::vector<ConstView<T>>& dtaps, TensorView<T> dx) {
     NST_REQUIRE(dtaps.size() == m_taps.size(), "FrozenEncoder::backward: one gradient per tap");
     // m_grad[k]: the gradient at tap k, from the segments above plus the loss's own there.

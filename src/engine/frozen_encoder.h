@@ -39,6 +39,10 @@ public:
     // The output of taps()[k] of the last forward (N, C_k, h_k, w_k), valid until the next one.
     ConstView<T> tap(std::size_t k) const { return m_out[k]; }
 
+    // Host bytes of a forward for backward of this input shape and backward: every segment's
+    // activations and the gradients at the taps.
+    std::size_t buffer_bytes(Shape input) const;
+
     // dtaps[k]: the loss's gradient at tap k (an empty view: none), the same shape as tap(k).
     // Walks down from the last tap, adding each tap's gradient where the walk reaches it, and
     // assigns dx (the input's gradient, shape of the last forward's x). dtaps are not changed.
