@@ -4,7 +4,7 @@
 // Arbitrary-style models (issue #13) take style images too; the method comes from the model's
 // nst.arch (--method names it explicitly): "adain-decoder" -> AdaIN (engine/adain_stylize.h),
 // "wct-decoder" -> WCT (engine/wct_stylize.h; --method wct also runs an adain-decoder as WCT's
-// level-4 decoder). A new method adds its name to method_for_arch() and one branch in stylize().
+// level-4 decoder). A new method adds its name to methods_for_arch() and one branch in stylize().
 #include <omp.h>
 
 #include <algorithm>
@@ -72,11 +72,12 @@ struct StylizeOptions {
     bool alpha_given = false;              // --alpha on the command line (WCT's default is 0.6)
 };
 
-// The arbitrary-style method a model's arch implies; "" for a feed-forward (per-style) model.
-std::string method_for_arch(const std::string& arch) {
-    if (arch == "adain-decoder") return "adain";
-    if (arch == "wct-decoder") return "wct";
-    return "";
+// The arbitrary-style methods a model's arch can run, the default first; empty for a
+// feed-forward (per-style) model. The AdaIN decoder also serves a single-level WCT at relu4_1.
+std::vector<std::string> methods_for_arch(const std::string& arch) {
+    if (arch == "adain-decoder") return {"adain", "wct"};
+    if (arch == "wct-decoder") return {"wct"};
+    return {};
 }
 
 // One image in, one stylised image (1, 3, H, W) in [0, 1] out; name for messages.
@@ -239,8 +240,7 @@ void stylize_adain(const StylizeOptions& o, bool folder, const NetModel& decoder
                         std::to_string(styles.size()) + " style image(s); one mask per style");
         if (folder) throw_usage("--masks need a single --content image (a mask has its content's size)");
     }
-    if (!(settings.alpha >= 0 && settings.alpha <= 1))
-        throw_usage("--alpha: must be in [0, 1], got " + std::to_string(settings.alpha));
+    check_adain_settings(settings, styles.size(), !mask_names.empty());
 
     const NetModel encoder = load_model(o.encoder);
     check_adain_models(encoder, o.encoder, decoder, o.model);
@@ -372,26 +372,31 @@ void stylize(StylizeOptions& o) {
     if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
     if (o.threads > 0) omp_set_num_threads(o.threads);
 
-    // WCT takes one decoder per level: --model may be a comma list.
+    // WCT takes one decoder per level: --model may be a comma list (which implies --method wct).
     const std::vector<std::string> model_files = style_list({o.model});
     if (model_files.empty()) throw_usage("--model: no file given");
     if (model_files.size() > 1 && !o.method.empty() && o.method != "wct")
         throw_usage("--model: several files are WCT's decoders (one per level); --method " + o.method +
                     " takes one model");
     NetModel model = load_model(model_files[0]);
-    const std::string implied = method_for_arch(model.desc.arch);
-    const std::string method = o.method.empty() ? (model_files.size() > 1 ? "wct" : implied) : o.method;
-    if (method == "wct" && (implied == "wct" || implied == "adain")) {
+    const std::vector<std::string> methods = methods_for_arch(model.desc.arch);
+    const std::string method = !o.method.empty()         ? o.method
+                               : model_files.size() > 1 ? "wct"
+                               : methods.empty()        ? ""
+                                                        : methods.front();
+    if (!method.empty() && std::find(methods.begin(), methods.end(), method) == methods.end()) {
+        std::string can;
+        for (const std::string& m : methods) can += (can.empty() ? "" : " or ") + m;
+        throw_usage("--method " + method + ": --model '" + o.model + "' is a " + model.desc.arch + " model" +
+                    (methods.empty() ? " (a per-style network)" : ", which runs --method " + can));
+    }
+    if (method == "wct") {
         std::vector<NetModel> decoders;
         decoders.push_back(std::move(model));
         for (std::size_t i = 1; i < model_files.size(); ++i) decoders.push_back(load_model(model_files[i]));
         return stylize_wct(o, folder, model_files, std::move(decoders));
     }
-    if (!o.levels.empty() || o.wct_identity)
-        throw_usage("--levels and --wct-identity are for --method wct");
-    if (method != implied)
-        throw_usage("--method " + method + ": --model '" + o.model + "' is a " + model.desc.arch + " model" +
-                    (implied.empty() ? " (a per-style network)" : ", used with --method " + implied));
+    if (!o.levels.empty() || o.wct_identity) throw_usage("--levels and --wct-identity are for --method wct");
     const bool style_options = !o.styles.empty() || !o.encoder.empty() || !o.style_weights.empty() ||
                                !o.masks.empty() || o.preserve_color;
     if (method.empty()) {
@@ -410,7 +415,8 @@ void stylize(StylizeOptions& o) {
 Command add_stylize_command(CLI::App& app) {
     auto o = std::make_shared<StylizeOptions>();
     CLI::App* sub = app.add_subcommand(
-        "stylize", "run a feed-forward model, or an AdaIN decoder with style images, on an image or a folder");
+        "stylize",
+        "run a feed-forward model, or an AdaIN or WCT decoder with style images, on an image or a folder");
     sub->add_option("--model", o->model,
                     "model file (.safetensors, from nst train or nst weights convert); WCT: the decoders, "
                     "D1,D2,... one per level")
