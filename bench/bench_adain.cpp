@@ -11,8 +11,8 @@
 //   BM_adain_cpu_decode/<S>   the decoder alone from (1, 512, S/8, S/8) features
 //
 // Engine API as `nst stylize` uses it: cpu::Network<float> on adain_encoder_desc() /
-// adain_decoder_desc() with init_params' random weights (the timing does not depend on the
-// values; the shapes are the port's), cpu::adain_channel_stats + cpu::adain_blend with the port's
+// adain_decoder_desc() with init_params' random weights (torch's default init, as torch_adain.py
+// uses; the timing does not depend on the values, the shapes are the port's), cpu::adain_channel_stats + cpu::adain_blend with the port's
 // statistics. Inference only (forward(x, false)). Wall-clock time; the CPU column is the process's
 // (all threads), the steadier figure on a shared machine. Run under OMP_NUM_THREADS equal to
 // torch_adain.py's --threads.
