@@ -102,9 +102,9 @@ def check_panel(fig, panel, cfg, manifest, mask_base_image):
     if "style_weights" in cfg:
         w = cfg["style_weights"]
         if (not isinstance(w, list) or len(w) != len(styles)
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in w)
-                or not sum(w) > 0):
-            fail("style_weights needs one weight >= 0 per style image (%d), not all 0" % len(styles))
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in w)):
+            # nst stylize takes weights > 0 (a style with weight 0 would only cost its encoding).
+            fail("style_weights needs one weight > 0 per style image (%d)" % len(styles))
     elif len(styles) > 1 and "content_masks" not in cfg:
         fail("several styles need style_weights (interpolation) or content_masks (spatial control)")
     if "preserve_color" in cfg and not isinstance(cfg["preserve_color"], bool):
@@ -176,7 +176,9 @@ def build_argv(nst, cfg, paths, mask_paths, weights, backend, gpu, out_png):
             "--content", str(paths[cfg["content"]])]
     for s in cfg["style"]:
         argv += ["--style", str(paths[s])]
-    argv += ["--alpha", num(cfg["alpha"]), "--output", str(out_png)]
+    # The harness has resized the images already: nst keeps their sizes (its --style-size default
+    # would resize the styles to 512 on the shorter side, the port's default).
+    argv += ["--content-size", "0", "--style-size", "0", "--alpha", num(cfg["alpha"]), "--output", str(out_png)]
     if "style_weights" in cfg:
         argv += ["--style-weights", ",".join(num(w) for w in cfg["style_weights"])]
     if "content_masks" in cfg:
