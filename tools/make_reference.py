@@ -674,10 +674,11 @@ def main():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out-dir", default=os.path.join(repo, "tests", "data"))
-    ap.add_argument("--parts", default="all", choices=["all", "core", "guided", "color", "feedforward"],
+    ap.add_argument("--parts", default="all", choices=["all", "core", "guided", "color", "feedforward", "adain"],
                     help="core: ref_common/max/avg; guided: ref_guided (spatial and scale controls); "
                          "color: ref_color (colour transforms, numpy); feedforward: ref_transformer "
-                         "(TransformerNet forward, gradients, Adam step)")
+                         "(TransformerNet forward, gradients, Adam step); adain: ref_adain (AdaIN "
+                         "stylisation, tools/ref_adain.py)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     if args.parts in ("all", "color"):
@@ -686,6 +687,12 @@ def main():
         p = os.path.join(args.out_dir, "ref_color.safetensors")
         subprocess.run([sys.executable, os.path.join(repo, "tools", "ref_color.py"), p], check=True)
         if args.parts == "color":
+            return
+    if args.parts in ("all", "adain"):
+        # tools/ref_adain.py: pytorch-AdaIN's test pipeline in float64, its own process like color.
+        p = os.path.join(args.out_dir, "ref_adain.safetensors")
+        subprocess.run([sys.executable, os.path.join(repo, "tools", "ref_adain.py"), p], check=True)
+        if args.parts == "adain":
             return
     start = time.time()
 

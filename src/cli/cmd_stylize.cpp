@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // `nst stylize`: runs a feed-forward model (nst train's, or a converted checkpoint) on an image
 // or on every image of a folder (issue #12; engine/stylize.h). The output has the input's size.
+// Arbitrary-style models (issue #13) take style images too; the method comes from the model's
+// nst.arch (--method names it explicitly): "adain-decoder" -> AdaIN (engine/adain_stylize.h).
+// A new method adds its name to method_for_arch() and one branch in stylize().
 #include <omp.h>
 
 #include <algorithm>
@@ -8,12 +11,18 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/split.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "engine/adain_stylize.h"
 #include "engine/stylize.h"
 #include "io/atomic_file.h"
 #include "io/dataset.h"
@@ -26,6 +35,7 @@
 
 #include "cuda/check.h"
 #include "cuda/context.h"
+#include "cuda/adain_cuda.h"
 #include "cuda/network_cuda.h"
 #endif
 
@@ -41,7 +51,52 @@ struct StylizeOptions {
     int gpu = 0;
     int threads = 0;
     bool quiet = false;
+    // Arbitrary-style models (AdaIN; WCT later).
+    std::string method;                    // "" = from the model's arch
+    std::string encoder;                   // adain-encoder model file
+    std::vector<std::string> styles;       // repeated or comma lists
+    std::string style_weights;             // "W1,W2,..."
+    double alpha = 1.0;
+    std::string masks;                     // "m1.png,m2.png"
+    bool preserve_color = false;
+    std::string adain_stats = "port";
+    int content_size = 0;
+    int style_size = 512;
+    std::string pad = "none";
 };
+
+// The arbitrary-style method a model's arch implies; "" for a feed-forward (per-style) model.
+std::string method_for_arch(const std::string& arch) {
+    if (arch == "adain-decoder") return "adain";
+    return "";
+}
+
+// One image in, one stylised image (1, 3, H, W) in [0, 1] out; name for messages.
+using ImageFn = std::function<Tensor<float>(ConstView<float> rgb, const std::string& name)>;
+
+std::vector<std::string> style_list(const std::vector<std::string>& given) {
+    std::vector<std::string> out;
+    for (const std::string& g : given)
+        for (const std::string& s : split(g, ','))
+            if (!s.empty()) out.push_back(s);
+    return out;
+}
+
+std::vector<double> parse_weights(const std::string& text) {
+    std::vector<double> out;
+    if (text.empty()) return out;
+    for (const std::string& item : split(text, ',')) {
+        try {
+            std::size_t used = 0;
+            const double v = std::stod(item, &used);
+            if (used != item.size()) throw std::invalid_argument(item);
+            out.push_back(v);
+        } catch (const std::logic_error&) {
+            throw_usage("--style-weights: '" + item + "' is not a number");
+        }
+    }
+    return out;
+}
 
 void check_image_extension(const std::string& path) {
     const std::string ext = lower_extension(path);
@@ -74,59 +129,22 @@ private:
 };
 #endif
 
-void stylize(StylizeOptions& o) {
-    // Option values first (exit 2), then files (exit 3).
-    if (o.backend != "cpu" && o.backend != "cuda")
-        throw_usage("--backend: expected cpu or cuda, got '" + o.backend + "'");
-    if (o.threads < 0) throw_usage("--threads: must be >= 0 (0 = all cores)");
-    std::error_code ec;
-    const bool folder = fs::is_directory(o.content, ec);
-    if (!folder) {
-        check_image_extension(o.output);
-        if (fs::is_directory(o.output, ec))
-            throw_usage("--output '" + o.output + "' is a folder; --content is one image");
-    } else if (fs::exists(o.output, ec) && !fs::is_directory(o.output, ec)) {
-        throw_usage("--output '" + o.output + "' is a file; --content '" + o.content + "' is a folder");
-    }
-    if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
-    if (o.threads > 0) omp_set_num_threads(o.threads);
-
-    const NetModel model = load_model(o.model);
-    const auto io_it = model.metadata.find("nst.io");
-    const ModelIo io = io_it == model.metadata.end() ? ModelIo::Rgb255
-                                                     : parse_model_io(io_it->second, "model '" + o.model + "'");
-    ForwardFn net;
-    std::unique_ptr<cpu::Network<float>> cpu_net;
-    if (o.backend == "cuda") {
-#ifdef NST_HAVE_CUDA
-        auto gpu_net = std::make_shared<CudaForward>(o.gpu, model);
-        net = [gpu_net](ConstView<float> x) { return (*gpu_net)(x); };
-#else
-        throw_runtime("this nst was built without CUDA; use --backend cpu");
-#endif
-    } else {
-        cpu_net = std::make_unique<cpu::Network<float>>(model.desc, model.params.data());
-        net = [&](ConstView<float> x) {
-            const ConstView<float> y = cpu_net->forward(x, false);
-            Tensor<float> out(y.shape);
-            std::copy(y.begin(), y.end(), out.begin());
-            return out;
-        };
-    }
-
+// Runs `fn` on the content image, or on every image of the content folder (to OUTPUT/<its
+// relative path>.png, sub-folders kept), with progress on stderr.
+void run_images(const StylizeOptions& o, bool folder, const ImageFn& fn) {
     const auto start = std::chrono::steady_clock::now();
+    std::error_code ec;
     if (!folder) {
         check_writable(o.output);
         const Tensor<float> rgb = load_image(o.content);
-        const Tensor<float> out = stylize_image(net, io, rgb.cview());
+        const Tensor<float> out = fn(rgb.cview(), o.content);
         save_image(o.output, out.cview());
         if (!o.quiet)
-            std::fprintf(stderr, "nst: wrote %s (%dx%d) in %.3f s\n", o.output.c_str(), rgb.shape().w,
-                         rgb.shape().h,
+            std::fprintf(stderr, "nst: wrote %s (%dx%d) in %.3f s\n", o.output.c_str(), out.shape().w,
+                         out.shape().h,
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         return;
     }
-    // A folder: every readable image, to OUTPUT/<its relative path>.png (sub-folders kept).
     const ImageDataset images(o.content);
     fs::create_directories(o.output, ec);
     if (ec) throw_input("--output '" + o.output + "': cannot create the folder (" + ec.message() + ")");
@@ -148,7 +166,7 @@ void stylize(StylizeOptions& o) {
             continue;
         }
         fs::create_directories(out.parent_path(), ec);
-        save_image(out.string(), stylize_image(net, io, rgb.cview()).cview());
+        save_image(out.string(), fn(rgb.cview(), images.file(i)).cview());
         ++done;
         if (!o.quiet) {
             // A folder can take long (a COCO-sized one, on the CPU): one line per image with the ETA.
@@ -164,11 +182,125 @@ void stylize(StylizeOptions& o) {
                      failed ? (" (" + std::to_string(failed) + " could not be decoded)").c_str() : "");
 }
 
+// A per-style model (TransformerNet): the network on each image (engine/stylize.h).
+void stylize_feedforward(const StylizeOptions& o, bool folder, const NetModel& model) {
+    const auto io_it = model.metadata.find("nst.io");
+    const ModelIo io = io_it == model.metadata.end() ? ModelIo::Rgb255
+                                                     : parse_model_io(io_it->second, "model '" + o.model + "'");
+    ForwardFn net;
+    std::unique_ptr<cpu::Network<float>> cpu_net;
+    if (o.backend == "cuda") {
+#ifdef NST_HAVE_CUDA
+        auto gpu_net = std::make_shared<CudaForward>(o.gpu, model);
+        net = [gpu_net](ConstView<float> x) { return (*gpu_net)(x); };
+#else
+        throw_runtime("this nst was built without CUDA; use --backend cpu");
+#endif
+    } else {
+        cpu_net = std::make_unique<cpu::Network<float>>(model.desc, model.params.data());
+        net = [&](ConstView<float> x) {
+            const ConstView<float> y = cpu_net->forward(x, false);
+            Tensor<float> out(y.shape);
+            std::copy(y.begin(), y.end(), out.begin());
+            return out;
+        };
+    }
+    run_images(o, folder, [&](ConstView<float> rgb, const std::string&) { return stylize_image(net, io, rgb); });
+}
+
+// AdaIN (engine/adain_stylize.h): the decoder is --model, the encoder --encoder; styles are
+// loaded, resized and encoded once for every content image.
+void stylize_adain(const StylizeOptions& o, bool folder, const NetModel& decoder) {
+    if (o.encoder.empty())
+        throw_usage("--model '" + o.model + "' is an AdaIN decoder: give its encoder with --encoder "
+                    "(nst weights convert vgg_normalised.pth)");
+    const std::vector<std::string> styles = style_list(o.styles);
+    if (styles.empty()) throw_usage("--model '" + o.model + "' is an AdaIN decoder: give at least one --style image");
+    AdainSettings settings;
+    settings.alpha = o.alpha;
+    settings.weights = parse_weights(o.style_weights);
+    settings.stats = parse_adain_stats(o.adain_stats);
+    settings.preserve_color = o.preserve_color;
+    settings.content_size = o.content_size;
+    settings.style_size = o.style_size;
+    settings.pad = parse_adain_pad(o.pad);
+    const std::vector<std::string> mask_names = style_list({o.masks});
+    if (!o.masks.empty()) {
+        if (mask_names.size() != styles.size())
+            throw_usage("--masks: " + std::to_string(mask_names.size()) + " mask(s) for " +
+                        std::to_string(styles.size()) + " style image(s); one mask per style");
+        if (folder) throw_usage("--masks need a single --content image (a mask has its content's size)");
+    }
+    if (!(settings.alpha >= 0 && settings.alpha <= 1))
+        throw_usage("--alpha: must be in [0, 1], got " + std::to_string(settings.alpha));
+
+    const NetModel encoder = load_model(o.encoder);
+    check_adain_models(encoder, o.encoder, decoder, o.model);
+    std::vector<Tensor<float>> style_images;
+    for (const std::string& s : styles) style_images.push_back(load_image(s));
+    std::vector<Tensor<float>> masks;
+    for (const std::string& m : mask_names) masks.push_back(load_image(m));
+
+    std::unique_ptr<AdainBackend> backend;
+    if (o.backend == "cuda") {
+#ifdef NST_HAVE_CUDA
+        backend = std::make_unique<cuda::CudaAdainBackend>(o.gpu, encoder, decoder);
+#else
+        throw_runtime("this nst was built without CUDA; use --backend cpu");
+#endif
+    } else {
+        backend = std::make_unique<CpuAdainBackend>(encoder, decoder);
+    }
+    AdainStylizer stylizer(*backend, settings, std::move(style_images), styles, !masks.empty());
+    run_images(o, folder, [&](ConstView<float> rgb, const std::string& name) {
+        return stylizer.run(rgb, name, masks, mask_names);
+    });
+}
+
+void stylize(StylizeOptions& o) {
+    // Option values first (exit 2), then files (exit 3).
+    if (o.backend != "cpu" && o.backend != "cuda")
+        throw_usage("--backend: expected cpu or cuda, got '" + o.backend + "'");
+    if (o.threads < 0) throw_usage("--threads: must be >= 0 (0 = all cores)");
+    if (!o.method.empty() && o.method != "adain" && o.method != "wct")
+        throw_usage("--method: expected adain or wct, got '" + o.method + "'");
+    std::error_code ec;
+    const bool folder = fs::is_directory(o.content, ec);
+    if (!folder) {
+        check_image_extension(o.output);
+        if (fs::is_directory(o.output, ec))
+            throw_usage("--output '" + o.output + "' is a folder; --content is one image");
+    } else if (fs::exists(o.output, ec) && !fs::is_directory(o.output, ec)) {
+        throw_usage("--output '" + o.output + "' is a file; --content '" + o.content + "' is a folder");
+    }
+    if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+
+    const NetModel model = load_model(o.model);
+    const std::string implied = method_for_arch(model.desc.arch);
+    const std::string method = o.method.empty() ? implied : o.method;
+    if (method != implied)
+        throw_usage("--method " + method + ": --model '" + o.model + "' is a " + model.desc.arch + " model" +
+                    (implied.empty() ? " (a per-style network)" : ", used with --method " + implied));
+    const bool style_options = !o.styles.empty() || !o.encoder.empty() || !o.style_weights.empty() ||
+                               !o.masks.empty() || o.preserve_color;
+    if (method.empty()) {
+        if (style_options)
+            throw_usage("--style, --encoder, --style-weights, --masks and --preserve-color are for arbitrary-style "
+                        "models (adain-decoder); --model '" + o.model + "' is a " + model.desc.arch +
+                        " model, its style is built in");
+        stylize_feedforward(o, folder, model);
+    } else if (method == "adain") {
+        stylize_adain(o, folder, model);
+    }
+}
+
 }  // namespace
 
 Command add_stylize_command(CLI::App& app) {
     auto o = std::make_shared<StylizeOptions>();
-    CLI::App* sub = app.add_subcommand("stylize", "run a feed-forward model on an image or a folder of images");
+    CLI::App* sub = app.add_subcommand(
+        "stylize", "run a feed-forward model, or an AdaIN decoder with style images, on an image or a folder");
     sub->add_option("--model", o->model, "model file (.safetensors, from nst train or nst weights convert)")
         ->required();
     sub->add_option("--content", o->content, "an image, or a folder of images (searched recursively)")->required();
@@ -177,6 +309,31 @@ Command add_stylize_command(CLI::App& app) {
     sub->add_option("--gpu", o->gpu, "CUDA device index")->capture_default_str();
     sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
     sub->add_flag("--quiet", o->quiet, "no summary on stderr");
+    // Arbitrary-style models.
+    sub->add_option("--method", o->method, "adain or wct (default: from the model's nst.arch)");
+    sub->add_option("--encoder", o->encoder, "AdaIN: the adain-encoder model (converted vgg_normalised.pth)");
+    sub->add_option("--style", o->styles, "AdaIN: style image(s); repeat the option or give a comma list");
+    sub->add_option("--style-weights", o->style_weights,
+                    "AdaIN: interpolation weights W1,W2,... (> 0, one per style, normalised to sum 1; default equal)");
+    sub->add_option("--alpha", o->alpha, "AdaIN: content-style trade-off in [0, 1] (1 = full style)")
+        ->capture_default_str();
+    sub->add_option("--masks", o->masks,
+                    "AdaIN: spatial control, M1,M2,... one mask per style, the content's size; white (>= 0.5) "
+                    "marks the style's region, each pixel in exactly one");
+    sub->add_flag("--preserve-color", o->preserve_color,
+                  "AdaIN: recolour each style toward the content first (coral), keeping the content's colours");
+    sub->add_option("--adain-stats", o->adain_stats,
+                    "AdaIN statistics: port (pytorch-AdaIN, unbiased + eps) or official (AdaIN-style)")
+        ->capture_default_str();
+    sub->add_option("--content-size", o->content_size,
+                    "AdaIN: resize the content so its smaller side is N first (0 = keep its size)")
+        ->capture_default_str();
+    sub->add_option("--style-size", o->style_size, "AdaIN: resize styles so their smaller side is N (0 = keep)")
+        ->capture_default_str();
+    sub->add_option("--pad", o->pad,
+                    "AdaIN: none (run at the content's size, crop the decoder's overhang: the port's output) or "
+                    "reflect (reflection-pad to a multiple of 8 first)")
+        ->capture_default_str();
     return [o] { stylize(*o); };
 }
 
