@@ -10,9 +10,10 @@ upsampling) -> (1, 3, S, S); float32, inference only, random weights (the shapes
 the timing does not depend on the values). Also each part alone: the encoder on one image, the
 AdaIN operation on (1, 512, S/8, S/8) features, the decoder.
 
-  nst:     build/nst_bench --benchmark_filter='^(BM_adain_cpu|..._encode|..._op|..._decode)/S(/|$)'
-           (bench/bench_adain.cpp: cpu::Network on adain_encoder_desc / adain_decoder_desc,
-           cpu::adain_channel_stats + adain_blend), --repeats repetitions of one iteration each
+  nst:     build/nst_bench's BM_adain_cpu/S, BM_adain_cpu_{encode,op,decode}/S and
+           BM_adain_engine/S/1 (bench/bench_adain.cpp: cpu::Network on adain_encoder_desc /
+           adain_decoder_desc with cpu::adain_channel_stats + adain_blend; and the same transfer
+           through nst stylize's engine, AdainStylizer, beside the same PyTorch transfer), --repeats repetitions of one iteration each
            after Google Benchmark's own warm-up call, under OMP_NUM_THREADS=--threads
   PyTorch: bench/torch_adain.py --threads T (the port's nn.Sequentials and function.py's AdaIN,
            torch.inference_mode, --warmup runs, then --repeats timed runs)
@@ -35,19 +36,20 @@ import argparse, datetime, json, os, statistics, subprocess, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# case, nst benchmark (without /S), torch_adain.py mode
+# case, nst benchmark (its name up to the size), torch_adain.py mode, what follows the size
 CASES = [
-    ('transfer', 'BM_adain_cpu', 'transfer'),
-    ('encode', 'BM_adain_cpu_encode', 'encode'),
-    ('adain', 'BM_adain_cpu_op', 'adain'),
-    ('decode', 'BM_adain_cpu_decode', 'decode'),
+    ('transfer', 'BM_adain_cpu', 'transfer', ''),
+    ('engine', 'BM_adain_engine', 'transfer', '/1'),  # nst stylize's AdainStylizer, same problem
+    ('encode', 'BM_adain_cpu_encode', 'encode', ''),
+    ('adain', 'BM_adain_cpu_op', 'adain', ''),
+    ('decode', 'BM_adain_cpu_decode', 'decode', ''),
 ]
 
 
 def run_nst(a, env):
     """{case: (wall seconds list, process CPU seconds list)} over --repeats repetitions."""
-    names = '|'.join(n for _, n, _ in CASES)
-    cmd = [a.nst_bench, f'--benchmark_filter=^({names})/{a.size}(/|$)', '--benchmark_format=json',
+    pattern = '|'.join(f'^{n}/{a.size}{tail}(/|$)' for _, n, _, tail in CASES)
+    cmd = [a.nst_bench, f'--benchmark_filter={pattern}', '--benchmark_format=json',
            f'--benchmark_repetitions={a.repeats}', '--benchmark_min_time=0.01']
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
@@ -57,12 +59,12 @@ def run_nst(a, env):
     for b in d['benchmarks']:
         if b.get('run_type') == 'aggregate' or b.get('error_occurred'):
             continue
-        case = next(c for c, n, _ in CASES if b['name'].split('/')[0] == n)
+        case = next(c for c, n, _, _ in CASES if b['name'].split('/')[0] == n)
         unit = {'ns': 1e-9, 'us': 1e-6, 'ms': 1e-3, 's': 1.0}[b.get('time_unit', 'ns')]
         wall, cpu = out.setdefault(case, ([], []))
         wall.append(b['real_time'] * unit)
         cpu.append(b['cpu_time'] * unit)
-    missing = [c for c, _, _ in CASES if c not in out]
+    missing = [c for c, _, _, _ in CASES if c not in out]
     if missing:
         sys.exit(f'nst_bench gave no result for {missing} (is bench_adain.cpp built into {a.nst_bench}?)')
     return out, d.get('context', {})
@@ -71,12 +73,12 @@ def run_nst(a, env):
 def run_torch(a, env):
     """{case: [min wall, median wall, min CPU]} and the JSON line's header fields."""
     cmd = [sys.executable, os.path.join(HERE, 'torch_adain.py'), '--threads', str(a.threads), '--sizes', str(a.size),
-           '--only', ','.join(m for _, _, m in CASES), '--repeats', str(a.repeats), '--warmup', str(a.warmup)]
+           '--only', ','.join(dict.fromkeys(m for _, _, m, _ in CASES)), '--repeats', str(a.repeats), '--warmup', str(a.warmup)]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f'torch_adain.py failed ({r.returncode}): {r.stderr.strip()[-500:]}')
     d = json.loads(r.stdout.strip().splitlines()[-1])
-    return {c: d[f'{m}_{a.size}_s'] for c, _, m in CASES}, d
+    return {c: d[f'{m}_{a.size}_s'] for c, _, m, _ in CASES}, d
 
 
 def machine():
@@ -141,7 +143,7 @@ def main():
         print(f'round {r + 1} (load {load}): transfer nst median {statistics.median(nst["transfer"][0]):.3f} s, '
               f'PyTorch median {torch["transfer"][1]:.3f} s', file=sys.stderr, flush=True)
     cases = {}
-    for case, _, _ in CASES:
+    for case, _, _, _ in CASES:
         nst_med = min(statistics.median(rd['nst'][case][0]) for rd in rounds)
         nst_min = min(min(rd['nst'][case][0]) for rd in rounds)
         nst_cpu = min(statistics.median(rd['nst'][case][1]) for rd in rounds)

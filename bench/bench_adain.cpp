@@ -9,6 +9,11 @@
 //   BM_adain_cpu_op/<S>       the AdaIN operation alone on relu4_1 features of an S x S image
 //                             (1, 512, S/8, S/8): the style's statistics and the blend
 //   BM_adain_cpu_decode/<S>   the decoder alone from (1, 512, S/8, S/8) features
+//   BM_adain_engine/<S>/<style>  what `nst stylize` runs (engine/adain_stylize.h: AdainStylizer on
+//                             CpuAdainBackend): style 1 = the whole transfer (the stylizer built,
+//                             which encodes the style, then run); style 0 = run() alone with the
+//                             style encoded once (a video frame), plus the host-side steps
+//                             (constant-image check, clamping, cropping)
 //
 // Engine API as `nst stylize` uses it: cpu::Network<float> on adain_encoder_desc() /
 // adain_decoder_desc() with init_params' random weights (torch's default init, as torch_adain.py
@@ -18,7 +23,12 @@
 // torch_adain.py's --threads.
 #include <benchmark/benchmark.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "core/rng.h"
+#include "engine/adain_stylize.h"
 #include "nn/adain.h"
 #include "nn/adain_net.h"
 #include "nn/net_model.h"
@@ -102,8 +112,44 @@ void BM_adain_cpu_decode(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(decoder.forward(f.cview(), false).data);
 }
 
+NetModel random_model(const NetDesc& d, std::uint64_t seed) {
+    NetModel m;
+    m.desc = d;
+    m.params = init_params(d, seed);
+    return m;
+}
+
+void BM_adain_engine(benchmark::State& state) {
+    const int size = int(state.range(0));
+    const bool with_style = state.range(1) != 0;
+    const NetModel enc = random_model(adain_encoder_desc(), 1), dec = random_model(adain_decoder_desc(), 2);
+    CpuAdainBackend backend(enc, dec);
+    AdainSettings settings;
+    settings.style_size = 0;  // the style as given (S x S), as BM_adain_cpu
+    const Tensor<float> content = bench_rgb01(Shape{1, 3, size, size}, 0);
+    const Tensor<float> style = bench_rgb01(Shape{1, 3, size, size}, 1);
+    auto stylizer = [&] {
+        std::vector<Tensor<float>> styles;
+        styles.push_back(style.clone());
+        return std::make_unique<AdainStylizer>(backend, settings, std::move(styles), std::vector<std::string>{"style"},
+                                               false);
+    };
+    auto cached = stylizer();
+    benchmark::DoNotOptimize(cached->run(content.cview(), "content").data());  // plans and buffers
+    for (auto _ : state) {
+        if (with_style) {
+            auto s = stylizer();
+            benchmark::DoNotOptimize(s->run(content.cview(), "content").data());
+        } else {
+            benchmark::DoNotOptimize(cached->run(content.cview(), "content").data());
+        }
+    }
+}
+
 }  // namespace
 
+BENCHMARK(BM_adain_engine)->Args({512, 1})->Args({512, 0})->Args({256, 1})->Unit(benchmark::kMillisecond)
+    ->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_adain_cpu)->Arg(512)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_adain_cpu_encode)->Arg(512)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_adain_cpu_op)->Arg(512)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();

@@ -168,6 +168,9 @@ def run_panel(job, ctx):
         RUNNING[0] = None
     wall = time.monotonic() - t0
     parsed = parse_log("".join(lines))
+    if job.get("adain") and parsed["device"] is None:
+        # nst stylize names no device: it runs where --backend says, the CPU by default.
+        parsed["device"] = "cpu" if args.backend in ("auto", "cpu") else "%s:%d" % (args.backend, args.gpu)
     trace = read_trace(trace_path)
     ok = rc == 0 and png.is_file()
     width = height = None
