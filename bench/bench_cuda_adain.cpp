@@ -9,6 +9,11 @@
 //                                  beforehand, then encode content + AdaIN + decode. This is what
 //                                  the AdaIN paper's 15 FPS at 512^2 on a Pascal Titan X (56 FPS at
 //                                  256^2) counts (§7.1: "excluding the style encoding").
+//   BM_cuda_adain_engine/size:S    `nst stylize --backend cuda`'s path for one more content image
+//                                  (engine/adain_stylize.h AdainStylizer::run on CudaAdainBackend,
+//                                  the style encoded once): the image up, encode, AdaIN, decode,
+//                                  the result back to the host, clamped and cropped. Wall time
+//                                  (run() returns a host tensor, so it has synchronised).
 //
 // cuda::Network on adain_encoder_desc() / adain_decoder_desc() with init_params' random weights,
 // kernels::adain_channel_stats + kernels::adain_blend with the port's statistics (unbiased
@@ -19,7 +24,10 @@
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
+#include <chrono>
 #include <exception>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "core/device_memory.h"
@@ -27,7 +35,9 @@
 #include "cuda/check.h"
 #include "cuda/context.h"
 #include "cuda/device_stats.h"
+#include "cuda/adain_cuda.h"
 #include "cuda/network_cuda.h"
+#include "engine/adain_stylize.h"
 #include "engine/engine.h"
 #include "kernels/adain.h"
 #include "nn/adain_net.h"
@@ -113,8 +123,55 @@ void BM_cuda_adain(benchmark::State& state) {
     }
 }
 
+void BM_cuda_adain_engine(benchmark::State& state) {
+    if (nst::cuda_device_count() == 0) {
+        state.SkipWithError("no CUDA device");
+        return;
+    }
+    const int size = int(state.range(0));
+    try {
+        nst::NetModel enc, dec;
+        enc.desc = nst::adain_encoder_desc();
+        enc.params = nst::init_params(enc.desc, 1);
+        dec.desc = nst::adain_decoder_desc();
+        dec.params = nst::init_params(dec.desc, 2);
+        nst::cuda::reset_device_peak();
+        nst::cuda::CudaAdainBackend backend(0, enc, dec);
+        nst::AdainSettings settings;
+        settings.style_size = 0;  // the style as given (S x S)
+        nst::Tensor<float> content(nst::Shape{1, 3, size, size}), style(nst::Shape{1, 3, size, size});
+        for (std::size_t i = 0; i < content.numel(); ++i) {
+            content[i] = float(nst::rng::uniform(7, 0, i));
+            style[i] = float(nst::rng::uniform(7, 1, i));
+        }
+        std::vector<nst::Tensor<float>> styles;
+        styles.push_back(std::move(style));
+        nst::AdainStylizer stylizer(backend, settings, std::move(styles), {"style"}, false);
+        benchmark::DoNotOptimize(stylizer.run(content.cview(), "content").data());  // warm-up
+        double total = 0;
+        for (auto _ : state) {
+            const auto t0 = std::chrono::steady_clock::now();
+            benchmark::DoNotOptimize(stylizer.run(content.cview(), "content").data());
+            total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
+        if (total > 0) {
+            state.counters["ms_per_iter"] = total / double(state.iterations()) * 1e3;
+            state.counters["fps"] = double(state.iterations()) / total;
+        }
+        state.counters["peak_MiB"] = double(nst::cuda::device_bytes_peak()) / double(1 << 20);
+    } catch (const std::exception& e) {
+        state.SkipWithError(e.what());
+    }
+}
+
 }  // namespace
 
+BENCHMARK(BM_cuda_adain_engine)
+    ->ArgsProduct({{512, 256}})
+    ->ArgNames({"size"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(0.5);
 BENCHMARK(BM_cuda_adain)
     ->ArgsProduct({{512, 256}, {1, 0}})
     ->ArgNames({"size", "style"})

@@ -67,6 +67,8 @@ ADAIN_ROWS = [
     ('AdaIN frame 512x512 (style statistics cached)', 'BM_cuda_adain/size:512/style:0', 'frame_512_s', 15),
     ('AdaIN transfer 256x256', 'BM_cuda_adain/size:256/style:1', 'transfer_256_s', None),
     ('AdaIN frame 256x256 (style statistics cached)', 'BM_cuda_adain/size:256/style:0', 'frame_256_s', 56),
+    ('AdaIN frame 512x512 through nst stylize\'s engine (image up and back, clamp, crop)',
+     'BM_cuda_adain_engine/size:512', 'frame_512_s', 15),
 ]
 
 

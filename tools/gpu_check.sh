@@ -14,10 +14,11 @@
 #               bench/torch_transformer.py --device cuda (fp32, no TF32; forward, train, full
 #               step with VGG16 loss and Adam) -> table in REPORT.md, both JSONs in misc.log
 #               (~60-90 s; the cuda::Network tests run in the ctest step, test_cuda_network.cpp)
-#   adain       issue #13's AdaIN: nst_bench BM_cuda_adain (512 and 256, whole transfer and a
-#               frame with cached style statistics) beside bench/torch_adain.py --device cuda
+#   adain       issue #13's AdaIN: nst_bench BM_cuda_adain* (512 and 256, whole transfer and a
+#               frame with cached style statistics; the frame through nst stylize's engine)
+#               beside bench/torch_adain.py --device cuda
 #               (fp32, no TF32) -> table in REPORT.md with FPS against the paper's 15 FPS at 512^2
-#               on a Pascal Titan X; both JSONs in misc.log (~40-60 s)
+#               on a Pascal Titan X; both JSONs in misc.log (~50-90 s)
 #   gram        BM_cuda_gram: our Gram vs cuBLAS SSYRK / SGEMM, plain and guided, per VGG
 #               style layer at 512 and 1024 px (--gram-impl's side by side) -> table in REPORT.md
 #   torch       bench/torch_cuda_iteration.py (PyTorch vs nst per iteration) -> $OUT/torch_cuda.json
@@ -285,12 +286,12 @@ fi
 # ---- AdaIN (issue #13): nst vs PyTorch CUDA, and FPS vs the paper ---------------------------------
 if want adain; then
   t0=$(date +%s)
-  lim=$(box 80)
-  if [ "$lim" -ge 40 ]; then
+  lim=$(box 95)
+  if [ "$lim" -ge 45 ]; then
     AD_NST=$BUILD/bench_adain.json
     AD_TORCH=$BUILD/torch_adain.json
     rm -f "$AD_NST" "$AD_TORCH"
-    timed "$(box 35)" "$BUILD/nst_bench" --benchmark_filter='BM_cuda_adain' --benchmark_format=json \
+    timed "$(box 45)" "$BUILD/nst_bench" --benchmark_filter='BM_cuda_adain' --benchmark_format=json \
       >"$AD_NST" 2>>"$MISC"
     rc_nst=$?
     PYTHONUNBUFFERED=1 timed "$(box 40)" python3 bench/torch_adain.py --device cuda --only transfer,frame \
