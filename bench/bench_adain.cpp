@@ -15,10 +15,10 @@
 //                             style encoded once (a video frame), plus the host-side steps
 //                             (constant-image check, clamping, cropping)
 //
-// Engine API as `nst stylize` uses it: cpu::Network<float> on adain_encoder_desc() /
-// adain_decoder_desc() with init_params' random weights (torch's default init, as torch_adain.py
-// uses; the timing does not depend on the values, the shapes are the port's), cpu::adain_channel_stats + cpu::adain_blend with the port's
-// statistics. Inference only (forward(x, false)). Wall-clock time; the CPU column is the process's
+// The BM_adain_cpu* cases call the layers nst stylize is built from: cpu::Network<float> on
+// adain_encoder_desc() / adain_decoder_desc() with init_params' random weights (torch's default
+// init, as torch_adain.py uses; the timing does not depend on the values, the shapes are the
+// port's), cpu::adain_channel_stats + cpu::adain_blend with the port's statistics. Inference only (forward(x, false)). Wall-clock time; the CPU column is the process's
 // (all threads), the steadier figure on a shared machine. Run under OMP_NUM_THREADS equal to
 // torch_adain.py's --threads.
 #include <benchmark/benchmark.h>
