@@ -28,7 +28,8 @@ adain_regions_kernel(float* y, const float* content, const std::int32_t* labels,
         for (long long i = threadIdx.x; i < plane; i += kThreads)
             if (labels[i] == k) s += double(xp[i]);
         const long long n = counts.n[k];
-        mu[k] = n > 0 ? block_sum(s, scratch) / double(n) : 0.0;
+        const double total = block_sum(s, scratch);  // every thread calls it: it synchronises
+        mu[k] = n > 0 ? total / double(n) : 0.0;
         double q = 0;
         for (long long i = threadIdx.x; i < plane; i += kThreads)
             if (labels[i] == k) {

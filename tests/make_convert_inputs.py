@@ -675,12 +675,66 @@ def adain_nets(torch):
     return vgg, decoder
 
 
+ADAIN_STYLIZE = {"content": (32, 40), "style": (24, 32), "alpha": 0.7, "last_gain": 0.01}
+
+
+def write_png(path, rgb):
+    """An 8-bit RGB PNG of rgb (H, W, 3) uint8, with zlib alone (no imaging library needed)."""
+    import zlib
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        c = struct.pack(">I", len(data)) + kind + data
+        return c + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def adain_stylize_reference(torch, np, vgg, decoder, out):
+    """pytorch-AdaIN's test.py on two PNGs (content_size = style_size = 0, no crop; sizes multiples of
+    8, so nst's output is the port's), float64: style_transfer(vgg[:31], decoder, content, style,
+    alpha) with function.py's calc_mean_std (unbiased variance + 1e-5) and AdaIN; saved as the port
+    saves (save_image clamps to [0, 1]) into adain_stylized_ref.npy, float32 (1, 3, H, W)."""
+    g = np.random.default_rng(13)
+    imgs = {}
+    for name, (h, w) in (("content", ADAIN_STYLIZE["content"]), ("style", ADAIN_STYLIZE["style"])):
+        y, x = np.mgrid[0:h, 0:w]
+        base = np.stack([np.sin(0.3 * x + c) * np.cos(0.2 * y - c) for c in range(3)], axis=-1)
+        rgb = np.clip(127.5 + 90 * base + g.uniform(-30, 30, (h, w, 3)), 0, 255).astype(np.uint8)
+        write_png(os.path.join(out, "adain_%s.png" % name), rgb)
+        # ToTensor: uint8 / 255 in float32, (1, 3, H, W).
+        imgs[name] = torch.from_numpy((rgb.astype(np.float32) / 255).transpose(2, 0, 1).copy())[None].double()
+
+    def calc_mean_std(feat, eps=1e-5):
+        n, c = feat.size()[:2]
+        var = feat.view(n, c, -1).var(dim=2) + eps
+        return feat.view(n, c, -1).mean(dim=2).view(n, c, 1, 1), var.sqrt().view(n, c, 1, 1)
+
+    with torch.no_grad():
+        enc, dec = vgg[:31].double(), decoder.double()
+        cf, sf = enc(imgs["content"]), enc(imgs["style"])
+        sm, ss = calc_mean_std(sf)
+        cm, cs = calc_mean_std(cf)
+        t = (cf - cm) / cs * ss + sm
+        a = ADAIN_STYLIZE["alpha"]
+        y = dec(t * a + cf * (1 - a)).clamp(0, 1)
+    np.save(os.path.join(out, "adain_stylized_ref.npy"), y.float().numpy())
+
+
 def write_adain(torch, np, out):
     """vgg_normalised.pth as the port ships it (all 53 modules' keys; the preprocessing conv set
     as AdaIN-style's getPreprocessConv; vgg[31:]'s tensors stored at full shape with stride 0,
-    which costs nothing, as the port never runs them) and decoder.pth (torch's default init),
-    PyTorch's outputs (float64) of vgg[:31] on an image in [0, 1] and of the decoder on a
-    512-channel feature, and broken variants (small stride-0 files)."""
+    which costs nothing, as the port never runs them) and decoder.pth, PyTorch's outputs (float64)
+    of vgg[:31] on an image in [0, 1] and of the decoder on a 512-channel feature, the port's
+    stylised output of two PNGs (adain_stylize_reference), and broken variants (small stride-0
+    files). The conv weights are torch's default init times sqrt(6) (He's variance; the decoder's
+    last conv times ADAIN_STYLIZE["last_gain"] instead): with the default init alone the
+    activations are bias-dominated (about 200 of relu4_1's 512 channels constant) and the decoded
+    image within +-0.03 of 0, which would make the stylised-output comparison nearly vacuous."""
+    import math
     torch.manual_seed(1703)
     vgg, decoder = adain_nets(torch)
     with torch.no_grad():
@@ -688,6 +742,10 @@ def write_adain(torch, np, out):
         w[0, 2, 0, 0] = w[1, 1, 0, 0] = w[2, 0, 0, 0] = 255.0
         vgg[0].weight.copy_(w)
         vgg[0].bias.copy_(-torch.tensor([103.939, 116.779, 123.68]))
+        for mod in list(vgg)[1:31] + list(decoder)[:-1]:
+            if isinstance(mod, torch.nn.Conv2d):
+                mod.weight.mul_(math.sqrt(6.0))
+        decoder[28].weight.mul_(ADAIN_STYLIZE["last_gain"])
     sd = collections.OrderedDict()
     for k, v in vgg.state_dict().items():
         sd[k] = v if int(k.split(".")[0]) < 31 else torch.full((1,), 0.01).expand(v.shape)
@@ -704,6 +762,7 @@ def write_adain(torch, np, out):
     with torch.no_grad():
         np.save(os.path.join(out, "adain_enc_ref.npy"), vgg[:31].double()(x.double()).numpy())
         np.save(os.path.join(out, "adain_dec_ref.npy"), decoder.double()(f.double()).numpy())
+    adain_stylize_reference(torch, np, vgg, decoder, out)
 
     cheap = collections.OrderedDict((k, torch.full((1,), 0.01).expand(v.shape)) for k, v in dsd.items())
     missing = collections.OrderedDict((k, v) for k, v in cheap.items() if k != "14.bias")

@@ -5,7 +5,8 @@
 // convert` of naoto0804/pytorch-AdaIN checkpoints torch.save wrote (tests/make_convert_inputs.py
 // builds the port's Sequentials): vgg_normalised.pth (all 53 modules' keys) and decoder.pth give
 // nst models whose cpu::Network<float> output matches PyTorch's (float64) to rel L2 <= 1e-5;
-// missing, misshapen, unexpected tensors and wrong --arch fail with exit 3 and clobber nothing.
+// missing, misshapen, unexpected tensors and wrong --arch fail with exit 3 and clobber nothing;
+// `nst stylize` with both converted files reproduces the port's stylised image (one 8-bit level).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "convert_inputs.h"
+#include "io/image.h"
 #include "io/npy.h"
 #include "nn/adain_net.h"
 #include "nn/net_desc.h"
@@ -169,6 +171,40 @@ TEST_CASE("convert adain: encoder and decoder checkpoints give PyTorch's output"
         REQUIRE(forced.exit_code == 0);
         CHECK(load_model(dir + "/forced.safetensors").params == m.params);
     }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("convert adain: converted checkpoints stylise as pytorch-AdaIN's test.py" *
+          doctest::skip(convert_inputs_unavailable())) {
+    // Both .pth converted, then `nst stylize` on the generator's PNGs (sizes multiples of 8, so the
+    // port's pipeline exactly; --style-size 0 as test.py --style_size 0): the PNG must equal the
+    // port's float64 output (clamped as save_image does) to within one 8-bit level.
+    const std::string& in = convert_inputs();
+    const std::string dir = test::temp_dir("convert_adain_stylize");
+    for (const char* f : {"adain_vgg_normalised.pth", "adain_decoder.pth"})
+        REQUIRE(run_nst({"weights", "convert", in + "/" + f, dir + "/" + f + ".safetensors"}).exit_code == 0);
+    const std::string out = dir + "/out.png";
+    const test::RunResult r =
+        run_nst({"stylize", "--model", dir + "/adain_decoder.pth.safetensors", "--encoder",
+                 dir + "/adain_vgg_normalised.pth.safetensors", "--content", in + "/adain_content.png", "--style",
+                 in + "/adain_style.png", "--style-size", "0", "--alpha", "0.7", "--output", out, "--quiet"});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const NpyArray ref = load_npy(in + "/adain_stylized_ref.npy");
+    const Tensor<float> got = load_image(out);
+    REQUIRE(std::vector<std::int64_t>{1, 3, got.shape().h, got.shape().w} == ref.shape);
+    double worst = 0;
+    std::size_t inside = 0;
+    for (std::size_t i = 0; i < ref.data.size(); ++i) {
+        worst = std::max(worst, std::abs(double(got[i]) - double(ref.data[i])) * 255.0);
+        inside += ref.data[i] > 0 && ref.data[i] < 1;
+    }
+    CHECK(worst <= 1.0);
+    // Not a saturated image: most of it is strictly inside (0, 1).
+    CHECK(inside * 3 > ref.data.size());
+    MESSAGE("nst stylize of converted checkpoints vs pytorch-AdaIN: max " << worst << " levels, "
+                                                                         << inside << "/" << ref.data.size()
+                                                                         << " values inside (0, 1)");
     std::filesystem::remove_all(dir);
 }
 
