@@ -3,7 +3,7 @@
 // or on every image of a folder (issue #12; engine/stylize.h). The output has the input's size.
 // Arbitrary-style models (issue #13) take style images too; the method comes from the model's
 // nst.arch (--method names it explicitly): "adain-decoder" -> AdaIN (engine/adain_stylize.h).
-// A new method adds its name to method_for_arch() and one branch in stylize().
+// A new method adds its name to methods_for_arch() and one branch in stylize().
 #include <omp.h>
 
 #include <algorithm>
@@ -65,10 +65,12 @@ struct StylizeOptions {
     std::string pad = "none";
 };
 
-// The arbitrary-style method a model's arch implies; "" for a feed-forward (per-style) model.
-std::string method_for_arch(const std::string& arch) {
-    if (arch == "adain-decoder") return "adain";
-    return "";
+// The arbitrary-style methods a model's arch can run, the default first; empty for a
+// feed-forward (per-style) model. (WCT will add "wct" here, e.g. after "adain" for the AdaIN
+// decoder, which serves a single-level WCT at relu4_1.)
+std::vector<std::string> methods_for_arch(const std::string& arch) {
+    if (arch == "adain-decoder") return {"adain"};
+    return {};
 }
 
 // One image in, one stylised image (1, 3, H, W) in [0, 1] out; name for messages.
@@ -231,8 +233,7 @@ void stylize_adain(const StylizeOptions& o, bool folder, const NetModel& decoder
                         std::to_string(styles.size()) + " style image(s); one mask per style");
         if (folder) throw_usage("--masks need a single --content image (a mask has its content's size)");
     }
-    if (!(settings.alpha >= 0 && settings.alpha <= 1))
-        throw_usage("--alpha: must be in [0, 1], got " + std::to_string(settings.alpha));
+    check_adain_settings(settings, styles.size(), !mask_names.empty());
 
     const NetModel encoder = load_model(o.encoder);
     check_adain_models(encoder, o.encoder, decoder, o.model);
@@ -277,11 +278,14 @@ void stylize(StylizeOptions& o) {
     if (o.threads > 0) omp_set_num_threads(o.threads);
 
     const NetModel model = load_model(o.model);
-    const std::string implied = method_for_arch(model.desc.arch);
-    const std::string method = o.method.empty() ? implied : o.method;
-    if (method != implied)
+    const std::vector<std::string> methods = methods_for_arch(model.desc.arch);
+    const std::string method = o.method.empty() ? (methods.empty() ? "" : methods.front()) : o.method;
+    if (!method.empty() && std::find(methods.begin(), methods.end(), method) == methods.end()) {
+        std::string can;
+        for (const std::string& m : methods) can += (can.empty() ? "" : " or ") + m;
         throw_usage("--method " + method + ": --model '" + o.model + "' is a " + model.desc.arch + " model" +
-                    (implied.empty() ? " (a per-style network)" : ", used with --method " + implied));
+                    (methods.empty() ? " (a per-style network)" : ", which runs --method " + can));
+    }
     const bool style_options = !o.styles.empty() || !o.encoder.empty() || !o.style_weights.empty() ||
                                !o.masks.empty() || o.preserve_color;
     if (method.empty()) {

@@ -141,22 +141,25 @@ std::vector<std::int32_t> mask_feature_labels(const std::vector<std::int32_t>& l
     return out;
 }
 
+void check_adain_settings(const AdainSettings& s, std::size_t styles, bool with_masks) {
+    if (!(s.alpha >= 0 && s.alpha <= 1)) throw_usage("--alpha: must be in [0, 1], got " + std::to_string(s.alpha));
+    if (s.content_size < 0 || s.style_size < 0)
+        throw_usage("--content-size / --style-size: must be >= 0 (0 keeps the size)");
+    if (with_masks && !s.weights.empty())
+        throw_usage("--style-weights and --masks exclude each other: with masks each style has its region");
+    if (!s.weights.empty() && s.weights.size() != styles)
+        throw_usage("--style-weights: " + std::to_string(s.weights.size()) + " weight(s) for " +
+                    std::to_string(styles) + " style image(s)");
+    for (double w : s.weights)
+        if (!(std::isfinite(w) && w > 0))
+            throw_usage("--style-weights: each weight must be finite and > 0, got " + std::to_string(w));
+}
+
 AdainStylizer::AdainStylizer(AdainBackend& backend, AdainSettings settings, std::vector<Tensor<float>> styles,
                              std::vector<std::string> style_names, bool with_masks)
     : m_backend(backend), m_settings(std::move(settings)), m_names(std::move(style_names)), m_masks(with_masks) {
     NST_REQUIRE(styles.size() == m_names.size() && !styles.empty(), "AdainStylizer: one name per style");
-    if (!(m_settings.alpha >= 0 && m_settings.alpha <= 1))
-        throw_usage("--alpha: must be in [0, 1], got " + std::to_string(m_settings.alpha));
-    if (m_settings.content_size < 0 || m_settings.style_size < 0)
-        throw_usage("--content-size / --style-size: must be >= 0 (0 keeps the size)");
-    if (m_masks && !m_settings.weights.empty())
-        throw_usage("--style-weights and --masks exclude each other: with masks each style has its region");
-    if (!m_settings.weights.empty() && m_settings.weights.size() != styles.size())
-        throw_usage("--style-weights: " + std::to_string(m_settings.weights.size()) + " weight(s) for " +
-                    std::to_string(styles.size()) + " style image(s)");
-    for (double w : m_settings.weights)
-        if (!(std::isfinite(w) && w > 0))
-            throw_usage("--style-weights: each weight must be finite and > 0, got " + std::to_string(w));
+    check_adain_settings(m_settings, styles.size(), m_masks);
     m_weights = cpu::adain_normalised_weights(m_settings.weights.empty() ? std::vector<double>(styles.size(), 1.0)
                                                                          : m_settings.weights);
     for (std::size_t k = 0; k < styles.size(); ++k) {
@@ -169,7 +172,7 @@ AdainStylizer::AdainStylizer(AdainBackend& backend, AdainSettings settings, std:
 Tensor<float> AdainStylizer::run(ConstView<float> content_in, const std::string& content_name,
                                  const std::vector<Tensor<float>>& masks, const std::vector<std::string>& mask_names) {
     NST_REQUIRE(content_in.shape.n == 1 && content_in.shape.c == 3, "AdaIN stylize takes one RGB image");
-    if (m_masks != !masks.empty()) NST_REQUIRE(false, "AdainStylizer: masks given or missing");
+    NST_REQUIRE(m_masks == !masks.empty(), "AdainStylizer: masks given to a stylizer made without, or missing");
     require_not_constant(content_in, "content image '" + content_name + "'");
     AdainMix mix;
     mix.alpha = m_settings.alpha;

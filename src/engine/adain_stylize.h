@@ -27,7 +27,6 @@
 // preservation, masks, checks, cropping) is shared.
 #pragma once
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -122,12 +121,17 @@ std::vector<std::int32_t> mask_pixel_labels(const std::vector<Tensor<float>>& ma
 std::vector<std::int32_t> mask_feature_labels(const std::vector<std::int32_t>& labels, int h0, int w0, int h1,
                                               int w1);
 
+// Usage errors (exit 2) for settings that cannot run with `styles` style images: alpha outside
+// [0, 1], negative sizes, weights with masks, a weight count other than the style count, a weight
+// that is not finite and > 0.
+void check_adain_settings(const AdainSettings& settings, std::size_t styles, bool with_masks);
+
 // The host-side pipeline around a backend: styles prepared (resized, encoded) once, then any
 // number of contents.
 class AdainStylizer {
 public:
-    // styles: (1, 3, H_k, W_k) in [0, 1] as loaded; names for messages. Usage errors for bad
-    // alpha and weights (count, sign), input errors for constant styles.
+    // styles: (1, 3, H_k, W_k) in [0, 1] as loaded; names for messages. Usage errors as
+    // check_adain_settings, input errors for constant styles.
     AdainStylizer(AdainBackend& backend, AdainSettings settings, std::vector<Tensor<float>> styles,
                   std::vector<std::string> style_names, bool with_masks);
 
