@@ -41,6 +41,8 @@ enum Stream : std::uint64_t {
     kStreamNetParams = 200,  // + parameter tensor index: init_params of a NetDesc (nn/net_model.h)
     kStreamDatasetOrder = 300,  // counter epoch * n + i: the shuffled order of a training dataset
     kStreamDatasetCrop = 301,   // counter 2 g, 2 g + 1: the random crop of training sample g
+    kStreamStyleOrder = 302,    // as kStreamDatasetOrder, for the style images of `--style-dataset`
+    kStreamStyleCrop = 303,     // as kStreamDatasetCrop, for the style images
 };
 
 }  // namespace nst::rng

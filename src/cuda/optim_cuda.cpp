@@ -209,6 +209,11 @@ void Adam::step(float* x, const float* g) {
     kernels::adam_update(m->view, x, g, stream);
 }
 
+void Adam::set_learning_rate(double learning_rate) {
+    NST_REQUIRE(learning_rate > 0 && std::isfinite(learning_rate), "Adam: the learning rate must be positive");
+    m->view.learning_rate = learning_rate;
+}
+
 int Adam::iterations() const {
     kernels::AdamScalars sc{};
     copy_to_host(&sc, m->scalars.data(), sizeof(sc), m->ctx);

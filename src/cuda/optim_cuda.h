@@ -58,6 +58,8 @@ public:
 
     void step(float* x, const float* g);
     int iterations() const;  // synchronises
+    // The rate of the next steps (cpu::Adam::set_learning_rate); passed to the kernels by value.
+    void set_learning_rate(double learning_rate);
 
     // The state as cpu::Adam exports it, for training checkpoints (engine/train_checkpoint.h,
     // one format on both backends): the moments copied to the host (synchronises), and

@@ -110,8 +110,9 @@ public:
         m_vgg.release();
     }
 
-    LossTerms evaluate(ConstView<float> x) override {
+    LossTerms evaluate(const TrainBatch& batch_images) override {
         NvtxRange range("train step");
+        const ConstView<float> x = batch_images.content;
         const TrainConfig& c = m_config;
         NST_REQUIRE(x.shape == m_x.shape(), "train step: batch " + x.shape.str() + ", expected " + m_x.shape().str());
         const cudaStream_t stream = m_ctx.stream();
@@ -211,7 +212,8 @@ public:
         return terms;
     }
 
-    void update() override {
+    void update(double learning_rate) override {
+        m_adam->set_learning_rate(learning_rate);
         m_adam->step(m_net.params(), static_cast<const float*>(m_grads.data()));
     }
 
@@ -219,6 +221,14 @@ public:
         std::vector<float> out(m_n);
         NST_CUDA_CHECK(cudaMemcpyAsync(out.data(), const_cast<Network&>(m_net).params(), m_n * sizeof(float),
                                        cudaMemcpyDeviceToHost, m_ctx.stream()));
+        m_ctx.synchronize();
+        return out;
+    }
+
+    std::vector<float> gradient() const override {
+        std::vector<float> out(m_n);
+        NST_CUDA_CHECK(cudaMemcpyAsync(out.data(), m_grads.data(), m_n * sizeof(float), cudaMemcpyDeviceToHost,
+                                       m_ctx.stream()));
         m_ctx.synchronize();
         return out;
     }

@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: MIT
-// Training a feed-forward network (Johnson et al.'s TransformerNet) with the perceptual loss
-// (issue #12, `nst train`): Adam over the network's flat parameters, batches from a dataset
-// folder, checkpoints that resume bit-identically. The loop is the same on every backend; the
-// per-iteration compute is a TrainStep (engine/train_step.h): the CPU's, or the GPU's
-// (cuda/train_step_cuda.h). Checkpoints have one format, so a run may resume on either.
+// Training a feed-forward network (`nst train`): Adam over the network's flat parameters,
+// batches from a dataset folder, checkpoints that resume bit-identically. One loop for every
+// method and backend; the per-iteration compute is a TrainStep (engine/train_step.h):
+//   - perceptual (issue #12): Johnson et al.'s TransformerNet with the perceptual loss, on the
+//     CPU (engine/train_step_cpu.h) or the GPU (cuda/train_step_cuda.h);
+//   - adain (issue #13): AdaIN's decoder behind a frozen encoder, with style images drawn from
+//     a second dataset (engine/adain_train_step.h).
+// Adding a method is a TrainMethod value, its step, and its metadata in train_metadata().
+// Checkpoints have one format, so a run may resume on either backend.
 //
 // Reproducibility: the initial parameters come from init_params(desc, seed), sample g's file and
-// crop from (seed, g) (io/dataset.h), so the whole state at iteration k is the parameters, Adam's
-// moments and k. A checkpoint holds exactly that (engine/train_checkpoint.h); resuming from it
-// gives the same bits as the uninterrupted run on the same machine and thread count.
+// crop from (seed, g) (io/dataset.h; the style images from their own rng streams), so the whole
+// state at iteration k is the parameters, Adam's moments and k. A checkpoint holds exactly that
+// (engine/train_checkpoint.h); resuming from it gives the same bits as the uninterrupted run on
+// the same machine and thread count.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,26 +32,59 @@
 
 namespace nst {
 
+enum class TrainMethod {
+    Perceptual,  // TransformerNet, perceptual loss; batches in config.io space
+    Adain,       // AdaIN's decoder; content and style batches in RGB [0, 1] (nst.io rgb01)
+};
+const char* train_method_name(TrainMethod method);
+// Whether the method draws style images from a dataset of their own (`--style-dataset`).
+bool train_method_uses_style_dataset(TrainMethod method);
+
+// The options of AdaIN's decoder training (research/feedforward.md §5.2-§5.3).
+enum class AdainLossConvention {
+    Port,      // pytorch-AdaIN: sigma = sqrt(unbiased var + 1e-5) for input and target, MSE means over N C
+    Official,  // AdaIN-style (Torch): input sigma = sqrt(biased var + 1e-6), target biased std; sums over C / N
+};
+const char* adain_loss_convention_name(AdainLossConvention convention);
+
+struct AdainTrainOptions {
+    AdainLossConvention convention = AdainLossConvention::Port;
+    double content_weight = 1;
+    double style_weight = 10;   // the port's; the official code's is 1e-2
+};
+
 struct TrainConfig {
-    NetDesc desc;                      // the network to train (transformer_net_desc)
-    ModelIo io = ModelIo::Rgb255;      // its input and output space
-    PerceptualOptions loss;            // layers, weights, the loss network's preprocessing
-    SampleOptions sample;              // image size, crop, shuffle, seed
+    TrainMethod method = TrainMethod::Perceptual;
+    NetDesc desc;                      // the network to train (transformer_net_desc, adain_decoder_desc)
+    ModelIo io = ModelIo::Rgb255;      // perceptual: its input and output space
+    PerceptualOptions loss;            // perceptual: layers, weights, the loss network's preprocessing
+    AdainTrainOptions adain;           // adain: the loss
+    SampleOptions sample;              // image size, resize, crop, shuffle, seed
+    SampleOptions style_sample;        // the style images' (methods with a style dataset)
     int batch_size = 4;
     long long iterations = 0;          // total, counted from iteration 0 (a resumed run continues)
     double learning_rate = 1e-3;
+    // Inverse-time decay as both AdaIN codes: iteration i (0-based) steps with
+    // learning_rate / (1 + lr_decay * i). 0: a constant rate.
+    double lr_decay = 0;
     int checkpoint_every = 0;          // 0: no checkpoints
     std::string checkpoint_path;       // where checkpoints go (atomically replaced each time)
     // Recorded in the model's and the checkpoint's metadata as nst.train.<key>; the keys that
     // decide the result (everything but "iterations") must match when resuming.
     std::map<std::string, std::string> record;
+    // Other metadata the model carries, full keys (e.g. nst.adain.encoder_sha256).
+    std::map<std::string, std::string> model_metadata;
 };
+
+// The learning rate of iteration i (0-based) under the config's schedule.
+double train_learning_rate(const TrainConfig& config, long long iteration);
 
 // The nst.train.* metadata of a configuration: its own settings plus config.record.
 std::map<std::string, std::string> train_metadata(const TrainConfig& config);
 
 // Usage errors (exit 2) for settings no step can run: batch size, image size the network
-// does not reproduce, learning rate, checkpoint interval. The step factories call it first.
+// does not reproduce, learning rate and decay, checkpoint interval. The step factories call it
+// first.
 void check_train_config(const TrainConfig& config);
 
 struct TrainProgress {
@@ -70,8 +108,11 @@ public:
     // targets are taken from style_rgb (1, 3, h, w) in [0, 1].
     Trainer(TrainConfig config, const ImageDataset& dataset, cpu::VggNet<float>& loss_net,
             ConstView<float> style_rgb);
-    // Any backend's step, made for the same config (make_cpu_train_step, make_cuda_train_step).
-    Trainer(TrainConfig config, const ImageDataset& dataset, std::unique_ptr<TrainStep> step);
+    // Any method's and backend's step, made for the same config (make_cpu_train_step,
+    // make_cuda_train_step, make_adain_train_step, ...). `style_dataset` (borrowed) is required
+    // by the methods that use one and refused by the others.
+    Trainer(TrainConfig config, const ImageDataset& dataset, std::unique_ptr<TrainStep> step,
+            const ImageDataset* style_dataset = nullptr);
     ~Trainer();
 
     // Continues from a checkpoint: its parameters, Adam state and iteration. Usage error (exit 2)

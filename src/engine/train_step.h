@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The per-iteration compute of `nst train` behind one small interface, so that the trainer's
-// loop (dataset, checkpoints, trace, resume, interrupts; engine/train.h) is written once and
-// each backend supplies only the step: the CPU's (engine/train_step_cpu.h) and the GPU's
-// (cuda/train_step_cuda.h).
+// loop (datasets, checkpoints, trace, resume, interrupts, the learning-rate schedule;
+// engine/train.h) is written once and each method and backend supplies only the step: the
+// perceptual loss's on the CPU (engine/train_step_cpu.h) and the GPU (cuda/train_step_cuda.h),
+// AdaIN's decoder on both (engine/adain_train_step.h, cuda/adain_train_step_cuda.h).
 //
 // A step is evaluate() then update(): the trainer checks the loss for finiteness in between, so
 // that a non-finite loss stops the run before Adam moves the parameters.
@@ -21,21 +22,31 @@ struct TrainAdamState {
     std::vector<float> m, v;  // first and second moments, param_count(desc) each
 };
 
+// One iteration's images, host memory. The content batch always; the style batch for the
+// methods that draw style images from a dataset of their own (TrainConfig::method).
+struct TrainBatch {
+    ConstView<float> content;  // (B, 3, S, S), in the space of the method (engine/train.h)
+    ConstView<float> style;    // (B, 3, S, S) likewise, or empty
+};
+
 class TrainStep {
 public:
     virtual ~TrainStep() = default;
 
-    // x: (B, 3, S, S) host, the batch in the model's io space (also the content targets). Runs
-    // the network forward, the perceptual loss and the backward pass, keeping the parameters'
-    // gradient for update(). Returns the weighted terms, summed over the batch as the CPU loss
-    // sums them.
-    virtual LossTerms evaluate(ConstView<float> x) = 0;
-    // One Adam step with the gradient of the last evaluate().
-    virtual void update() = 0;
+    // Runs the trained network forward, the method's loss and the backward pass, keeping the
+    // parameters' gradient for update(). Returns the weighted terms, summed over the batch as
+    // the CPU loss sums them.
+    virtual LossTerms evaluate(const TrainBatch& batch) = 0;
+    // One Adam step with the gradient of the last evaluate(), at this learning rate (the
+    // trainer's schedule decides it per iteration).
+    virtual void update(double learning_rate) = 0;
 
     // The parameters (param_layout order) and Adam's state, copied to the host; restore() sets
     // both (resuming from a checkpoint, possibly written by the other backend).
     virtual std::vector<float> params() const = 0;
+    // The parameters' gradient of the last evaluate() (param_layout order), copied to the host:
+    // what the reference tests compare with PyTorch's.
+    virtual std::vector<float> gradient() const = 0;
     virtual TrainAdamState adam_state() const = 0;
     virtual void restore(const std::vector<float>& params, const TrainAdamState& adam) = 0;
 

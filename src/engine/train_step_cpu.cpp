@@ -22,7 +22,8 @@ public:
 
     void set_style(ConstView<float> style_rgb) { m_loss.set_style(style_rgb); }
 
-    LossTerms evaluate(ConstView<float> x) override {
+    LossTerms evaluate(const TrainBatch& batch) override {
+        const ConstView<float> x = batch.content;
         m_dy.ensure(x.shape);
         const ConstView<float> y = m_net.forward(x, true);
         NST_REQUIRE(y.shape == x.shape, "network output " + y.shape.str() + " differs from its input's shape");
@@ -32,11 +33,16 @@ public:
         return terms;
     }
 
-    void update() override { m_adam.step(m_net.params(), m_grads.data()); }
+    void update(double learning_rate) override {
+        m_adam.set_learning_rate(learning_rate);
+        m_adam.step(m_net.params(), m_grads.data());
+    }
 
     std::vector<float> params() const override {
         return std::vector<float>(m_net.params(), m_net.params() + m_grads.size());
     }
+
+    std::vector<float> gradient() const override { return m_grads; }
 
     TrainAdamState adam_state() const override {
         return TrainAdamState{m_adam.iterations(), m_adam.first_moment(), m_adam.second_moment()};

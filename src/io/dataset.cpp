@@ -16,15 +16,15 @@ namespace nst {
 
 namespace fs = std::filesystem;
 
-ImageDataset::ImageDataset(const std::string& dir) : m_dir(dir) {
+ImageDataset::ImageDataset(const std::string& dir, const std::string& option) : m_dir(dir), m_option(option) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
-        throw_input("--dataset '" + dir + "': " + (fs::exists(dir, ec) ? "not a folder" : "no such folder"));
+        throw_input(option + " '" + dir + "': " + (fs::exists(dir, ec) ? "not a folder" : "no such folder"));
     std::vector<std::string> found;
     fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-    if (ec) throw_input("--dataset '" + dir + "': cannot be read (" + ec.message() + ")");
+    if (ec) throw_input(option + " '" + dir + "': cannot be read (" + ec.message() + ")");
     for (; it != end; it.increment(ec)) {
-        if (ec) throw_input("--dataset '" + dir + "': cannot be read (" + ec.message() + ")");
+        if (ec) throw_input(option + " '" + dir + "': cannot be read (" + ec.message() + ")");
         const std::string name = it->path().filename().string();
         if (!name.empty() && name[0] == '.') {
             // Hidden files and folders (.DS_Store, .git) are not part of a dataset.
@@ -47,16 +47,19 @@ ImageDataset::ImageDataset(const std::string& dir) : m_dir(dir) {
         }
     }
     if (m_files.empty())
-        throw_input("--dataset '" + dir + "': no readable image" +
+        throw_input(option + " '" + dir + "': no readable image" +
                     (m_unreadable ? " (" + std::to_string(m_unreadable) + " files are not images nst reads)"
                                   : std::string(" (the folder is empty)")));
     if (m_unreadable)
-        std::fprintf(stderr, "nst: warning: --dataset '%s': skipped %zu unreadable file%s of %zu\n", dir.c_str(),
+        std::fprintf(stderr, "nst: warning: %s '%s': skipped %zu unreadable file%s of %zu\n", option.c_str(), dir.c_str(),
                      m_unreadable, m_unreadable == 1 ? "" : "s", m_unreadable + m_files.size());
 }
 
 BatchSampler::BatchSampler(const ImageDataset& dataset, SampleOptions options) : m_data(dataset), m_opt(options) {
     if (options.image_size < 1) throw_usage("--image-size: must be a positive number of pixels");
+    if (options.resize != 0 && options.resize < options.image_size)
+        throw_usage("the resize before the crop (" + std::to_string(options.resize) + ") is smaller than the crop (" +
+                    std::to_string(options.image_size) + ")");
 }
 
 const std::vector<std::size_t>& BatchSampler::order(std::uint64_t epoch) {
@@ -67,7 +70,7 @@ const std::vector<std::size_t>& BatchSampler::order(std::uint64_t epoch) {
     if (m_opt.shuffle) {
         // Fisher-Yates from the counter-based stream: epoch e uses counters e n .. e n + n - 2.
         for (std::size_t i = n; i > 1; --i) {
-            const double u = rng::uniform(m_opt.seed, rng::kStreamDatasetOrder, epoch * n + (n - i));
+            const double u = rng::uniform(m_opt.seed, m_opt.order_stream, epoch * n + (n - i));
             const std::size_t j = std::min(std::size_t(u * double(i)), i - 1);
             std::swap(m_order[i - 1], m_order[j]);
         }
@@ -108,18 +111,19 @@ void BatchSampler::load_sample(std::uint64_t g, TensorView<float> dst) {
             m_failed.insert(std::upper_bound(m_failed.begin(), m_failed.end(), file), file);
             continue;
         }
-        int h = 0, w = 0;
-        target_size(img.shape().h, img.shape().w, s, SizeRule::Short, h, w);
+        const int r = m_opt.resize > 0 ? m_opt.resize : s;
+        int h = r, w = r;
+        if (m_opt.resize_mode == ResizeMode::Short) target_size(img.shape().h, img.shape().w, r, SizeRule::Short, h, w);
         if (h != img.shape().h || w != img.shape().w) img = resize_image(img.cview(), h, w);
         int y0 = (h - s) / 2, x0 = (w - s) / 2;  // torchvision's CenterCrop rounds the offset down
         if (m_opt.crop == CropMode::Random) {
-            y0 = std::min(int(rng::uniform(m_opt.seed, rng::kStreamDatasetCrop, 2 * g) * (h - s + 1)), h - s);
-            x0 = std::min(int(rng::uniform(m_opt.seed, rng::kStreamDatasetCrop, 2 * g + 1) * (w - s + 1)), w - s);
+            y0 = std::min(int(rng::uniform(m_opt.seed, m_opt.crop_stream, 2 * g) * (h - s + 1)), h - s);
+            x0 = std::min(int(rng::uniform(m_opt.seed, m_opt.crop_stream, 2 * g + 1) * (w - s + 1)), w - s);
         }
         crop_scaled(img.cview(), y0, x0, 255.f, dst);
         return;
     }
-    throw_input("--dataset '" + m_data.dir() + "': no image could be decoded (" + std::to_string(m_failed.size()) +
+    throw_input(m_data.option() + " '" + m_data.dir() + "': no image could be decoded (" + std::to_string(m_failed.size()) +
                 " files failed)");
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rng.h"
 #include "core/tensor.h"
 
 namespace nst {
@@ -19,9 +20,11 @@ public:
     // sorted by path so that the order is the same on every machine, and keeps those whose
     // header stb can read (PNG, JPEG, BMP, ...). Throws an input error (exit 3) for a missing
     // folder or one with no readable image (the message counts the files that were not).
-    explicit ImageDataset(const std::string& dir);
+    // `option` names the folder in messages ("--dataset", "--style-dataset").
+    explicit ImageDataset(const std::string& dir, const std::string& option = "--dataset");
 
     const std::string& dir() const { return m_dir; }
+    const std::string& option() const { return m_option; }
     std::size_t size() const { return m_files.size(); }
     const std::string& file(std::size_t i) const { return m_files[i]; }
     // Files found whose header is not an image nst reads (skipped).
@@ -30,7 +33,7 @@ public:
     long long max_pixels() const { return m_max_pixels; }
 
 private:
-    std::string m_dir;
+    std::string m_dir, m_option;
     std::vector<std::string> m_files;
     std::size_t m_unreadable = 0;
     long long m_max_pixels = 0;
@@ -41,16 +44,31 @@ enum class CropMode {
     Center,  // torchvision's CenterCrop, as pytorch/examples trains
 };
 
+// How an image is resized before the crop.
+enum class ResizeMode {
+    Short,   // the smaller side to `resize`, keeping the aspect ratio (torchvision Resize(int);
+             // AdaIN's official train.lua)
+    Squash,  // both sides to `resize` (torchvision Resize((r, r)); pytorch-AdaIN's train.py)
+};
+
 struct SampleOptions {
-    int image_size = 256;      // the smaller side is resized to this, then a square crop of it
+    int image_size = 256;      // the square crop's side
+    int resize = 0;            // the size resized to first (0: image_size, i.e. the crop spans the
+                               // smaller side: Johnson's training)
+    ResizeMode resize_mode = ResizeMode::Short;
     CropMode crop = CropMode::Random;
     bool shuffle = true;       // a fresh permutation per epoch; false: sorted order (pytorch/examples)
     std::uint64_t seed = 42;
+    // The rng streams of the order and the crops: a second sampler of the same run (the style
+    // images of `nst train --method adain`) draws from its own pair, so that both are pure
+    // functions of (seed, g) and independent of each other.
+    std::uint64_t order_stream = rng::kStreamDatasetOrder;
+    std::uint64_t crop_stream = rng::kStreamDatasetCrop;
 };
 
 // Draws samples and assembles batches. Sample g (counted over the whole run, 0-based) is file
-// order(epoch)[g mod n] of epoch g / n; its crop offset comes from uniform(seed, crop stream, 2g)
-// and (.., 2g + 1). A file that passed the header check but fails to decode is replaced by the
+// order(epoch)[g mod n] of epoch g / n; the image is resized as resize_mode says, and its crop
+// offset comes from uniform(seed, crop stream, 2g) and (.., 2g + 1). A file that passed the header check but fails to decode is replaced by the
 // next one in the epoch's order (deterministically) and counted; the first such failure prints
 // one warning.
 class BatchSampler {

@@ -44,6 +44,12 @@ void Adam<T>::step(T* x, const T* g) {
 }
 
 template <typename T>
+void Adam<T>::set_learning_rate(double learning_rate) {
+    NST_REQUIRE(learning_rate > 0 && std::isfinite(learning_rate), "Adam: the learning rate must be positive");
+    m_opt.learning_rate = learning_rate;
+}
+
+template <typename T>
 void Adam<T>::set_state(int iterations, const T* m, const T* v) {
     NST_REQUIRE(iterations >= 0, "Adam step count must be >= 0");
     m_iter = iterations;

@@ -17,6 +17,8 @@ public:
     Adam(std::size_t n, AdamOptions options);
     void step(T* x, const T* g);
     int iterations() const { return m_iter; }
+    // The rate of the next steps (a schedule's, e.g. `nst train --lr-decay`); positive, finite.
+    void set_learning_rate(double learning_rate);
 
     // The optimiser's state, for training checkpoints (engine/train_checkpoint.h): the first and
     // second moments (n values each) and the step count that the bias corrections use. Restoring
