@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""The Markdown table of tools/gpu_check.sh's feedforward step: nst_bench's BM_cuda_network_*
-JSON (Google Benchmark) beside bench/torch_transformer.py --device cuda's JSON line, in ms, with
-PyTorch / nst (> 1: nst is faster). Either input may be missing or cut short by a timeout: its
-cells read n/a and a note says why. Uses only the standard library.
+"""The Markdown tables of tools/gpu_check.sh's feedforward and adain steps: nst_bench's JSON
+(Google Benchmark; BM_cuda_network_* or, with --adain, BM_cuda_adain) beside the JSON line of
+bench/torch_transformer.py or bench/torch_adain.py --device cuda, in ms, with PyTorch / nst
+(> 1: nst is faster); with --adain also frames per second against the AdaIN paper's 15 FPS at
+512^2 (56 at 256^2) on a Pascal Titan X, style encoding excluded (its §7.1). Either input may be
+missing or cut short by a timeout: its cells read n/a and a note says why. Uses only the
+standard library.
 
-Usage: python3 bench/feedforward_table.py NST_BENCH.json TORCH.json
+Usage: python3 bench/feedforward_table.py [--adain] NST_BENCH.json TORCH.json
 """
 import json, sys
 
@@ -42,7 +45,7 @@ def load_torch(path):
         lines = [ln for ln in open(path).read().splitlines() if ln.strip().startswith('{')]
         d = json.loads(lines[-1])
     except (OSError, ValueError, IndexError) as e:
-        return {}, f'torch_transformer.py JSON unreadable ({type(e).__name__})'
+        return {}, f'PyTorch JSON unreadable ({type(e).__name__})'
     out = {k: v[0] for k, v in d.items() if k.endswith('_s') and isinstance(v, list)}
     note = f"PyTorch {d.get('torch')} cuDNN {d.get('cudnn')} on {d.get('gpu')}, TF32 {d.get('tf32')}, min of repeats"
     return out, note
@@ -56,21 +59,44 @@ ROWS = [  # what, nst benchmark name, torch key
      'PyTorch: full step)', 'BM_cuda_network_train/batch:4/size:256/vgg:1', 'step_b4_256_s'),
 ]
 
+# AdaIN (issue #13): what, nst benchmark name, torch key, the paper's FPS on a Pascal Titan X
+# (Table 1 / §7.1, style encoding excluded) or None.
+ADAIN_ROWS = [
+    ('AdaIN transfer 512x512 (encode content + style, AdaIN, decode)', 'BM_cuda_adain/size:512/style:1',
+     'transfer_512_s', None),
+    ('AdaIN frame 512x512 (style statistics cached)', 'BM_cuda_adain/size:512/style:0', 'frame_512_s', 15),
+    ('AdaIN transfer 256x256', 'BM_cuda_adain/size:256/style:1', 'transfer_256_s', None),
+    ('AdaIN frame 256x256 (style statistics cached)', 'BM_cuda_adain/size:256/style:0', 'frame_256_s', 56),
+    ('AdaIN frame 512x512 through nst stylize\'s engine (image up and back, clamp, crop)',
+     'BM_cuda_adain_engine/size:512', 'frame_512_s', 15),
+]
+
 
 def main():
-    nst, nst_note = load_nst(sys.argv[1])
-    torch, torch_note = load_torch(sys.argv[2])
+    args = sys.argv[1:]
+    adain = '--adain' in args
+    args = [a for a in args if a != '--adain']
+    if len(args) != 2:
+        sys.exit('usage: feedforward_table.py [--adain] NST_BENCH.json TORCH.json')
+    nst, nst_note = load_nst(args[0])
+    torch, torch_note = load_torch(args[1])
     print(f'{nst_note}; {torch_note}')
     print()
-    print('| problem | nst ms | PyTorch ms | PyTorch / nst |')
-    print('|---|---|---|---|')
-    for what, nk, tk in ROWS:
+    rows = ADAIN_ROWS if adain else [r + (None,) for r in ROWS]
+    fps = ' | nst FPS | paper FPS (Titan X)' if adain else ''
+    print(f'| problem | nst ms | PyTorch ms | PyTorch / nst{fps} |')
+    print('|---|---|---|---|' + ('---|---|' if adain else ''))
+    for what, nk, tk, paper in rows:
         n = nst.get(nk)
         t = torch.get(tk) * 1e3 if tk and tk in torch else None
         ns = 'n/a' if n is None else (n if isinstance(n, str) else f'{n:.2f}')
         ts = 'n/a' if t is None else f'{t:.2f}'
         ratio = f'{t / n:.2f}x' if isinstance(n, float) and t is not None and n > 0 else 'n/a'
-        print(f'| {what} | {ns} | {ts} | {ratio} |')
+        extra = ''
+        if adain:
+            extra = ' | ' + (f'{1e3 / n:.1f}' if isinstance(n, float) and n > 0 else 'n/a')
+            extra += ' | ' + ('-' if paper is None else str(paper))
+        print(f'| {what} | {ns} | {ts} | {ratio}{extra} |')
 
 
 if __name__ == '__main__':

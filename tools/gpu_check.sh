@@ -14,6 +14,11 @@
 #               bench/torch_transformer.py --device cuda (fp32, no TF32; forward, train, full
 #               step with VGG16 loss and Adam) -> table in REPORT.md, both JSONs in misc.log
 #               (~60-90 s; the cuda::Network tests run in the ctest step, test_cuda_network.cpp)
+#   adain       issue #13's AdaIN: nst_bench BM_cuda_adain* (512 and 256, whole transfer and a
+#               frame with cached style statistics; the frame through nst stylize's engine)
+#               beside bench/torch_adain.py --device cuda
+#               (fp32, no TF32) -> table in REPORT.md with FPS against the paper's 15 FPS at 512^2
+#               on a Pascal Titan X; both JSONs in misc.log (~50-90 s)
 #   gram        BM_cuda_gram: our Gram vs cuBLAS SSYRK / SGEMM, plain and guided, per VGG
 #               style layer at 512 and 1024 px (--gram-impl's side by side) -> table in REPORT.md
 #   torch       bench/torch_cuda_iteration.py (PyTorch vs nst per iteration) -> $OUT/torch_cuda.json
@@ -28,8 +33,8 @@
 # files in $OUT. Every step is time-boxed with `timeout`, and the whole stays inside a budget
 # (GPU_CHECK_BUDGET seconds, default 530): a step that no longer fits is reported as skipped.
 #
-# Usage: tools/gpu_check.sh [STEP...]   (default: all of ctest sanitizer bench feedforward gram
-#                                        torch peak ncu; the build always runs first and is
+# Usage: tools/gpu_check.sh [STEP...]   (default: all of ctest sanitizer bench feedforward adain
+#                                        gram torch peak ncu; the build always runs first and is
 #                                        incremental)
 # Environment: OUT (required), GPU_CHECK_BUDGET, BUILD_DIR (default build-gpu), JOBS (16).
 set -uo pipefail
@@ -43,7 +48,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 JOBS=${JOBS:-16}
 START=$(date +%s)
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(ctest sanitizer bench feedforward gram torch peak ncu)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(ctest sanitizer bench feedforward adain gram torch peak ncu)
 MISC=$OUT/misc.log
 REPORT_ROWS=()   # "| step | result | seconds | notes |"
 NOTES=()         # free text for the report's body
@@ -278,6 +283,32 @@ if want feedforward; then
   fi
 fi
 
+# ---- AdaIN (issue #13): nst vs PyTorch CUDA, and FPS vs the paper ---------------------------------
+if want adain; then
+  t0=$(date +%s)
+  lim=$(box 95)
+  if [ "$lim" -ge 45 ]; then
+    AD_NST=$BUILD/bench_adain.json
+    AD_TORCH=$BUILD/torch_adain.json
+    rm -f "$AD_NST" "$AD_TORCH"
+    timed "$(box 45)" "$BUILD/nst_bench" --benchmark_filter='BM_cuda_adain' --benchmark_format=json \
+      >"$AD_NST" 2>>"$MISC"
+    rc_nst=$?
+    PYTHONUNBUFFERED=1 timed "$(box 40)" python3 bench/torch_adain.py --device cuda --only transfer,frame \
+      --sizes 512,256 --warmup 3 --repeats 20 >"$AD_TORCH" 2>>"$MISC"
+    rc_torch=$?
+    { echo "== adain: nst_bench BM_cuda_adain (rc $rc_nst)"; cat "$AD_NST"
+      echo "== adain: torch_adain.py --device cuda (rc $rc_torch)"; cat "$AD_TORCH"; } >>"$MISC" 2>&1
+    rc=$rc_nst
+    [ $rc -eq 0 ] && rc=$rc_torch
+    row adain "$(status_word $rc)" $(($(date +%s) - t0)) \
+      "nst_bench rc $rc_nst, torch_adain.py rc $rc_torch; table in REPORT.md, JSONs in misc.log"
+    AD_TABLE=$(python3 bench/feedforward_table.py --adain "$AD_NST" "$AD_TORCH" 2>&1)
+  else
+    row adain "skipped (time)" 0 ""
+  fi
+fi
+
 # ---- Gram: ours vs cuBLAS (the JSON stays in the build folder: $OUT holds at most 8 files) ------
 if want gram; then
   t0=$(date +%s)
@@ -458,6 +489,12 @@ fi
     echo
     echo "$FF_TABLE"
   fi
+  if [ -n "${AD_TABLE:-}" ]; then
+    echo
+    echo "## AdaIN (issue #13): nst vs PyTorch CUDA, fp32, ms; FPS vs the paper's Pascal Titan X"
+    echo
+    echo "$AD_TABLE"
+  fi
   if [ -n "${GRAM_TABLE:-}" ]; then
     echo
     echo "## One Gram matrix: ours vs cuBLAS (fp32 pedantic), microseconds"
@@ -472,6 +509,6 @@ fi
   fi
   for n in "${NOTES[@]}"; do echo; echo "$n"; done
   echo
-  echo "Logs: build.log, ctest.log, sanitizer.log, bench_cuda.json, torch_cuda.json, misc.log (versions, feedforward JSONs, peak run, ncu)."
+  echo "Logs: build.log, ctest.log, sanitizer.log, bench_cuda.json, torch_cuda.json, misc.log (versions, feedforward and AdaIN JSONs, peak run, ncu)."
 } >"$OUT/REPORT.md"
 echo "gpu_check: done in $(elapsed) s; $OUT/REPORT.md" >&2

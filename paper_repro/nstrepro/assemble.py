@@ -139,10 +139,14 @@ def assemble_figure(fig, cells, recs, ctx, out_png):
     subtitle_lines = wrap(scratch, fonts.text(fig["paper"]), fonts.regular, grid_w)
     footer = [fonts.text(s) for s in ctx["footer"](fig)]
     footer_lines = [ln for s in footer for ln in wrap(scratch, s, fonts.small, grid_w)]
-    randoms = [w["sha256"] for w in recorded_weights(recs, ctx["weights"]) if w.get("random")]
+    is_adain = fig.get("method") == "adain"
+    randoms = [w["sha256"] for w in recorded_weights(recs, ctx["adain_weights"] if is_adain else ctx["weights"])
+               if w.get("random")]
     banner = bool(randoms)
-    banner_text = fonts.text("RANDOM VGG19 WEIGHTS (%s) — NOT the pretrained network: these are not the paper's "
-                             "results" % ", ".join(randoms))
+    banner_fmt = ("RANDOM AdaIN ENCODER AND DECODER WEIGHTS (%s) — NOT the trained networks: only the layout and "
+                  "the controls' plumbing are shown, not the paper's results" if is_adain else
+                  "RANDOM VGG19 WEIGHTS (%s) — NOT the pretrained network: these are not the paper's results")
+    banner_text = fonts.text(banner_fmt % ", ".join(randoms))
     banner_lines = wrap(scratch, banner_text, fonts.bold, grid_w - 16) if banner else []
     banner_h = (len(banner_lines) * lh + 12) if banner else 0
 

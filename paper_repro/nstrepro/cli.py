@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from . import assemble
+from . import adain, assemble
 from .configs import (PANEL_REF, image_refs, load_configs, mask_base_image, nst_options, panel_deps, panel_order,
                       resolve_panel, used_masks, validate_all, build_argv)
 from .inputs import fetch_images, git_commit, nst_identity, resolve_weights
@@ -35,6 +35,11 @@ def parse_args(argv, params, figures):
     p.add_argument("--gpu", type=int, default=0, help="nst --gpu (default 0)")
     p.add_argument("--weights", metavar="PATH|random[:SEED]",
                    help="VGG19 weights (default weights/vgg19.safetensors; if absent: random with --quick, an error otherwise)")
+    p.add_argument("--adain-encoder", metavar="PATH|random",
+                   help="AdaIN figures: the encoder model (nst weights convert of the port's vgg_normalised.pth; default "
+                        "weights/adain-encoder.safetensors; if absent: random with --quick, an error otherwise)")
+    p.add_argument("--adain-decoder", metavar="PATH|random",
+                   help="AdaIN figures: the decoder model (decoder.pth converted; default weights/adain-decoder.safetensors)")
     p.add_argument("--params", choices=sorted(params["sets"]), default=None,
                    help="parameter set: paper (the papers' equations and settings) or impl (the authors' code); default %s" % params["default"])
     p.add_argument("--size", type=int, help="override every panel's --image-size")
@@ -67,6 +72,13 @@ def parse_args(argv, params, figures):
 def figure_jobs(params, mode, fig, args):
     """The panels of a figure as jobs, in the order they must run (a panel after those it reads)."""
     by_name = {}
+    if adain.is_adain(fig):
+        # One nst stylize per panel, none reading another's output: cell order.
+        for cell in fig["cells"]:
+            if "panel" in cell:
+                cfg = adain.resolve_panel(params, fig, cell, args.quick, args.size)
+                by_name[cell["panel"]] = {"fig": fig, "cell": cell, "cfg": cfg, "opts": adain.options(cfg), "adain": True}
+        return list(by_name.values())
     for cell in fig["cells"]:
         if "panel" in cell:
             cfg = resolve_panel(params, mode, fig, cell, args.quick, args.size, args.iterations)
@@ -135,8 +147,15 @@ def main(argv):
         # Nothing is rendered: the figures and the report name the weights in the panels' records.
         ctx["weights"] = {"spec": None, "random": False, "path": None, "sha256": "unknown (no panel records)",
                           "metadata": {}, "fallback": False}
-    else:
+    elif any(not j.get("adain") for j in jobs):
         ctx["weights"] = resolve_weights(args)
+    else:  # AdaIN figures only: no VGG19 weights are involved
+        ctx["weights"] = {"spec": None, "random": False, "path": None, "sha256": "none (AdaIN figures only)",
+                          "metadata": {}, "fallback": False}
+    ctx["adain_weights"] = {"kind": "adain", "spec": None, "random": False, "path": None, "metadata": {},
+                            "sha256": "unknown (no panel records)", "fallback": False}
+    if any(j.get("adain") for j in jobs) and not args.assemble_only:
+        ctx["adain_weights"] = adain.resolve_weights(args, out)
     ctx["commit"] = git_commit()
     ctx["images"] = fetch_images(args, needed) if needed else {}
 
@@ -158,6 +177,15 @@ def main(argv):
         # Nothing is written: masks and the outputs of earlier steps are named where they would be.
         for j in jobs:
             fname = j["fig"]["name"]
+            if j.get("adain"):
+                c = j["cfg"]
+                paths = {c["content"]: out / fname / "inputs" / adain.sized_name(c["content"], c["image_size"], c["size_rule"])}
+                for st in c["style"]:
+                    paths.setdefault(st, out / fname / "inputs" / adain.sized_name(st, c["style_size"], c["size_rule"]))
+                masks = {m: out / fname / "masks" / (m + ".png") for m in used_masks(c)}
+                print(" ".join(adain.build_argv(ctx["nst"]["path"], c, paths, masks, ctx["adain_weights"], args.backend,
+                                                args.gpu, panel_paths(out, fname, j["cell"]["panel"])["png"])))
+                continue
             paths = {n: e["path"] for n, e in ctx["images"].items()}
             for ref in image_refs(j["cfg"]):
                 if ref.startswith(PANEL_REF):
@@ -178,9 +206,17 @@ def main(argv):
         if u["name"] in requested:
             warn("%s (%s) not available: missing %s" % (u["name"], u["figure"], "; ".join(m["what"] for m in u["missing"])))
     image_paths = {n: e["path"] for n, e in ctx["images"].items()}
+    # The AdaIN panels read their images resized by the harness (nst stylize keeps the input's size).
+    ctx["adain_sized"] = adain.prepare_images([j for j in jobs if j.get("adain")], ctx["images"], out) \
+        if any(j.get("adain") for j in jobs) and not args.assemble_only else {}
     for fig in renderable:
         names = figure_mask_names(fig, jobs)
-        ctx["masks"][fig["name"]] = generate_masks(fig, names, image_paths, out / fig["name"] / "masks") if names else {}
+        paths = image_paths
+        fig_jobs = [j for j in jobs if j["fig"] is fig]
+        if adain.is_adain(fig) and fig_jobs and ctx["adain_sized"]:
+            # Masks are drawn at the size of the content image nst gets (one size per figure).
+            paths = dict(image_paths, **adain.input_paths(fig_jobs[0], ctx["adain_sized"]))
+        ctx["masks"][fig["name"]] = generate_masks(fig, names, paths, out / fig["name"] / "masks") if names else {}
 
     t_start = time.monotonic()
     results = []
@@ -189,10 +225,23 @@ def main(argv):
 
     def footer(fig):
         s = figure_summary(fig, cur)  # cur: the records of the figure being assembled
-        ws = recorded_weights(cur, ctx["weights"])
+        ws = recorded_weights(cur, ctx["adain_weights"] if adain.is_adain(fig) else ctx["weights"])
         prov = next((r for r in cur if r.get("commit") and r.get("nst")), None)
         commit = prov["commit"] if prov else ctx["commit"]
         version = prov["nst"].get("version") if prov else ctx["nst"]["version"]
+        if adain.is_adain(fig):
+            cfgs = [r["config"] for r in cur if r.get("config")]
+            sizes = sorted({c["image_size"] for c in cfgs}) if cfgs else []
+            return [
+                "AdaIN, nst stylize (encoder to relu4_1, AdaIN with the port's statistics, decoder) · content %s px, "
+                "styles %s px (%s side) · %s mode" % (
+                    "/".join(str(x) for x in sizes) or "—", "/".join(sorted({str(c["style_size"]) for c in cfgs})) or "—",
+                    "longest" if cfgs and cfgs[0]["size_rule"] == "max" else "shorter",
+                    ("quick" if args.quick else "full") + (", overridden by --size" if args.size is not None else "")),
+                "weights: %s · device: %s · %s · commit %s%s · rendered %s" % (
+                    "; ".join(describe_weights(w) for w in ws), ", ".join(s["devices"]) or "—", version,
+                    commit["sha"][:10], "+dirty" if commit.get("dirty") else "",
+                    (prov or {}).get("started", ctx["started"])[:10])]
         return [
             "params: %s · preset %s · pooling %s · init %s · size %s px (%s rule; %s) · %s L-BFGS iterations (history %s) · %s" % (
                 mode, s["preset"], s["pooling"], s["init"], s["image_size"], s["size_rule"],
@@ -230,8 +279,9 @@ def main(argv):
                 info("%s %s/%s %s%s" % (count, fig["name"], j["cell"]["panel"],
                      {"cached": "kept (rendered by an earlier run)" if args.assemble_only else
                       "kept (same settings already rendered; --force re-renders)",
-                      "reused": "copied from %s" % rec.get("reused_from")}.get(state, "%s, loss %.4g" % (
-                          fmt_seconds(rec.get("wall_seconds")), fin.get("total", float("nan")))), eta))
+                      "reused": "copied from %s" % rec.get("reused_from")}.get(state, "%s%s" % (
+                          fmt_seconds(rec.get("wall_seconds")),
+                          "" if j.get("adain") else ", loss %.4g" % fin.get("total", float("nan")))), eta))
         # Cells for the layout: inputs, masks, panels (with their PNG and status), captions filled in.
         cells = []
         by_panel = {j["cell"]["panel"]: (r, j) for r, j in zip(cur, fig_jobs)}
@@ -264,6 +314,7 @@ def main(argv):
         else:
             failures += 1
         results.append({"name": fig["name"], "figure_label": fig["figure"], "title": fig["title"],
+                        "method": "adain" if adain.is_adain(fig) else "gatys",
                         "source": fig.get("source", ""), "records": cur_by_cell, "figure_png": str(fig_png) if fig_png else None,
                         "summary": figure_summary(fig, cur), "masks": list(ctx["masks"][fig["name"]].values())})
 
@@ -271,8 +322,11 @@ def main(argv):
     write_report(ctx, results, unavailable, total)
     write_summary(ctx, results, unavailable, total)
     info("report: %s (%s)" % (out / "REPORT.md", fmt_seconds(total)))
-    if any(w.get("random") for w in recorded_weights([r for f in results for r in f["records"]], ctx["weights"])):
+    used = recorded_weights([r for f in results for r in f["records"]], ctx["weights"])
+    if any(w.get("random") and w.get("kind") != "adain" for w in used):
         warn("RANDOM VGG19 weights were used: the figures are NOT the paper's results")
+    if any(w.get("random") and w.get("kind") == "adain" for w in used):
+        warn("RANDOM AdaIN encoder and decoder weights were used: the AdaIN figures are NOT the paper's results")
     if not renderable:
         return 3
     return 1 if failures else 0

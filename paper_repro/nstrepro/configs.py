@@ -11,6 +11,7 @@ parameter set without running nst or reading an image, so a config error shows u
 import re
 from pathlib import Path
 
+from . import adain
 from .util import CONFIGS, ROOT, InputError, load_json, num, round_sig
 
 # Output channels of each VGG19 block, for the authors' 1/N_l^2 layer weights.
@@ -435,6 +436,17 @@ def validate_figure(fig, params, manifest):
             if cell["panel"] in panels:
                 _fail(fig, "two panels named '%s'" % cell["panel"])
             panels[cell["panel"]] = cell
+    if adain.is_adain(fig):
+        for quick in (False, True):
+            for name, cell in panels.items():
+                try:
+                    cfg = adain.resolve_panel(params, fig, cell, quick)
+                except InputError as e:
+                    _fail(fig, "panel '%s': %s" % (name, e))
+                adain.check_panel(fig, name, cfg, manifest, mask_base_image)
+        return
+    if fig.get("method", "gatys") != "gatys":
+        _fail(fig, "method must be 'gatys' (nst run; the default) or 'adain' (nst stylize), not %r" % fig.get("method"))
     for mode in params["sets"]:
         for quick in (False, True):
             deps = {}

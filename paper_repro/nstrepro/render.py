@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+from . import adain
 from .configs import PANEL_REF, build_argv, image_refs, panel_deps, used_masks
 from .util import file_digest, fmt_ratio, fmt_seconds, load_json, png_size, write_json
 
@@ -94,8 +95,9 @@ def run_panel(job, ctx):
     png, rec_path, log_path, trace_path = p["png"], p["record"], p["log"], p["trace"]
     inputs = input_entries(job, ctx)
     masks = {m: ctx["masks"][fig["name"]][m] for m in used_masks(cfg)}
+    weights = ctx["adain_weights"] if job.get("adain") else ctx["weights"]
     key_src = {"config": cfg, "nst_options": opts, "images": {n: inputs[n].get("md5") for n in image_refs(cfg)},
-               "weights": ctx["weights"]["sha256"], "nst": ctx["nst"]["sha256"], "backend": [args.backend, args.gpu]}
+               "weights": weights["sha256"], "nst": ctx["nst"]["sha256"], "backend": [args.backend, args.gpu]}
     if masks:
         key_src["masks"] = {m: e["md5"] for m, e in masks.items()}
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()
@@ -139,9 +141,14 @@ def run_panel(job, ctx):
         rec["_state"] = "reused"
         return rec
 
-    argv = build_argv(ctx["nst"]["path"], cfg, opts, {n: e["path"] for n, e in inputs.items()},
-                      {m: e["path"] for m, e in masks.items()}, ctx["weights"]["spec"], args.backend, args.gpu,
-                      args.verbose, png, trace_path)
+    if job.get("adain"):
+        # nst stylize: one pass, no trace; its inputs are the harness's resized copies.
+        argv = adain.build_argv(ctx["nst"]["path"], cfg, adain.input_paths(job, ctx["adain_sized"]),
+                                {m: e["path"] for m, e in masks.items()}, weights, args.backend, args.gpu, png)
+    else:
+        argv = build_argv(ctx["nst"]["path"], cfg, opts, {n: e["path"] for n, e in inputs.items()},
+                          {m: e["path"] for m, e in masks.items()}, ctx["weights"]["spec"], args.backend, args.gpu,
+                          args.verbose, png, trace_path)
     if trace_path.exists():
         trace_path.unlink()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -161,13 +168,16 @@ def run_panel(job, ctx):
         RUNNING[0] = None
     wall = time.monotonic() - t0
     parsed = parse_log("".join(lines))
+    if job.get("adain") and parsed["device"] is None:
+        # nst stylize names no device: it runs where --backend says, the CPU by default.
+        parsed["device"] = "cpu" if args.backend in ("auto", "cpu") else "%s:%d" % (args.backend, args.gpu)
     trace = read_trace(trace_path)
     ok = rc == 0 and png.is_file()
     width = height = None
     if ok:
         width, height = png_size(png)
     images = {"content": inputs[cfg["content"]], "style": [inputs[s] for s in cfg["style"]]}
-    if cfg["init"].startswith(PANEL_REF):
+    if str(cfg.get("init", "")).startswith(PANEL_REF):
         images["init"] = inputs[cfg["init"]]
     rec = {
         "figure": fig["name"], "panel": stem,
@@ -179,7 +189,8 @@ def run_panel(job, ctx):
         "nst": {"binary": ctx["nst"]["path"], "version": ctx["nst"]["version"], "sha256": ctx["nst"]["sha256"],
                 "argv": argv},
         "images": images,
-        "weights": {k: ctx["weights"][k] for k in ("spec", "path", "sha256", "random", "metadata")},
+        "weights": {k: weights.get(k) for k in ("kind", "spec", "path", "sha256", "random", "metadata")
+                    if k in weights},
         "backend": {"requested": args.backend, "note": parsed["backend_note"], "device": parsed["device"]},
         "output": {"png": png.name, "width": width, "height": height},
         "final": trace[-1] if trace else None,
@@ -221,7 +232,8 @@ class Progress:
 
     @staticmethod
     def units(cfg):
-        return max(1, int(cfg["iterations"])) * float(cfg["image_size"]) ** 2
+        # An AdaIN panel is one feed-forward pass: about as long as a few iterations.
+        return max(1, int(cfg.get("iterations", 3))) * float(cfg["image_size"]) ** 2
 
     def step(self, job, rec):
         """Accounts for a finished panel; returns the '[k/n]' prefix and the ETA text."""

@@ -6,10 +6,13 @@ import os
 import platform
 from pathlib import Path
 
+from .adain import settings_line as adain_settings
 from .util import fmt_ratio, fmt_seconds, write_atomic, write_json
 
 
 def settings_line(cfg, opts):
+    if cfg.get("method") == "adain":
+        return adain_settings(cfg)
     parts = []
     if cfg["objective"] == "transfer":
         parts.append("α/β = %s" % fmt_ratio(cfg["ratio"]))
@@ -84,7 +87,8 @@ def write_report(ctx, results, unavailable, total_wall):
     args = ctx["args"]
     all_recs = [r for f in results for r in f["records"]]
     used = recorded_weights(all_recs, ctx["weights"])
-    randoms = [w for w in used if w.get("random")]
+    randoms = [w for w in used if w.get("random") and w.get("kind") != "adain"]
+    adain_randoms = [w for w in used if w.get("random") and w.get("kind") == "adain"]
     L = []
     L.append("# Gatys et al. reproduction report")
     L.append("")
@@ -98,6 +102,15 @@ def write_report(ctx, results, unavailable, total_wall):
                      ", ".join("`%s`" % w["sha256"] for w in randoms),
                      "The weights file was missing, so the harness fell back to random weights (--quick). "
                      if ctx["weights"].get("fallback") else ""))
+        L.append("")
+    if adain_randoms:
+        L.append("> ## ⚠️ RANDOM AdaIN WEIGHTS — THE AdaIN FIGURES ARE NOT THE PAPER'S RESULTS")
+        L.append(">")
+        L.append("> The AdaIN panels were rendered with **random encoder and decoder weights** (%s, He-normal, made by "
+                 "paper_repro/nstrepro/adain_weights.py), **not** the trained decoder and the normalised VGG19. They show "
+                 "the figures' layout and that every control runs, not what AdaIN produces. Convert the port's "
+                 "`vgg_normalised.pth` and `decoder.pth` and pass `--adain-encoder`/`--adain-decoder`." % (
+                     ", ".join("`%s`" % w["sha256"] for w in adain_randoms)))
         L.append("")
     started = ctx["started"]
     L.append("- date: %s; host %s; total wall time %s" % (started, platform.node(), fmt_seconds(total_wall)))
@@ -117,6 +130,10 @@ def write_report(ctx, results, unavailable, total_wall):
     if len(used) > 1:
         L.append("- **weights differ between panels** (some were kept from an earlier run; `--force` re-renders):")
     for w in used:
+        if w.get("kind") == "adain":
+            L.append("- AdaIN weights: %s `%s`" % ("**RANDOM** (not trained)" if w.get("random") else w.get("spec"),
+                                                  w["sha256"]))
+            continue
         if w.get("random"):
             L.append("- weights: **RANDOM** `%s` (not pretrained)" % w["sha256"])
             continue
@@ -142,6 +159,8 @@ def write_report(ctx, results, unavailable, total_wall):
     L.append("|---|---|---|---|---|---|---|---|---|")
     for f in results:
         s = f["summary"]
+        if f.get("method") == "adain":
+            s = dict(s, iterations="— (one pass)", init="—", preset="AdaIN", pooling="nst stylize")
         states = [r.get("status") for r in f["records"]]
         n_bad = sum(1 for x in states if x not in ("ok", "reused"))
         status = "ok" if n_bad == 0 and f["figure_png"] else ("%d failed" % n_bad if n_bad else "not assembled")
@@ -157,6 +176,24 @@ def write_report(ctx, results, unavailable, total_wall):
         L.append("")
         L.append("Source: %s" % f["source"])
         L.append("")
+        if f.get("method") == "adain":
+            L.append("| panel | content → style(s) | controls | size | time | state |")
+            L.append("|---|---|---|---|---|---|")
+            for r in f["records"]:
+                cfg = r.get("config", {})
+                L.append("| %s | %s → %s | %s | %s | %s | %s |" % (
+                    r["panel"], cfg.get("content"), ", ".join(cfg.get("style", [])),
+                    adain_settings(cfg) if cfg.get("alpha") is not None else "—",
+                    "%s×%s" % (r["output"]["width"], r["output"]["height"]) if r.get("output", {}).get("width") else "—",
+                    {"rendered": fmt_seconds(r.get("wall_seconds")), "reused": "copied",
+                     "cached": "%s (earlier run)" % fmt_seconds(r.get("wall_seconds"))}.get(r.get("_state"), r.get("_state")),
+                    r.get("status")))
+            L.append("")
+            if f.get("masks"):
+                L.append("Masks (255 = inside, drawn at the content's size): " + ", ".join(
+                    "`%s`" % m["name"] for m in f["masks"]))
+                L.append("")
+            continue
         L.append("| panel | images | objective / α/β | w_c, w_s | layers (content; style) | init, seed | size | final loss | time | state |")
         L.append("|---|---|---|---|---|---|---|---|---|---|")
         for r in f["records"]:
@@ -205,6 +242,8 @@ def write_summary(ctx, results, unavailable, total_wall):
     summary = {
         "started": ctx["started"], "params": ctx["mode"], "quick": bool(args.quick), "wall_seconds": round(total_wall, 3),
         "weights": {k: ctx["weights"][k] for k in ("spec", "path", "sha256", "random", "fallback", "metadata")},
+        "adain_weights": ({k: v for k, v in ctx["adain_weights"].items() if k not in ("encoder", "decoder")}
+                          if ctx.get("adain_weights") else None),
         "nst": ctx["nst"], "commit": ctx["commit"], "backend": args.backend, "images": ctx["images"],
         "figures": [{"name": f["name"], "figure": f["figure_label"], "png": f["figure_png"],
                      "masks": f.get("masks") or [],
