@@ -17,10 +17,17 @@ find_path(NST_CBLAS_INCLUDE NAMES cblas.h HINTS ${NST_CBLAS_HINTS} PATH_SUFFIXES
 if(NOT NST_OPENBLAS_LIB OR NOT NST_CBLAS_INCLUDE)
   message(FATAL_ERROR "nst: OpenBLAS not found (Debian: apt-get install libopenblas-openmp-dev)")
 endif()
+# LAPACK (dsyevd, WCT's eigendecompositions, nn/sym_eigen.h): Debian's OpenBLAS packages ship their
+# liblapack next to libopenblas (libopenblas-openmp-dev), so no further package is needed.
+find_library(NST_LAPACK_LIB NAMES lapack HINTS ${NST_BLAS_HINTS} NO_DEFAULT_PATH)
+find_library(NST_LAPACK_LIB NAMES lapack)
+if(NOT NST_LAPACK_LIB)
+  message(FATAL_ERROR "nst: LAPACK not found (Debian: apt-get install libopenblas-openmp-dev or liblapack-dev)")
+endif()
 add_library(nst::blas INTERFACE IMPORTED)
-set_target_properties(nst::blas PROPERTIES INTERFACE_LINK_LIBRARIES "${NST_OPENBLAS_LIB}"
+set_target_properties(nst::blas PROPERTIES INTERFACE_LINK_LIBRARIES "${NST_OPENBLAS_LIB};${NST_LAPACK_LIB}"
                                            INTERFACE_INCLUDE_DIRECTORIES "${NST_CBLAS_INCLUDE}")
-message(STATUS "nst: BLAS ${NST_OPENBLAS_LIB}")
+message(STATUS "nst: BLAS ${NST_OPENBLAS_LIB}, LAPACK ${NST_LAPACK_LIB}")
 
 # ---- stb (Debian's libstb-dev: headers in stb/, implementations in libstb) --------------------
 find_path(NST_STB_INCLUDE NAMES stb_image.h PATH_SUFFIXES stb HINTS ${STB_ROOT}/include ${STB_ROOT})

@@ -23,6 +23,7 @@ Usage: make_convert_inputs.py OUT_DIR
 """
 import argparse
 import collections
+import copy
 import fcntl
 import hashlib
 import json
@@ -747,8 +748,19 @@ def write_adain(torch, np, out):
                 mod.weight.mul_(math.sqrt(6.0))
         decoder[28].weight.mul_(ADAIN_STYLIZE["last_gain"])
     sd = collections.OrderedDict()
+    g44 = torch.Generator().manual_seed(44)
     for k, v in vgg.state_dict().items():
-        sd[k] = v if int(k.split(".")[0]) < 31 else torch.full((1,), 0.01).expand(v.shape)
+        i = int(k.split(".")[0])
+        if i < 31:
+            sd[k] = v
+        elif i < 44 and k.endswith(".weight"):
+            # conv4_2 .. conv5_1 (vgg[:44], WCT's relu5_1 encoder): one random value per output
+            # channel, stride 0 over the rest (small file; channel order still visible).
+            sd[k] = (torch.rand(v.shape[0], 1, 1, 1, generator=g44) * 0.01).expand(v.shape)
+        elif i < 44:
+            sd[k] = torch.rand(v.shape, generator=g44) * 0.1 - 0.05
+        else:
+            sd[k] = torch.full((1,), 0.01).expand(v.shape)
     assert len(sd) == 34
     torch.save(sd, os.path.join(out, "adain_vgg_normalised.pth"))
     dsd = decoder.state_dict()
@@ -761,6 +773,11 @@ def write_adain(torch, np, out):
     np.save(os.path.join(out, "adain_f.npy"), f.numpy())
     with torch.no_grad():
         np.save(os.path.join(out, "adain_enc_ref.npy"), vgg[:31].double()(x.double()).numpy())
+        # vgg[:44], to relu5_1: `--arch vgg-normalised` for WCT (tests/test_convert_wct.cpp),
+        # with the file's values of conv4_2 .. conv5_1.
+        vgg44 = copy.deepcopy(vgg[:44]).double()
+        vgg44.load_state_dict({k: v for k, v in sd.items() if int(k.split(".")[0]) < 44})
+        np.save(os.path.join(out, "adain_enc44_ref.npy"), vgg44(x.double()).numpy())
         np.save(os.path.join(out, "adain_dec_ref.npy"), decoder.double()(f.double()).numpy())
     adain_stylize_reference(torch, np, vgg, decoder, out)
 

@@ -177,7 +177,10 @@ TEST_CASE("stylize cli adain: bad input fails with one line and leaves the outpu
                           2, out, "exclude each other");
     test::check_cli_error(f.eargs(out, {"--style", s1, "--adain-stats", "torch"}), 2, out, "--adain-stats");
     test::check_cli_error(f.eargs(out, {"--style", s1, "--pad", "zero"}), 2, out, "--pad");
-    test::check_cli_error(f.eargs(out, {"--style", s1, "--method", "wct"}), 2, out, "--method wct");
+    // --method wct runs an adain-decoder as WCT's level-4 decoder (tests/test_cli_wct.cpp), without
+    // AdaIN's controls.
+    test::check_cli_error(f.eargs(out, {"--style", s1, "--method", "wct", "--preserve-color"}), 2, out,
+                          "AdaIN options");
     test::check_cli_error(f.eargs(out, {"--style", s1, "--method", "gatys"}), 2, out, "--method");
     test::check_cli_error(f.eargs(out, {"--style", s1, "--content-size", "-1"}), 2, out, "--content-size");
     // Input (3).

@@ -675,12 +675,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out-dir", default=os.path.join(repo, "tests", "data"))
     ap.add_argument("--parts", default="all",
-                    choices=["all", "core", "guided", "color", "feedforward", "adain", "adain-train"],
+                    choices=["all", "core", "guided", "color", "feedforward", "adain", "adain-train", "wct"],
                     help="core: ref_common/max/avg; guided: ref_guided (spatial and scale controls); "
                          "color: ref_color (colour transforms, numpy); feedforward: ref_transformer "
                          "(TransformerNet forward, gradients, Adam step); adain: ref_adain (AdaIN "
                          "stylisation, tools/ref_adain.py); adain-train: ref_adain_train "
-                         "(AdaIN decoder training step, tools/ref_adain_train.py)")
+                         "(AdaIN decoder training step, tools/ref_adain_train.py); wct: ref_wct (WCT "
+                         "stylisation at one to five levels, tools/make_wct_reference.py)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     if args.parts in ("all", "color"):
@@ -700,6 +701,11 @@ def main():
         p = os.path.join(args.out_dir, "ref_adain_train.safetensors")
         subprocess.run([sys.executable, os.path.join(repo, "tools", "ref_adain_train.py"), p], check=True)
         if args.parts == "adain-train":
+            return
+    if args.parts in ("all", "wct"):
+        p = os.path.join(args.out_dir, "ref_wct.safetensors")
+        subprocess.run([sys.executable, os.path.join(repo, "tools", "make_wct_reference.py"), "--out", p], check=True)
+        if args.parts == "wct":
             return
     start = time.time()
 

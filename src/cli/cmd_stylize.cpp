@@ -2,8 +2,9 @@
 // `nst stylize`: runs a feed-forward model (nst train's, or a converted checkpoint) on an image
 // or on every image of a folder (issue #12; engine/stylize.h). The output has the input's size.
 // Arbitrary-style models (issue #13) take style images too; the method comes from the model's
-// nst.arch (--method names it explicitly): "adain-decoder" -> AdaIN (engine/adain_stylize.h).
-// A new method adds its name to methods_for_arch() and one branch in stylize().
+// nst.arch (--method names it explicitly): "adain-decoder" -> AdaIN (engine/adain_stylize.h),
+// "wct-decoder" -> WCT (engine/wct_stylize.h; --method wct also runs an adain-decoder as WCT's
+// level-4 decoder). A new method adds its name to methods_for_arch() and one branch in stylize().
 #include <omp.h>
 
 #include <algorithm>
@@ -24,6 +25,7 @@
 #include "core/interrupt.h"
 #include "engine/adain_stylize.h"
 #include "engine/stylize.h"
+#include "engine/wct_stylize.h"
 #include "io/atomic_file.h"
 #include "io/dataset.h"
 #include "io/image.h"
@@ -37,6 +39,7 @@
 #include "cuda/context.h"
 #include "cuda/adain_cuda.h"
 #include "cuda/network_cuda.h"
+#include "cuda/wct_stylize_cuda.h"
 #endif
 
 namespace nst::cli {
@@ -63,13 +66,17 @@ struct StylizeOptions {
     int content_size = 0;
     int style_size = 512;
     std::string pad = "none";
+    // WCT.
+    std::string levels;                    // "5,4,3,2,1"; default: the decoders' levels in order
+    bool wct_identity = false;             // PytorchWCT's + I on the content covariance
+    bool alpha_given = false;              // --alpha on the command line (WCT's default is 0.6)
 };
 
 // The arbitrary-style methods a model's arch can run, the default first; empty for a
-// feed-forward (per-style) model. (WCT will add "wct" here, e.g. after "adain" for the AdaIN
-// decoder, which serves a single-level WCT at relu4_1.)
+// feed-forward (per-style) model. The AdaIN decoder also serves a single-level WCT at relu4_1.
 std::vector<std::string> methods_for_arch(const std::string& arch) {
-    if (arch == "adain-decoder") return {"adain"};
+    if (arch == "adain-decoder") return {"adain", "wct"};
+    if (arch == "wct-decoder") return {"wct"};
     return {};
 }
 
@@ -258,6 +265,94 @@ void stylize_adain(const StylizeOptions& o, bool folder, const NetModel& decoder
     });
 }
 
+// The levels of --levels ("5,4,3,2,1"); usage errors for anything but integers.
+std::vector<int> parse_levels(const std::string& text) {
+    std::vector<int> out;
+    for (const std::string& item : split(text, ',')) {
+        if (item.size() != 1 || item[0] < '0' || item[0] > '9')
+            throw_usage("--levels: '" + item + "' is not a level 1.." + std::to_string(kWctLevels));
+        out.push_back(item[0] - '0');
+    }
+    if (out.empty()) throw_usage("--levels: no level given");
+    return out;
+}
+
+// WCT (engine/wct_stylize.h): --model names the decoders (a comma list, one per level; each
+// wct-decoder knows its level, an adain-decoder is level 4), --encoder the encoder (adain-encoder:
+// levels 1-4, vgg-normalised: 1-5). Levels run in --levels' order, by default the decoders' order.
+void stylize_wct(const StylizeOptions& o, bool folder, const std::vector<std::string>& model_files,
+                 std::vector<NetModel> decoders) {
+    if (o.encoder.empty())
+        throw_usage("--method wct needs the encoder: --encoder (nst weights convert vgg_normalised.pth, with --arch "
+                    "vgg-normalised for level 5)");
+    const std::vector<std::string> styles = style_list(o.styles);
+    if (styles.empty()) throw_usage("--method wct: give at least one --style image");
+    if (!o.masks.empty() || o.preserve_color || o.adain_stats != "port" || o.pad != "none")
+        throw_usage("--masks, --preserve-color, --adain-stats and --pad are AdaIN options; WCT takes --style, "
+                    "--style-weights, --alpha, --levels, --wct-identity, --content-size and --style-size");
+    WctSettings settings;
+    settings.alpha = o.alpha_given ? o.alpha : 0.6;
+    settings.weights = parse_weights(o.style_weights);
+    settings.wct.content_identity = o.wct_identity;
+    if (!(settings.alpha >= 0 && settings.alpha <= 1))
+        throw_usage("--alpha: must be in [0, 1], got " + std::to_string(settings.alpha));
+    if (!settings.weights.empty() && settings.weights.size() != styles.size())
+        throw_usage("--style-weights: " + std::to_string(settings.weights.size()) + " weight(s) for " +
+                    std::to_string(styles.size()) + " style image(s)");
+    const std::vector<int> given_levels = o.levels.empty() ? std::vector<int>{} : parse_levels(o.levels);
+    for (int level : given_levels)
+        if (level < 1 || level > kWctLevels)
+            throw_usage("--levels: " + std::to_string(level) + " is not a level 1.." + std::to_string(kWctLevels));
+
+    // Each decoder's level: nst.level for a wct-decoder, 4 for the AdaIN decoder.
+    WctModels models;
+    std::vector<int> decoder_levels;
+    for (std::size_t i = 0; i < decoders.size(); ++i) {
+        const NetModel& d = decoders[i];
+        int level = 0;
+        if (d.desc.arch == "adain-decoder") {
+            level = 4;
+        } else if (d.desc.arch == "wct-decoder") {
+            level = std::stoi(d.metadata.at("nst.level"));  // checked by load_model
+        } else {
+            throw_input("--model '" + model_files[i] + "': a " + d.desc.arch +
+                        " model is not a WCT decoder (wct-decoder or adain-decoder)");
+        }
+        if (models.decoders[level])
+            throw_input("--model: '" + models.decoder_names[level] + "' and '" + model_files[i] +
+                        "' are both decoders of level " + std::to_string(level));
+        models.decoders[level] = &d;
+        models.decoder_names[level] = "--model '" + model_files[i] + "'";
+        decoder_levels.push_back(level);
+    }
+    settings.levels = given_levels.empty() ? decoder_levels : given_levels;
+    const NetModel encoder = load_model(o.encoder);
+    models.encoder = &encoder;
+    models.encoder_name = "--encoder '" + o.encoder + "'";
+    check_wct_models(models, settings.levels);
+    for (int level : decoder_levels)
+        if (std::find(settings.levels.begin(), settings.levels.end(), level) == settings.levels.end())
+            throw_usage("--model: " + models.decoder_names[level] + " is the decoder of level " +
+                        std::to_string(level) + ", which --levels " + o.levels + " does not run");
+
+    std::vector<Tensor<float>> style_images;
+    for (const std::string& s : styles) style_images.push_back(resize_smaller_side(load_image(s).cview(), o.style_size));
+    std::unique_ptr<WctBackend> backend;
+    if (o.backend == "cuda") {
+#ifdef NST_HAVE_CUDA
+        backend = std::make_unique<cuda::CudaWctBackend>(o.gpu, models);
+#else
+        throw_runtime("this nst was built without CUDA; use --backend cpu");
+#endif
+    } else {
+        backend = std::make_unique<CpuWctBackend>(models);
+    }
+    run_images(o, folder, [&](ConstView<float> rgb, const std::string&) {
+        const Tensor<float> content = resize_smaller_side(rgb, o.content_size);
+        return wct_stylize(*backend, content.cview(), style_images, settings);
+    });
+}
+
 void stylize(StylizeOptions& o) {
     // Option values first (exit 2), then files (exit 3).
     if (o.backend != "cpu" && o.backend != "cuda")
@@ -277,15 +372,31 @@ void stylize(StylizeOptions& o) {
     if (o.gpu < 0) throw_usage("--gpu: must be >= 0");
     if (o.threads > 0) omp_set_num_threads(o.threads);
 
-    const NetModel model = load_model(o.model);
+    // WCT takes one decoder per level: --model may be a comma list (which implies --method wct).
+    const std::vector<std::string> model_files = style_list({o.model});
+    if (model_files.empty()) throw_usage("--model: no file given");
+    if (model_files.size() > 1 && !o.method.empty() && o.method != "wct")
+        throw_usage("--model: several files are WCT's decoders (one per level); --method " + o.method +
+                    " takes one model");
+    NetModel model = load_model(model_files[0]);
     const std::vector<std::string> methods = methods_for_arch(model.desc.arch);
-    const std::string method = o.method.empty() ? (methods.empty() ? "" : methods.front()) : o.method;
+    const std::string method = !o.method.empty()         ? o.method
+                               : model_files.size() > 1 ? "wct"
+                               : methods.empty()        ? ""
+                                                        : methods.front();
     if (!method.empty() && std::find(methods.begin(), methods.end(), method) == methods.end()) {
         std::string can;
         for (const std::string& m : methods) can += (can.empty() ? "" : " or ") + m;
         throw_usage("--method " + method + ": --model '" + o.model + "' is a " + model.desc.arch + " model" +
                     (methods.empty() ? " (a per-style network)" : ", which runs --method " + can));
     }
+    if (method == "wct") {
+        std::vector<NetModel> decoders;
+        decoders.push_back(std::move(model));
+        for (std::size_t i = 1; i < model_files.size(); ++i) decoders.push_back(load_model(model_files[i]));
+        return stylize_wct(o, folder, model_files, std::move(decoders));
+    }
+    if (!o.levels.empty() || o.wct_identity) throw_usage("--levels and --wct-identity are for --method wct");
     const bool style_options = !o.styles.empty() || !o.encoder.empty() || !o.style_weights.empty() ||
                                !o.masks.empty() || o.preserve_color;
     if (method.empty()) {
@@ -304,8 +415,11 @@ void stylize(StylizeOptions& o) {
 Command add_stylize_command(CLI::App& app) {
     auto o = std::make_shared<StylizeOptions>();
     CLI::App* sub = app.add_subcommand(
-        "stylize", "run a feed-forward model, or an AdaIN decoder with style images, on an image or a folder");
-    sub->add_option("--model", o->model, "model file (.safetensors, from nst train or nst weights convert)")
+        "stylize",
+        "run a feed-forward model, or an AdaIN or WCT decoder with style images, on an image or a folder");
+    sub->add_option("--model", o->model,
+                    "model file (.safetensors, from nst train or nst weights convert); WCT: the decoders, "
+                    "D1,D2,... one per level")
         ->required();
     sub->add_option("--content", o->content, "an image, or a folder of images (searched recursively)")->required();
     sub->add_option("--output", o->output, "output image (.png), or a folder when --content is one")->required();
@@ -315,12 +429,16 @@ Command add_stylize_command(CLI::App& app) {
     sub->add_flag("--quiet", o->quiet, "no summary on stderr");
     // Arbitrary-style models.
     sub->add_option("--method", o->method, "adain or wct (default: from the model's nst.arch)");
-    sub->add_option("--encoder", o->encoder, "AdaIN: the adain-encoder model (converted vgg_normalised.pth)");
-    sub->add_option("--style", o->styles, "AdaIN: style image(s); repeat the option or give a comma list");
+    sub->add_option("--encoder", o->encoder, "AdaIN / WCT: the encoder model (converted vgg_normalised.pth: adain-encoder, or "
+                    "vgg-normalised for WCT's level 5)");
+    sub->add_option("--style", o->styles, "AdaIN / WCT: style image(s); repeat the option or give a comma list");
     sub->add_option("--style-weights", o->style_weights,
-                    "AdaIN: interpolation weights W1,W2,... (> 0, one per style, normalised to sum 1; default equal)");
-    sub->add_option("--alpha", o->alpha, "AdaIN: content-style trade-off in [0, 1] (1 = full style)")
-        ->capture_default_str();
+                    "AdaIN / WCT: interpolation weights W1,W2,... (> 0, one per style, normalised to sum 1; default equal)");
+    CLI::Option* alpha = sub->add_option("--alpha", o->alpha,
+                                         "content-style trade-off in [0, 1] (1 = full style; default 1 for AdaIN, "
+                                         "0.6 for WCT as the official code)");
+    // WCT's default differs: remember whether it was given.
+    alpha->each([o](const std::string&) { o->alpha_given = true; });
     sub->add_option("--masks", o->masks,
                     "AdaIN: spatial control, M1,M2,... one mask per style, the content's size; white (>= 0.5) "
                     "marks the style's region, each pixel in exactly one");
@@ -330,14 +448,20 @@ Command add_stylize_command(CLI::App& app) {
                     "AdaIN statistics: port (pytorch-AdaIN, unbiased + eps) or official (AdaIN-style)")
         ->capture_default_str();
     sub->add_option("--content-size", o->content_size,
-                    "AdaIN: resize the content so its smaller side is N first (0 = keep its size)")
+                    "AdaIN / WCT: resize the content so its smaller side is N first (0 = keep its size)")
         ->capture_default_str();
-    sub->add_option("--style-size", o->style_size, "AdaIN: resize styles so their smaller side is N (0 = keep)")
+    sub->add_option("--style-size", o->style_size, "AdaIN / WCT: resize styles so their smaller side is N (0 = keep)")
         ->capture_default_str();
     sub->add_option("--pad", o->pad,
                     "AdaIN: none (run at the content's size, crop the decoder's overhang: the port's output) or "
                     "reflect (reflection-pad to a multiple of 8 first)")
         ->capture_default_str();
+    sub->add_option("--levels", o->levels,
+                    "WCT: levels to run, in order, e.g. 5,4,3,2,1 (the paper's coarse to fine; default: the "
+                    "--model decoders' levels in the order given)");
+    sub->add_flag("--wct-identity", o->wct_identity,
+                  "WCT: add I to the content covariance before whitening (PytorchWCT) instead of the official "
+                  "code's plain covariance");
     return [o] { stylize(*o); };
 }
 

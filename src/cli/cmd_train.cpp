@@ -3,7 +3,9 @@
 // nst model file for `nst stylize`:
 //   --method perceptual (default; issue #12): Johnson et al.'s TransformerNet for one --style;
 //   --method adain (issue #13): AdaIN's decoder behind a frozen --encoder, with style images
-//     drawn from --style-dataset (engine/adain_train_step.h).
+//     drawn from --style-dataset (engine/adain_train_step.h);
+//   --method wct-decoder --level N (issue #13): a WCT decoder of one level behind the frozen
+//     encoder prefix to reluN_1, trained for reconstruction (engine/wct_train_step.h; CPU).
 // The options that belong to one method are refused with the other.
 #include <omp.h>
 
@@ -21,12 +23,14 @@
 #include "engine/engine.h"
 #include "engine/system_memory.h"
 #include "engine/adain_train_step.h"
+#include "engine/wct_train_step.h"
 #include "engine/train.h"
 #include "engine/train_step_cpu.h"
 #include "io/atomic_file.h"
 #include "io/image.h"
 #include "io/path.h"
 #include "nn/adain_net.h"
+#include "nn/wct_net.h"
 #include "nn/model_checksum.h"
 #include "nn/net_model.h"
 #include "nn/transformer_net.h"
@@ -47,6 +51,9 @@ struct TrainOptions {
     std::string style, dataset, output;
     // --method adain
     std::string style_dataset, encoder;
+    // --method wct-decoder (--encoder too)
+    int level = 0;
+    double feature_weight = 1.0;
     std::string loss_convention = "port";
     std::string resize = "squash";
     int resize_size = 512;
@@ -81,12 +88,15 @@ struct TrainOptions {
     CLI::Option *o_lr = nullptr, *o_batch_size = nullptr, *o_lr_decay = nullptr;
     // The options of one method, refused with the other.
     std::vector<CLI::Option*> perceptual_only, adain_only;
+    std::vector<CLI::Option*> wct_only;        // refused by the other methods
+    std::vector<CLI::Option*> wct_refused;     // of adain_only, those WCT has no use for
 };
 
 TrainMethod parse_method(const std::string& name) {
     if (name == "perceptual") return TrainMethod::Perceptual;
     if (name == "adain") return TrainMethod::Adain;
-    throw_usage("--method: unknown method '" + name + "' (known: perceptual, adain)");
+    if (name == "wct-decoder") return TrainMethod::WctDecoder;
+    throw_usage("--method: unknown method '" + name + "' (known: perceptual, adain, wct-decoder)");
 }
 
 TransformerLayout parse_arch(const std::string& name) {
@@ -162,15 +172,53 @@ NetModel load_adain_encoder(const std::string& spec) {
     return m;
 }
 
+// The encoder of --method wct-decoder: an adain-encoder (levels 1-4) or vgg-normalised model
+// file, or random[:SEED] (random_vgg_normalised, to relu5_1).
+NetModel load_wct_encoder(const std::string& spec) {
+    if (spec == "random" || spec.rfind("random:", 0) == 0) {
+        std::uint64_t seed = 0;
+        if (spec.size() > 7) {
+            char* end = nullptr;
+            seed = std::strtoull(spec.c_str() + 7, &end, 10);
+            if (*end != 0 || spec.size() == 7) throw_usage("--encoder '" + spec + "': expected random[:SEED]");
+        }
+        std::fprintf(stderr,
+                     "nst: warning: --encoder %s: a random vgg-normalised encoder, not the trained VGG; the decoder "
+                     "learns to invert noise features (for tests and timing)\n",
+                     spec.c_str());
+        return random_vgg_normalised(seed);
+    }
+    NetModel m = load_model(spec);
+    if (m.desc.arch != "adain-encoder" && m.desc.arch != "vgg-normalised")
+        throw_input("--encoder '" + spec + "': the model is a " + m.desc.arch +
+                    ", not an adain-encoder or vgg-normalised (convert pytorch-AdaIN's vgg_normalised.pth with nst "
+                    "weights convert, --arch vgg-normalised for level 5)");
+    return m;
+}
+
 void train(TrainOptions& o) {
     // Option values first (exit 2), then files (exit 3), then the run (exit 4).
     const TrainMethod method = parse_method(o.method);
     const bool adain = method == TrainMethod::Adain;
-    for (CLI::Option* opt : adain ? o.perceptual_only : o.adain_only)
+    const bool wct = method == TrainMethod::WctDecoder;
+    std::vector<CLI::Option*> refused = wct ? o.perceptual_only : adain ? o.perceptual_only : o.adain_only;
+    if (wct) refused.insert(refused.end(), o.wct_refused.begin(), o.wct_refused.end());
+    if (!wct) refused.insert(refused.end(), o.wct_only.begin(), o.wct_only.end());
+    for (CLI::Option* opt : refused)
         if (opt->count())
             throw_usage(opt->get_name() + ": not an option of --method " + o.method +
                         (adain ? " (AdaIN's style images come from --style-dataset)" : ""));
-    if (adain) {
+    if (wct) {
+        if (o.level < 1 || o.level > kWctLevels)
+            throw_usage("--level: --method wct-decoder needs the level to train, 1 to " + std::to_string(kWctLevels) +
+                        (o.level ? ", got " + std::to_string(o.level) : std::string()));
+        if (o.encoder.empty())
+            throw_usage("--method wct-decoder needs --encoder FILE (adain-encoder or vgg-normalised) or random[:SEED]");
+        if (!(o.feature_weight >= 0) || !std::isfinite(o.feature_weight))
+            throw_usage("--feature-weight: must be a finite number >= 0");
+        if (o.backend == "cuda")
+            throw_usage("--method wct-decoder trains on the CPU only for now (--backend cpu)");
+    } else if (adain) {
         if (o.style_dataset.empty()) throw_usage("--method adain needs --style-dataset DIR");
         if (o.encoder.empty())
             throw_usage("--method adain needs --encoder FILE (an adain-encoder model) or random[:SEED]");
@@ -187,14 +235,23 @@ void train(TrainOptions& o) {
         throw_runtime("--backend cuda: no usable CUDA device; use --backend cpu");
 #endif
     // Defaults that differ by method: the paper's (AdaIN: Adam 1e-4, decay 5e-5, batch 8).
-    if (!o.o_lr->count()) o.lr = adain ? 1e-4 : 1e-3;
-    if (!o.o_batch_size->count()) o.batch_size = adain ? 8 : 4;
+    // WCT's decoders: AdaIN's Adam rate and batch, no decay (nst's choice: the WCT paper's training
+    // settings beyond the loss were not retrieved; docs/conventions.md "WCT").
+    if (!o.o_lr->count()) o.lr = adain || wct ? 1e-4 : 1e-3;
+    if (!o.o_batch_size->count()) o.batch_size = adain || wct ? 8 : 4;
     if (!o.o_lr_decay->count()) o.lr_decay = adain ? 5e-5 : 0;
     if (o.o_epochs->count() && o.o_iterations->count()) throw_usage("--epochs and --iterations exclude each other");
     if (o.o_iterations->count() && o.iterations < 1) throw_usage("--iterations: must be at least 1");
     if (!(o.epochs > 0) || !std::isfinite(o.epochs)) throw_usage("--epochs: must be a positive number");
     if (o.batch_size < 1) throw_usage("--batch-size: must be at least 1");
-    if (adain) {
+    if (wct) {
+        const int scale = 1 << (o.level - 1);
+        if (o.image_size % scale != 0 || o.image_size < 2 * scale)
+            throw_usage("--image-size: level " + std::to_string(o.level) + " needs a multiple of " +
+                        std::to_string(scale) + " and at least " + std::to_string(2 * scale) +
+                        " (the encoder halves it " + std::to_string(o.level - 1) + " times), got " +
+                        std::to_string(o.image_size));
+    } else if (adain) {
         if (o.image_size < 16 || o.image_size % 8 != 0)
             throw_usage("--image-size: must be a multiple of 8 and at least 16 (the encoder halves it three times), got " +
                         std::to_string(o.image_size));
@@ -223,7 +280,7 @@ void train(TrainOptions& o) {
     else
         throw_usage("--crop: expected random or center, got '" + o.crop + "'");
     AdainTrainOptions adain_loss;
-    if (adain) {
+    if (adain || wct) {
         if (o.resize == "squash")
             sample.resize_mode = ResizeMode::Squash;
         else if (o.resize == "short")
@@ -234,6 +291,8 @@ void train(TrainOptions& o) {
             throw_usage("--resize-size " + std::to_string(o.resize_size) + ": smaller than the --image-size " +
                         std::to_string(o.image_size) + " crop");
         sample.resize = o.resize_size;
+    }
+    if (adain) {
         if (o.loss_convention == "port")
             adain_loss.convention = AdainLossConvention::Port;
         else if (o.loss_convention == "official")
@@ -244,7 +303,7 @@ void train(TrainOptions& o) {
         adain_loss.content_weight = o.o_content_weight->count() ? o.content_weight : 1.0;
         adain_loss.style_weight = o.o_style_weight->count() ? o.style_weight : port ? 10.0 : 1e-2;
     }
-    const TransformerLayout layout = adain ? TransformerLayout::PytorchExamples : parse_arch(o.arch);
+    const TransformerLayout layout = adain || wct ? TransformerLayout::PytorchExamples : parse_arch(o.arch);
     const PerceptualPreset& preset = perceptual_preset(o.loss_preset);
     const std::size_t explicit_limit = o.memory_limit.empty() ? 0 : parse_memory_size(o.memory_limit, "--memory-limit");
     if (lower_extension(o.output) != ".safetensors")
@@ -272,7 +331,17 @@ void train(TrainOptions& o) {
     std::unique_ptr<TrainStep> step;
     Tensor<float> style;
     std::unique_ptr<ImageDataset> dataset_ptr;
-    if (adain) {
+    if (wct) {
+        dataset_ptr = std::make_unique<ImageDataset>(o.dataset);
+        const NetModel encoder = load_wct_encoder(o.encoder);
+        config.desc = wct_decoder_desc(o.level);
+        config.wct.level = o.level;
+        config.wct.feature_weight = o.feature_weight;
+        const std::string encoder_sum = params_checksum(encoder.params);
+        config.model_metadata["nst.wct.encoder_checksum"] = encoder_sum;
+        config.record = {{"encoder", encoder_sum}, {"dataset_files", std::to_string(dataset_ptr->size())}};
+        step = make_wct_train_step(config, encoder);
+    } else if (adain) {
         dataset_ptr = std::make_unique<ImageDataset>(o.dataset);
         style_dataset = std::make_unique<ImageDataset>(o.style_dataset, "--style-dataset");
         const NetModel encoder = load_adain_encoder(o.encoder);
@@ -401,7 +470,9 @@ Command add_train_command(CLI::App& app) {
     auto o = std::make_shared<TrainOptions>();
     CLI::App* sub = app.add_subcommand(
         "train", "train a feed-forward style network (Johnson et al.'s, or AdaIN's decoder) on a folder of images");
-    sub->add_option("--method", o->method, "perceptual (TransformerNet for one style) or adain (AdaIN's decoder)")
+    sub->add_option("--method", o->method,
+                    "perceptual (TransformerNet for one style), adain (AdaIN's decoder) or wct-decoder (a WCT "
+                    "decoder of one --level)")
         ->capture_default_str();
     CLI::Option* o_style = sub->add_option("--style", o->style, "the style image (--method perceptual)");
     sub->add_option("--dataset", o->dataset, "folder of training images (searched recursively; e.g. COCO train2014)")
@@ -410,7 +481,9 @@ Command add_train_command(CLI::App& app) {
     CLI::Option* o_style_dataset =
         sub->add_option("--style-dataset", o->style_dataset, "folder of style images (--method adain; e.g. WikiArt)");
     CLI::Option* o_encoder = sub->add_option(
-        "--encoder", o->encoder, "--method adain: the frozen adain-encoder model (safetensors) or random[:SEED]");
+        "--encoder", o->encoder,
+        "--method adain: the frozen adain-encoder model (safetensors) or random[:SEED]; wct-decoder: an "
+        "adain-encoder or vgg-normalised model (level 5), or random[:SEED]");
     CLI::Option* o_convention = sub->add_option(
         "--loss-convention", o->loss_convention,
         "--method adain: port (pytorch-AdaIN: unbiased std + 1e-5, means over N C) or official (AdaIN-style Torch)")
@@ -474,6 +547,14 @@ Command add_train_command(CLI::App& app) {
     o->perceptual_only = {o_style, o_weights, o_arch, o_width, o_preset, o->o_tv_weight, o_content_layers,
                           o_style_layers, o_style_size};
     o->adain_only = {o_style_dataset, o_encoder, o_convention, o_resize, o_resize_size};
+    CLI::Option* o_level =
+        sub->add_option("--level", o->level, "--method wct-decoder: the level 1..5 (relu1_1 .. relu5_1) to decode");
+    CLI::Option* o_feature_weight = sub->add_option(
+        "--feature-weight", o->feature_weight,
+        "--method wct-decoder: lambda of the feature reconstruction term (pixel MSE + lambda feature MSE)")
+        ->capture_default_str();
+    o->wct_only = {o_level, o_feature_weight};
+    o->wct_refused = {o_style_dataset, o_convention, o->o_content_weight, o->o_style_weight};
     return [o] { train(*o); };
 }
 

@@ -73,7 +73,7 @@ void print_vgg19_conversion(const ConvertArgs& a, const convert::Converted& c) {
 void save_converted_model(const ConvertArgs& a, const convert::ConvertedModel& c) {
     const NetModel& m = c.mapped.model;
     save_model(a.out, m);
-    const bool adain = m.desc.arch.rfind("adain-", 0) == 0;
+    const bool adain = m.desc.arch.rfind("adain-", 0) == 0 || m.desc.arch == "vgg-normalised";
     const char* what = c.format == convert::Format::Safetensors ? "an nst model, copied"
                        : adain                                  ? "naoto0804/pytorch-AdaIN"
                        : c.format == convert::Format::Torch7   ? "jcjohnson/fast-neural-style instance-norm model"
@@ -83,7 +83,10 @@ void save_converted_model(const ConvertArgs& a, const convert::ConvertedModel& c
     std::printf("  arch        %s, width %d, %zu parameters in %zu tensors\n", m.desc.arch.c_str(), c.mapped.width,
                 m.params.size(), param_layout(m.desc).size());
     std::printf("  io          %s\n", io_description(m.metadata.at("nst.io")).c_str());
-    if (c.mapped.dropped && adain)
+    if (c.mapped.dropped && m.desc.arch == "vgg-normalised")
+        std::printf("  dropped     %d tensor(s) of vgg[44:] (conv5_2 .. conv5_4: WCT encodes up to relu5_1)\n",
+                    c.mapped.dropped);
+    else if (c.mapped.dropped && adain)
         std::printf("  dropped     %d tensor(s) of vgg[31:] (conv4_2 .. conv5_4: AdaIN encodes up to relu4_1)\n",
                     c.mapped.dropped);
     else if (c.mapped.dropped)
@@ -135,7 +138,8 @@ void convert_cmd(const ConvertArgs& a) {
         }
         case convert::NetKind::TransformerNet: return save_converted_model(a, convert::convert_transformer(ck, a.opt));
         case convert::NetKind::AdainEncoder:
-        case convert::NetKind::AdainDecoder: return save_converted_model(a, convert::convert_adain(ck, kind, a.opt));
+        case convert::NetKind::AdainDecoder:
+        case convert::NetKind::VggNormalised: return save_converted_model(a, convert::convert_adain(ck, kind, a.opt));
         case convert::NetKind::TransformerNetJcjohnson: break;  // resolve_kind refuses it for non-Torch7 files
     }
 }
@@ -430,7 +434,8 @@ Command add_weights_command(CLI::App& app) {
     conv->add_option("--normalized", c->opt.normalized, "true or false (default: by the rules in weights/README.md)");
     conv->add_option("--source", c->opt.source, "text for nst.source (default: file name, format and naming)");
     conv->add_option("--arch", c->opt.arch,
-                     "auto, vgg19, vgg16, transformer-net, transformer-net-jcjohnson, adain-encoder or adain-decoder: "
+                     "auto, vgg19, vgg16, transformer-net, transformer-net-jcjohnson, adain-encoder, adain-decoder or "
+                     "vgg-normalised (vgg_normalised.pth to relu5_1, for WCT): "
                      "the network the file must hold (auto: from its tensor names)")
         ->capture_default_str();
 

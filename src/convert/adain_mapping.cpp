@@ -6,6 +6,7 @@
 #include <set>
 
 #include "nn/adain_net.h"
+#include "nn/wct_net.h"
 
 namespace nst::convert {
 
@@ -18,14 +19,17 @@ const std::set<std::string> kEncoderTail = {"32.weight", "32.bias", "35.weight",
 
 }  // namespace
 
-AdainMapped map_adain(const Checkpoint& ck, bool encoder) {
+AdainMapped map_adain(const Checkpoint& ck, bool encoder, bool deep) {
     auto fail = [&](const std::string& what) { fail_file(ck.format, ck.path, what); };
-    const char* title = encoder ? "AdaIN encoder (pytorch-AdaIN vgg_normalised)" : "AdaIN decoder (pytorch-AdaIN)";
+    deep = deep && encoder;
+    const char* title = deep      ? "normalised VGG19 to relu5_1 (pytorch-AdaIN vgg_normalised)"
+                        : encoder ? "AdaIN encoder (pytorch-AdaIN vgg_normalised)"
+                                  : "AdaIN decoder (pytorch-AdaIN)";
     std::map<std::string, const SourceTensor*> by_name;
     for (const SourceTensor& t : ck.tensors) by_name.emplace(t.name, &t);
 
     AdainMapped m;
-    m.model.desc = encoder ? adain_encoder_desc() : adain_decoder_desc();
+    m.model.desc = deep ? vgg_normalised_desc() : encoder ? adain_encoder_desc() : adain_decoder_desc();
     const std::vector<ParamInfo> layout = param_layout(m.model.desc);
     // Every parameter present with its exact shape, before any data is read.
     std::set<std::string> wanted;

@@ -14,11 +14,12 @@ namespace nst::convert {
 
 struct AdainMapped {
     NetModel model;   // desc, params; metadata empty
-    int dropped = 0;  // encoder tensors of vgg[31:] left out
+    int dropped = 0;  // encoder tensors of vgg[31:] (vgg[44:] when deep) left out
 };
 
-// `encoder` picks adain_encoder_desc or adain_decoder_desc. Throws nst::Error(Input)
-// "<format> '<path>': <problem>" naming the tensor.
-AdainMapped map_adain(const Checkpoint& ck, bool encoder);
+// `encoder` picks adain_encoder_desc or adain_decoder_desc; `deep` (with encoder) keeps the
+// encoder to relu5_1 instead, vgg_normalised_desc (nn/wct_net.h, for WCT), dropping only conv5_2
+// .. conv5_4 (45, 48, 51). Throws nst::Error(Input) "<format> '<path>': <problem>" naming the tensor.
+AdainMapped map_adain(const Checkpoint& ck, bool encoder, bool deep = false);
 
 }  // namespace nst::convert

@@ -30,6 +30,8 @@ NetKind resolve_kind(const Checkpoint& ck, const ConvertOptions& options) {
     const NetKind found = classify(ck);
     NetKind wanted = found;
     if (!parse_net_kind(options.arch, wanted) || wanted == found) return found;
+    // vgg_normalised.pth is both: the AdaIN encoder (vgg[:31]) or, asked for, WCT's to relu5_1.
+    if (found == NetKind::AdainEncoder && wanted == NetKind::VggNormalised) return wanted;
     if (wanted == NetKind::TransformerNetJcjohnson)
         fail_file(ck.format, ck.path, std::string("holds a ") + net_kind_title(found) + "; jcjohnson's models are "
                                       "Torch7 (.t7) files");
@@ -119,11 +121,13 @@ ConvertedModel convert_transformer(const Checkpoint& ck, const ConvertOptions& o
 }
 
 ConvertedModel convert_adain(const Checkpoint& ck, NetKind kind, const ConvertOptions& options) {
-    NST_REQUIRE(kind == NetKind::AdainEncoder || kind == NetKind::AdainDecoder, "convert_adain: not an AdaIN kind");
+    NST_REQUIRE(kind == NetKind::AdainEncoder || kind == NetKind::AdainDecoder || kind == NetKind::VggNormalised,
+                "convert_adain: not an AdaIN kind");
     if (!options.preprocess.empty() || !options.normalized.empty())
         throw_usage("--preprocess and --normalized describe VGG weights; AdaIN's networks take and give RGB in [0, 1]");
-    const bool encoder = kind == NetKind::AdainEncoder;
-    AdainMapped a = map_adain(ck, encoder);
+    const bool deep = kind == NetKind::VggNormalised;
+    const bool encoder = kind == NetKind::AdainEncoder || deep;
+    AdainMapped a = map_adain(ck, encoder, deep);
     ConvertedModel c;
     c.format = ck.format;
     c.mapped.model = std::move(a.model);
@@ -136,7 +140,9 @@ ConvertedModel convert_adain(const Checkpoint& ck, NetKind kind, const ConvertOp
     } else {
         std::string s = base_name(ck.path) + " (" + format_name(ck.format) + ", naoto0804/pytorch-AdaIN " +
                         (encoder ? "vgg_normalised encoder" : "decoder");
-        if (a.dropped) s += ", vgg[:31] up to relu4_1; " + std::to_string(a.dropped) + " tensors of vgg[31:] dropped";
+        if (a.dropped)
+            s += std::string(deep ? ", vgg[:44] up to relu5_1; " : ", vgg[:31] up to relu4_1; ") +
+                 std::to_string(a.dropped) + (deep ? " tensors of vgg[44:] dropped" : " tensors of vgg[31:] dropped");
         meta["nst.source"] = s + ")";
     }
     return c;

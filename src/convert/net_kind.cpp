@@ -29,6 +29,7 @@ const char* net_kind_name(NetKind kind) {
         case NetKind::TransformerNetJcjohnson: return "transformer-net-jcjohnson";
         case NetKind::AdainEncoder: return "adain-encoder";
         case NetKind::AdainDecoder: return "adain-decoder";
+        case NetKind::VggNormalised: return "vgg-normalised";
     }
     return "?";
 }
@@ -41,6 +42,7 @@ const char* net_kind_title(NetKind kind) {
         case NetKind::TransformerNetJcjohnson: return "TransformerNet (jcjohnson instance-norm)";
         case NetKind::AdainEncoder: return "AdaIN encoder (pytorch-AdaIN vgg_normalised)";
         case NetKind::AdainDecoder: return "AdaIN decoder (pytorch-AdaIN)";
+        case NetKind::VggNormalised: return "normalised VGG19 to relu5_1 (pytorch-AdaIN vgg_normalised, for WCT)";
     }
     return "?";
 }
@@ -90,13 +92,13 @@ NetKind classify(const Checkpoint& ck) {
 bool parse_net_kind(const std::string& name, NetKind& out) {
     if (name == "auto") return false;
     for (NetKind k : {NetKind::Vgg19, NetKind::Vgg16, NetKind::TransformerNet, NetKind::TransformerNetJcjohnson,
-                      NetKind::AdainEncoder, NetKind::AdainDecoder})
+                      NetKind::AdainEncoder, NetKind::AdainDecoder, NetKind::VggNormalised})
         if (name == net_kind_name(k)) {
             out = k;
             return true;
         }
-    throw_usage("--arch '" + name + "': choose auto, vgg19, vgg16, transformer-net, transformer-net-jcjohnson, adain-encoder or "
-                "adain-decoder");
+    throw_usage("--arch '" + name + "': choose auto, vgg19, vgg16, transformer-net, transformer-net-jcjohnson, adain-encoder, "
+                "adain-decoder or vgg-normalised");
 }
 
 }  // namespace nst::convert

@@ -11,10 +11,12 @@
 namespace nst::convert {
 
 // TransformerNetJcjohnson: jcjohnson/fast-neural-style's .t7 models (Torch7 files only).
-enum class NetKind { Vgg19, Vgg16, TransformerNet, TransformerNetJcjohnson, AdainEncoder, AdainDecoder };
+// VggNormalised: the same vgg_normalised.pth as AdainEncoder, kept to relu5_1 (vgg[:44]) for
+// multi-level WCT (nn/wct_net.h); only asked for by --arch (auto gives AdainEncoder).
+enum class NetKind { Vgg19, Vgg16, TransformerNet, TransformerNetJcjohnson, AdainEncoder, AdainDecoder, VggNormalised };
 
 // "vgg19", "vgg16", "transformer-net", "transformer-net-jcjohnson", "adain-encoder",
-// "adain-decoder": the --arch values and nst.arch names.
+// "adain-decoder", "vgg-normalised": the --arch values and nst.arch names.
 const char* net_kind_name(NetKind kind);
 // How messages name it: "VGG19", "VGG16", "TransformerNet (pytorch/examples)".
 const char* net_kind_title(NetKind kind);

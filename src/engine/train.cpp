@@ -56,6 +56,7 @@ const char* train_method_name(TrainMethod method) {
     switch (method) {
         case TrainMethod::Perceptual: return "perceptual";
         case TrainMethod::Adain: return "adain";
+        case TrainMethod::WctDecoder: return "wct-decoder";
     }
     return "?";
 }
@@ -102,6 +103,10 @@ std::map<std::string, std::string> train_metadata(const TrainConfig& c) {
             md["nst.train.loss_convention"] = adain_loss_convention_name(c.adain.convention);
             md["nst.train.content_weight"] = number(c.adain.content_weight);
             md["nst.train.style_weight"] = number(c.adain.style_weight);
+            break;
+        case TrainMethod::WctDecoder:
+            md["nst.train.level"] = std::to_string(c.wct.level);
+            md["nst.train.feature_weight"] = number(c.wct.feature_weight);
             break;
     }
     return md;

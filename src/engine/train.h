@@ -35,6 +35,7 @@ namespace nst {
 enum class TrainMethod {
     Perceptual,  // TransformerNet, perceptual loss; batches in config.io space
     Adain,       // AdaIN's decoder; content and style batches in RGB [0, 1] (nst.io rgb01)
+    WctDecoder,  // a WCT decoder of one level (engine/wct_train_step.h); content batches in RGB [0, 1]
 };
 const char* train_method_name(TrainMethod method);
 // Whether the method draws style images from a dataset of their own (`--style-dataset`).
@@ -53,12 +54,19 @@ struct AdainTrainOptions {
     double style_weight = 10;   // the port's; the official code's is 1e-2
 };
 
+// The options of a WCT decoder's training (engine/wct_decoder_loss.h).
+struct WctTrainOptions {
+    int level = 4;                // 1..5: the encoder prefix to reluN_1 and its decoder
+    double feature_weight = 1.0;  // lambda of the feature reconstruction term
+};
+
 struct TrainConfig {
     TrainMethod method = TrainMethod::Perceptual;
     NetDesc desc;                      // the network to train (transformer_net_desc, adain_decoder_desc)
     ModelIo io = ModelIo::Rgb255;      // perceptual: its input and output space
     PerceptualOptions loss;            // perceptual: layers, weights, the loss network's preprocessing
     AdainTrainOptions adain;           // adain: the loss
+    WctTrainOptions wct;               // wct-decoder: the level and the loss
     SampleOptions sample;              // image size, resize, crop, shuffle, seed
     SampleOptions style_sample;        // the style images' (methods with a style dataset)
     int batch_size = 4;

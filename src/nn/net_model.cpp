@@ -7,6 +7,7 @@
 #include "nn/adain_net.h"
 #include "nn/safetensors.h"
 #include "nn/transformer_net.h"
+#include "nn/wct_net.h"
 
 namespace nst {
 
@@ -47,7 +48,7 @@ NetDesc desc_from_metadata(const std::map<std::string, std::string>& metadata, c
     auto it = metadata.find("nst.arch");
     std::string known;
     for (const ArchName& a : kArchs) known += (known.empty() ? "" : ", ") + std::string(a.name);
-    known += ", adain-encoder, adain-decoder";
+    known += ", adain-encoder, adain-decoder, vgg-normalised, wct-decoder";
     if (it == metadata.end() || it->second.empty())
         throw_input(where + ": no nst.arch metadata: the architecture is unknown (nst knows " + known + ")");
     int width = 0;
@@ -68,6 +69,16 @@ NetDesc desc_from_metadata(const std::map<std::string, std::string>& metadata, c
     // AdaIN's networks have one published size; nst.width is not a parameter of theirs.
     if (it->second == "adain-encoder") return adain_encoder_desc();
     if (it->second == "adain-decoder") return adain_decoder_desc();
+    if (it->second == "vgg-normalised") return vgg_normalised_desc();
+    // WCT's decoders differ by level only (nn/wct_net.h).
+    if (it->second == "wct-decoder") {
+        auto l = metadata.find("nst.level");
+        const std::string text = l == metadata.end() ? "" : l->second;
+        if (text.size() != 1 || text[0] < '1' || text[0] - '0' > kWctLevels)
+            throw_input(where + ": a wct-decoder needs nst.level metadata 1 to " + std::to_string(kWctLevels) +
+                        (text.empty() ? std::string(", it has none") : ", not '" + text + "'"));
+        return wct_decoder_desc(text[0] - '0');
+    }
     throw_input(where + ": unknown architecture nst.arch='" + it->second + "' (nst knows " + known + ")");
 }
 
@@ -116,6 +127,12 @@ void save_model(const std::string& path, const NetModel& model) {
     meta["nst.kind"] = "model";
     meta["nst.arch"] = model.desc.arch;
     meta["nst.width"] = std::to_string(model_width(model.desc));
+    if (model.desc.arch == "wct-decoder") {
+        // The level is what rebuilds the description: one upsampling per pool of the prefix.
+        int ups = 0;
+        for (const LayerSpec& l : model.desc.layers) ups += l.op == Op::Upsample;
+        meta["nst.level"] = std::to_string(ups + 1);
+    }
     std::vector<SafetensorsView> views;
     for (const ParamInfo& p : param_layout(model.desc))
         views.push_back({p.name, param_file_shape(model.desc, p), model.params.data() + p.offset});

@@ -2,7 +2,9 @@
 // A model: a NetDesc with its parameters and what the file says about them. nst's model files
 // are safetensors: one F32 tensor per ParamInfo (its name and shape), and metadata
 //   nst.kind = "model", nst.arch (transformer_net.h's arch names, or adain_net.h's
-//   "adain-encoder" / "adain-decoder"; the description is rebuilt from it and nst.width),
+//   "adain-encoder" / "adain-decoder", wct_net.h's "vgg-normalised" / "wct-decoder"; the
+//   description is rebuilt from it and nst.width, and for wct-decoder nst.level, which
+//   save_model writes),
 //   nst.width, nst.io ("rgb255": RGB in [0, 255] in and out, "caffe-bgr": BGR minus the caffe
 //   mean, jcjohnson's, or "rgb01": RGB in [0, 1], AdaIN's encoder input and decoder output),
 //   nst.source (where it came from),
