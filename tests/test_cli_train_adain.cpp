@@ -150,3 +150,22 @@ TEST_CASE("train adain cli: bad settings are refused before anything is written"
     // The CUDA step where it cannot run: a runtime error, as the perceptual method's.
     if (cuda_device_count() == 0) test::check_cli_error(args({"--backend", "cuda"}), 4, out, "CUDA");
 }
+
+TEST_CASE("train adain cli: stylize refuses an encoder other than the one the decoder was trained with") {
+    const Dirs d = make_dirs("adain_cli_encoder_mismatch");
+    const std::string dec = d.dir + "/decoder.safetensors";
+    REQUIRE(test::run_nst(train_args(d, dec, {"--iterations", "1"})).exit_code == 0);
+    // The trained-with encoder (random:1) runs; another of the same shape (random:2) is refused.
+    const std::string enc1 = d.dir + "/enc1.safetensors", enc2 = d.dir + "/enc2.safetensors";
+    save_model(enc1, random_adain_encoder(1));
+    save_model(enc2, random_adain_encoder(2));
+    const std::string content = d.content + "/a.png", style = d.style + "/s1.png";
+    const std::string ok = d.dir + "/ok.png", out = d.dir + "/out.png";
+    const auto args = [&](const std::string& enc, const std::string& o) {
+        return std::vector<std::string>{"stylize", "--model", dec, "--encoder", enc, "--content", content,
+                                        "--style", style, "--style-size", "0", "--output", o, "--quiet"};
+    };
+    CHECK(test::run_nst(args(enc1, ok)).exit_code == 0);
+    CHECK(std::filesystem::exists(ok));
+    test::check_cli_error(args(enc2, out), 3, out, "was trained with the encoder");
+}

@@ -9,6 +9,7 @@
 #include "engine/stylize.h"
 #include "io/image.h"
 #include "nn/adain_regions.h"
+#include "nn/model_checksum.h"
 
 namespace nst {
 
@@ -74,6 +75,17 @@ void check_adain_models(const NetModel& encoder, const std::string& encoder_name
     if (decoder.desc.in_channels != enc_out)
         throw_input("decoder '" + decoder_name + "' takes " + std::to_string(decoder.desc.in_channels) +
                     " channels but encoder '" + encoder_name + "' gives " + std::to_string(enc_out));
+    // A decoder nst trained names its frozen encoder (nn/model_checksum.h): another encoder of the
+    // same shape runs but decodes features the decoder never saw, so refuse it. Converted
+    // decoders carry no checksum and are checked by shape only.
+    const auto it = decoder.metadata.find(kAdainEncoderChecksumKey);
+    if (it != decoder.metadata.end()) {
+        const std::string have = params_checksum(encoder.params);
+        if (have != it->second)
+            throw_input("decoder '" + decoder_name + "' was trained with the encoder " + it->second +
+                        " but encoder '" + encoder_name + "' is " + have +
+                        " (pass the encoder it was trained with)");
+    }
 }
 
 Tensor<float> resize_smaller_side(ConstView<float> rgb, int size) {

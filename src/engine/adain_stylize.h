@@ -95,7 +95,8 @@ private:
 };
 
 // Throws an input error unless `encoder` is an adain-encoder and the decoder's input channels
-// equal the encoder's output channels (the message names both files).
+// equal the encoder's output channels (the message names both files), and, for a decoder that
+// records its encoder's checksum (nst train --method adain), unless that is this encoder's.
 void check_adain_models(const NetModel& encoder, const std::string& encoder_name, const NetModel& decoder,
                         const std::string& decoder_name);
 
