@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_cuda_util.h"
 #include "core/device_memory.h"
 #include "core/rng.h"
 #include "cuda/check.h"
@@ -47,11 +48,7 @@ namespace {
 
 // Uniform [0, 1) RGB on the device: what the encoder reads.
 nst::Tensor<float> device_rgb01(int size, std::uint64_t stream) {
-    nst::Tensor<float> h(nst::Shape{1, 3, size, size});
-    for (std::size_t i = 0; i < h.numel(); ++i) h[i] = float(nst::rng::uniform(7, stream, i));
-    nst::Tensor<float> d(h.shape(), nst::Device::Cuda);
-    nst::device_memory::copy(d.data(), h.data(), h.numel() * sizeof(float), true, false);
-    return d;
+    return nst::bench::device_uniform(nst::Shape{1, 3, size, size}, 1, 7, stream);
 }
 
 void BM_cuda_adain(benchmark::State& state) {
@@ -93,31 +90,7 @@ void BM_cuda_adain(benchmark::State& state) {
             frame();
         };
         style_stats();  // the statistics a style:0 frame uses; also the warm-up of the encoder
-        once();         // warm-up: buffers, cuDNN algorithm choice
-        ctx.synchronize();
-        cudaEvent_t start = nullptr, stop = nullptr;
-        NST_CUDA_CHECK(cudaEventCreate(&start));
-        NST_CUDA_CHECK(cudaEventCreate(&stop));
-        double total = 0, iters = 0;
-        for (auto _ : state) {
-            NST_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
-            once();
-            NST_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
-            NST_CUDA_CHECK(cudaEventSynchronize(stop));
-            float ms = 0;
-            NST_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-            state.SetIterationTime(ms / 1e3);
-            total += ms / 1e3;
-            iters += 1;
-        }
-        cudaEventDestroy(start);
-        cudaEventDestroy(stop);
-        if (iters > 0) {
-            state.counters["ms_per_iter"] = total / iters * 1e3;
-            state.counters["fps"] = iters / total;
-        }
-        state.counters["peak_MiB"] = double(nst::cuda::device_bytes_peak()) / double(1 << 20);
-        state.SetLabel(ctx.name() + ", fp32");
+        nst::bench::time_on_stream(state, ctx, once);
     } catch (const std::exception& e) {
         state.SkipWithError(e.what());
     }

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_cuda_util.h"
 #include "core/device_memory.h"
 #include "core/rng.h"
 #include "cuda/check.h"
@@ -42,41 +43,10 @@
 
 namespace {
 
-// Uniform [0, 255) RGB, as bench_network.cpp's inputs.
-nst::Tensor<float> device_image(nst::Shape s, std::uint64_t stream) {
-    nst::Tensor<float> h(s);
-    for (std::size_t i = 0; i < h.numel(); ++i) h[i] = float(255 * nst::rng::uniform(5, stream, i));
-    nst::Tensor<float> d(s, nst::Device::Cuda);
-    nst::device_memory::copy(d.data(), h.data(), h.numel() * sizeof(float), true, false);
-    return d;
-}
+using nst::bench::time_on_stream;
 
-// Times `once` on the context's stream with CUDA events, one benchmark iteration per call.
-template <class F>
-void time_on_stream(benchmark::State& state, nst::cuda::Context& ctx, F&& once) {
-    once();  // warm-up: buffers, cuDNN algorithm choice
-    ctx.synchronize();
-    cudaEvent_t start = nullptr, stop = nullptr;
-    NST_CUDA_CHECK(cudaEventCreate(&start));
-    NST_CUDA_CHECK(cudaEventCreate(&stop));
-    double total = 0, iters = 0;
-    for (auto _ : state) {
-        NST_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
-        once();
-        NST_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
-        NST_CUDA_CHECK(cudaEventSynchronize(stop));
-        float ms = 0;
-        NST_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-        state.SetIterationTime(ms / 1e3);
-        total += ms / 1e3;
-        iters += 1;
-    }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    if (iters > 0) state.counters["ms_per_iter"] = total / iters * 1e3;
-    state.counters["peak_MiB"] = double(nst::cuda::device_bytes_peak()) / double(1 << 20);
-    state.SetLabel(ctx.name() + ", fp32");
-}
+// Uniform [0, 255) RGB, as bench_network.cpp's inputs.
+nst::Tensor<float> device_image(nst::Shape s, std::uint64_t stream) { return nst::bench::device_uniform(s, 255, 5, stream); }
 
 void BM_cuda_network_forward(benchmark::State& state) {
     if (nst::cuda_device_count() == 0) {

@@ -32,71 +32,19 @@
 #include "nn/adain_net.h"
 #include "nn/net_model.h"
 #include "nn/safetensors.h"
+#include "adain_train_fixture.h"
 #include "test_util.h"
 
 using namespace nst;
 using nst::test::rel_l2;
 using nlohmann::json;
+using namespace nst::test::adain_train;
 
 namespace {
-
-const std::string kRegenerate = "regenerate with '/usr/bin/python3 tools/make_reference.py --parts adain-train'";
-constexpr std::uint64_t kEncSeed = 11, kDecSeed = 12;
-constexpr float kEncGain = 2.5f;
 
 bool report() {
     const char* e = std::getenv("NST_REFERENCE_REPORT");
     return e && *e && std::string(e) != "0";
-}
-
-const SafetensorsFile& fixture() {
-    static const SafetensorsFile f = [] {
-        const std::string path = std::string(NST_SOURCE_DIR) + "/tests/data/ref_adain_train.safetensors";
-        SafetensorsFile file = read_safetensors(path);
-        const auto it = file.metadata.find("nst.part");
-        if (it == file.metadata.end() || it->second != "adain-train")
-            FAIL(path << " is not the adain-train reference fixture; " << kRegenerate);
-        return file;
-    }();
-    return f;
-}
-
-const std::vector<float>& tensor(const std::string& name) {
-    const SafetensorsTensor* t = fixture().find(name);
-    if (!t) FAIL("ref_adain_train.safetensors has no tensor " << name << "; " << kRegenerate);
-    return t->data;
-}
-
-json settings() { return json::parse(fixture().metadata.at("nst.settings")); }
-json results() { return json::parse(fixture().metadata.at("nst.results")); }
-
-NetModel encoder() {
-    NetModel m;
-    m.desc = adain_encoder_desc();
-    m.params = init_params(m.desc, kEncSeed);
-    for (float& v : m.params) v = v * kEncGain;
-    return m;
-}
-
-TrainConfig config(AdainLossConvention convention) {
-    TrainConfig c;
-    c.method = TrainMethod::Adain;
-    c.desc = adain_decoder_desc();
-    c.adain.convention = convention;
-    const json s = settings().at(convention == AdainLossConvention::Port ? "port" : "official");
-    c.adain.content_weight = s.at("content_weight").get<double>();
-    c.adain.style_weight = s.at("style_weight").get<double>();
-    c.sample.image_size = c.style_sample.image_size = 32;
-    c.sample.seed = kDecSeed;
-    c.batch_size = 2;
-    c.learning_rate = 1e-4;
-    c.lr_decay = 0.5;
-    return c;
-}
-
-TrainBatch batch() {
-    const Shape s{2, 3, 32, 32};
-    return TrainBatch{ConstView<float>(tensor("in.content").data(), s), ConstView<float>(tensor("in.style").data(), s)};
 }
 
 double rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-300); }

@@ -150,8 +150,11 @@ void print_progress(const TrainProgress& p, int every, std::size_t dataset_size,
                  p.terms.content_sum(), p.terms.style_sum(), p.terms.tv, rate, format_duration(eta).c_str());
 }
 
-// The encoder of --method adain: an adain-encoder model file, or random[:SEED].
-NetModel load_adain_encoder(const std::string& spec) {
+// A frozen encoder for --method adain / wct-decoder: a model file whose arch is one of `archs`
+// (else an input error ending in `hint`), or random[:SEED] made by `random` (tests and timing:
+// a warning says the decoder will learn to invert noise features).
+NetModel load_encoder(const std::string& spec, const std::vector<std::string>& archs, const char* random_what,
+                      NetModel (*random)(std::uint64_t), const std::string& hint) {
     if (spec == "random" || spec.rfind("random:", 0) == 0) {
         std::uint64_t seed = 0;
         if (spec.size() > 7) {
@@ -160,40 +163,27 @@ NetModel load_adain_encoder(const std::string& spec) {
             if (*end != 0 || spec.size() == 7) throw_usage("--encoder '" + spec + "': expected random[:SEED]");
         }
         std::fprintf(stderr,
-                     "nst: warning: --encoder %s: a random adain-encoder, not the trained VGG; the decoder learns to "
-                     "invert noise features (for tests and timing)\n",
-                     spec.c_str());
-        return random_adain_encoder(seed);
+                     "nst: warning: --encoder %s: a random %s, not the trained VGG; the decoder learns to invert "
+                     "noise features (for tests and timing)\n",
+                     spec.c_str(), random_what);
+        return random(seed);
     }
     NetModel m = load_model(spec);
-    if (m.desc.arch != "adain-encoder")
-        throw_input("--encoder '" + spec + "': the model is a " + m.desc.arch +
-                    ", not an adain-encoder (convert pytorch-AdaIN's vgg_normalised.pth with nst weights convert)");
+    if (std::find(archs.begin(), archs.end(), m.desc.arch) == archs.end())
+        throw_input("--encoder '" + spec + "': the model is a " + m.desc.arch + ", not " + hint);
     return m;
 }
 
-// The encoder of --method wct-decoder: an adain-encoder (levels 1-4) or vgg-normalised model
-// file, or random[:SEED] (random_vgg_normalised, to relu5_1).
+NetModel load_adain_encoder(const std::string& spec) {
+    return load_encoder(spec, {"adain-encoder"}, "adain-encoder", random_adain_encoder,
+                        "an adain-encoder (convert pytorch-AdaIN's vgg_normalised.pth with nst weights convert)");
+}
+
+// WCT's levels 1-4 run on an adain-encoder too; level 5 needs vgg-normalised (to relu5_1).
 NetModel load_wct_encoder(const std::string& spec) {
-    if (spec == "random" || spec.rfind("random:", 0) == 0) {
-        std::uint64_t seed = 0;
-        if (spec.size() > 7) {
-            char* end = nullptr;
-            seed = std::strtoull(spec.c_str() + 7, &end, 10);
-            if (*end != 0 || spec.size() == 7) throw_usage("--encoder '" + spec + "': expected random[:SEED]");
-        }
-        std::fprintf(stderr,
-                     "nst: warning: --encoder %s: a random vgg-normalised encoder, not the trained VGG; the decoder "
-                     "learns to invert noise features (for tests and timing)\n",
-                     spec.c_str());
-        return random_vgg_normalised(seed);
-    }
-    NetModel m = load_model(spec);
-    if (m.desc.arch != "adain-encoder" && m.desc.arch != "vgg-normalised")
-        throw_input("--encoder '" + spec + "': the model is a " + m.desc.arch +
-                    ", not an adain-encoder or vgg-normalised (convert pytorch-AdaIN's vgg_normalised.pth with nst "
-                    "weights convert, --arch vgg-normalised for level 5)");
-    return m;
+    return load_encoder(spec, {"adain-encoder", "vgg-normalised"}, "vgg-normalised encoder", random_vgg_normalised,
+                        "an adain-encoder or vgg-normalised (convert pytorch-AdaIN's vgg_normalised.pth with nst "
+                        "weights convert, --arch vgg-normalised for level 5)");
 }
 
 void train(TrainOptions& o) {

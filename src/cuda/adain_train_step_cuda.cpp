@@ -28,7 +28,7 @@ std::vector<int> relu_taps() {
     return std::vector<int>(r.begin(), r.end());
 }
 
-class CudaAdainTrainStep final : public TrainStep {
+class CudaAdainTrainStep final : public DecoderTrainStep<TrainedDecoder> {
 public:
     CudaAdainTrainStep(const TrainConfig& c, const NetModel& encoder, int gpu)
         : m_config(c),
@@ -126,16 +126,13 @@ public:
         return terms;
     }
 
-    void update(double learning_rate) override { m_decoder.update(learning_rate); }
-    std::vector<float> params() const override { return m_decoder.params(); }
-    std::vector<float> gradient() const override { return m_decoder.gradient(); }
-    TrainAdamState adam_state() const override { return m_decoder.adam_state(); }
-    void restore(const std::vector<float>& params, const TrainAdamState& a) override { m_decoder.restore(params, a); }
 
     // The host keeps only copies for checkpoints: parameters and two moments.
     std::size_t host_bytes(int) const override { return 3 * m_decoder.param_count() * sizeof(float); }
 
 private:
+    TrainedDecoder& decoder() override { return m_decoder; }
+
     void upload(Tensor<float>& dst, ConstView<float> src) {
         NST_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data, src.numel() * sizeof(float), cudaMemcpyHostToDevice,
                                        m_ctx.stream()));

@@ -20,7 +20,7 @@ std::vector<int> relu_taps() {
     return std::vector<int>(r.begin(), r.end());
 }
 
-class AdainTrainStep final : public TrainStep {
+class AdainTrainStep final : public DecoderTrainStep<TrainedDecoder<float>> {
 public:
     AdainTrainStep(const TrainConfig& c, const NetModel& encoder)
         : m_config(c),
@@ -85,11 +85,6 @@ public:
         return terms;
     }
 
-    void update(double learning_rate) override { m_decoder.update(learning_rate); }
-    std::vector<float> params() const override { return m_decoder.params(); }
-    std::vector<float> gradient() const override { return m_decoder.gradient(); }
-    TrainAdamState adam_state() const override { return m_decoder.adam_state(); }
-    void restore(const std::vector<float>& params, const TrainAdamState& a) override { m_decoder.restore(params, a); }
 
     std::size_t host_bytes(int threads) const override {
         const TrainConfig& c = m_config;
@@ -111,6 +106,8 @@ public:
     }
 
 private:
+    TrainedDecoder<float>& decoder() override { return m_decoder; }
+
     TrainConfig m_config;
     bool m_port;
     cpu::AdainStats m_stats;
@@ -123,15 +120,7 @@ private:
 
 }  // namespace
 
-NetModel random_adain_encoder(std::uint64_t seed) {
-    NetModel m;
-    m.desc = adain_encoder_desc();
-    m.params = init_params(m.desc, seed);
-    for (float& v : m.params) v *= 2.5f;
-    m.metadata["nst.io"] = "rgb01";
-    m.metadata["nst.source"] = "random:" + std::to_string(seed);
-    return m;
-}
+NetModel random_adain_encoder(std::uint64_t seed) { return random_frozen_encoder(adain_encoder_desc(), seed); }
 
 void check_adain_train_config(const TrainConfig& config) {
     check_train_config(config);

@@ -21,10 +21,7 @@
 
 namespace nst {
 
-// `--encoder random[:SEED]`: init_params(adain_encoder_desc(), seed) with every value times 2.5
-// in float (torch's default init has a variance of 1 / (3 fan_in); 2.5^2 / 3 is about He's
-// 2 / fan_in, so that the features do not vanish by relu4_1). Not a trained network: for tests
-// and timing. tools/ref_adain_train.py builds its encoder the same way.
+// `--encoder random[:SEED]`: random_frozen_encoder (engine/frozen_encoder.h) of adain_encoder_desc().
 NetModel random_adain_encoder(std::uint64_t seed);
 
 // Usage error (exit 2) for a crop size the encoder-decoder does not reproduce (a multiple of 8,

@@ -2,10 +2,21 @@
 #include "engine/frozen_encoder.h"
 
 #include <algorithm>
+#include <string>
 
 #include "core/error.h"
 
 namespace nst {
+
+NetModel random_frozen_encoder(const NetDesc& desc, std::uint64_t seed) {
+    NetModel m;
+    m.desc = desc;
+    m.params = init_params(m.desc, seed);
+    for (float& v : m.params) v *= 2.5f;
+    m.metadata["nst.io"] = "rgb01";
+    m.metadata["nst.source"] = "random:" + std::to_string(seed);
+    return m;
+}
 
 NetDesc slice_desc(const NetDesc& desc, int first, int last) {
     NST_REQUIRE(first >= 0 && first <= last && last < int(desc.layers.size()), "slice_desc: bad layer range");

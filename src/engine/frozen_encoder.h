@@ -10,15 +10,23 @@
 // parameters are two consecutive ranges of the flat vector (nn/net_desc.h's layout).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "core/tensor.h"
 #include "engine/train_step.h"
 #include "nn/net_desc.h"
+#include "nn/net_model.h"
 #include "nn/network.h"
 #include "optim/adam.h"
 
 namespace nst {
+
+// `--encoder random[:SEED]` of the decoder-training methods: init_params(desc, seed) with every
+// value times 2.5 in float (torch's default init has a variance of 1 / (3 fan_in); 2.5^2 / 3 is
+// about He's 2 / fan_in, so that the features do not vanish by relu4_1), nst.io rgb01. Not a
+// trained network: for tests and timing. tools/ref_adain_train.py builds its encoder the same way.
+NetModel random_frozen_encoder(const NetDesc& desc, std::uint64_t seed);
 
 // Layers [first, last] of a sequential description (no Add layers), arch "<arch>[first:last]".
 NetDesc slice_desc(const NetDesc& desc, int first, int last);

@@ -54,4 +54,23 @@ public:
     virtual std::size_t host_bytes(int threads) const = 0;
 };
 
+// The TrainStep calls that only forward to a trained decoder (engine/frozen_encoder.h's
+// TrainedDecoder, cuda/frozen_encoder_cuda.h's): the decoder-training steps (AdaIN, WCT; CPU and
+// CUDA) derive from this and write only the loss (evaluate) and the memory bound.
+template <class Decoder>
+class DecoderTrainStep : public TrainStep {
+public:
+    void update(double learning_rate) override { decoder().update(learning_rate); }
+    std::vector<float> params() const override { return decoder().params(); }
+    std::vector<float> gradient() const override { return decoder().gradient(); }
+    TrainAdamState adam_state() const override { return decoder().adam_state(); }
+    void restore(const std::vector<float>& params, const TrainAdamState& adam) override {
+        decoder().restore(params, adam);
+    }
+
+protected:
+    virtual Decoder& decoder() = 0;
+    const Decoder& decoder() const { return const_cast<DecoderTrainStep*>(this)->decoder(); }
+};
+
 }  // namespace nst

@@ -12,7 +12,7 @@ namespace nst {
 
 namespace {
 
-class WctTrainStep final : public TrainStep {
+class WctTrainStep final : public DecoderTrainStep<TrainedDecoder<float>> {
 public:
     WctTrainStep(const TrainConfig& c, const NetModel& encoder)
         : m_config(c),
@@ -32,11 +32,6 @@ public:
         return terms;
     }
 
-    void update(double learning_rate) override { m_decoder.update(learning_rate); }
-    std::vector<float> params() const override { return m_decoder.params(); }
-    std::vector<float> gradient() const override { return m_decoder.gradient(); }
-    TrainAdamState adam_state() const override { return m_decoder.adam_state(); }
-    void restore(const std::vector<float>& params, const TrainAdamState& a) override { m_decoder.restore(params, a); }
 
     std::size_t host_bytes(int) const override {
         const int s = m_config.sample.image_size, b = m_config.batch_size;
@@ -53,6 +48,8 @@ public:
     }
 
 private:
+    TrainedDecoder<float>& decoder() override { return m_decoder; }
+
     TrainConfig m_config;
     cpu::Network<float> m_encoder;
     TrainedDecoder<float> m_decoder;
@@ -60,15 +57,7 @@ private:
 
 }  // namespace
 
-NetModel random_vgg_normalised(std::uint64_t seed) {
-    NetModel m;
-    m.desc = vgg_normalised_desc();
-    m.params = init_params(m.desc, seed);
-    for (float& v : m.params) v *= 2.5f;
-    m.metadata["nst.io"] = "rgb01";
-    m.metadata["nst.source"] = "random:" + std::to_string(seed);
-    return m;
-}
+NetModel random_vgg_normalised(std::uint64_t seed) { return random_frozen_encoder(vgg_normalised_desc(), seed); }
 
 void check_wct_train_config(const TrainConfig& config) {
     check_train_config(config);

@@ -13,9 +13,8 @@
 
 namespace nst {
 
-// `--encoder random[:SEED]` for WCT: init_params(vgg_normalised_desc(), seed) with every value
-// times 2.5 in float, as random_adain_encoder (engine/adain_train_step.h) does for AdaIN's, but
-// to relu5_1. Not a trained network: for tests and timing.
+// `--encoder random[:SEED]` for WCT: random_frozen_encoder (engine/frozen_encoder.h) of
+// vgg_normalised_desc(), to relu5_1.
 NetModel random_vgg_normalised(std::uint64_t seed);
 
 // Usage errors (exit 2): a level outside 1..5, a crop size the level's decoder does not give back

@@ -23,46 +23,22 @@
 #include "nn/adain_net.h"
 #include "nn/net_model.h"
 #include "nn/safetensors.h"
+#include "adain_train_fixture.h"
 #include "test_util.h"
 
 using namespace nst;
 using nst::test::rel_l2;
+using namespace nst::test::adain_train;
 
 namespace {
-
-const SafetensorsFile& fixture() {
-    static const SafetensorsFile f =
-        read_safetensors(std::string(NST_SOURCE_DIR) + "/tests/data/ref_adain_train.safetensors");
-    return f;
-}
-
-TrainConfig config(AdainLossConvention convention) {
-    TrainConfig c;
-    c.method = TrainMethod::Adain;
-    c.desc = adain_decoder_desc();
-    c.adain.convention = convention;
-    c.adain.style_weight = convention == AdainLossConvention::Port ? 10.0 : 1e-2;
-    c.sample.image_size = c.style_sample.image_size = 32;
-    c.sample.seed = 12;
-    c.batch_size = 2;
-    c.learning_rate = 1e-4;
-    c.lr_decay = 0.5;
-    return c;
-}
-
-TrainBatch batch() {
-    const Shape s{2, 3, 32, 32};
-    return TrainBatch{ConstView<float>(fixture().find("in.content")->data.data(), s),
-                      ConstView<float>(fixture().find("in.style")->data.data(), s)};
-}
 
 double rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-300); }
 
 }  // namespace
 
 TEST_CASE("cuda adain train: the step equals the CPU step and PyTorch's terms") {
-    const NetModel enc = random_adain_encoder(11);  // the fixture's encoder (init_params x 2.5)
-    const nlohmann::json results = nlohmann::json::parse(fixture().metadata.at("nst.results"));
+    const NetModel enc = encoder();
+    const nlohmann::json reference = results();
     for (AdainLossConvention conv : {AdainLossConvention::Port, AdainLossConvention::Official}) {
         const std::string name = adain_loss_convention_name(conv);
         CAPTURE(name);
@@ -73,7 +49,7 @@ TEST_CASE("cuda adain train: the step equals the CPU step and PyTorch's terms") 
         CHECK(rel(b.total, a.total) <= 1e-5);
         CHECK(rel(b.content_sum(), a.content_sum()) <= 1e-5);
         for (std::size_t k = 0; k < 4; ++k) CHECK(rel(b.style[k], a.style[k]) <= 1e-5);
-        CHECK(rel(b.total, results.at(name).at("total").get<double>()) <= 2e-5);
+        CHECK(rel(b.total, reference.at(name).at("total").get<double>()) <= 2e-5);
         const std::vector<float> ga = cpu_step->gradient(), gb = gpu_step->gradient();
         for (const ParamInfo& p : param_layout(c.desc)) {
             CAPTURE(p.name);

@@ -2,6 +2,7 @@
 // Helpers of the kernel emulation suite: guarded buffers standing in for device memory,
 // deterministic test data, and bitwise comparisons.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -97,6 +98,19 @@ std::string describe_difference(const T* a, const T* b, std::size_t n) {
 inline double rel_diff(double a, double b) {
     if (a == b) return 0;
     return std::fabs(a - b) / std::fabs(b);
+}
+
+// max |a - ref| / max |ref| over n values (the absolute error when ref is all zeros; infinity
+// when a holds a NaN): the emulator suites' measure of a kernel against its CPU twin.
+template <typename T>
+double rel_max_err(const T* a, const T* ref, std::size_t n) {
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        err = std::max(err, std::fabs(double(a[i]) - double(ref[i])));
+        scale = std::max(scale, std::fabs(double(ref[i])));
+    }
+    if (!(err == err)) return INFINITY;
+    return scale > 0 ? err / scale : err;
 }
 
 }  // namespace nst::emu_test

@@ -19,20 +19,11 @@
 using nst::emu_test::Guarded;
 using nst::emu_test::fill_normal;
 using nst::emu_test::fill_uniform;
+using nst::emu_test::rel_max_err;
 
 namespace {
 
 constexpr double kTol = 2e-6;
-
-double rel_max_err(const float* a, const float* ref, std::size_t n) {
-    double err = 0, scale = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        err = std::max(err, std::fabs(double(a[i]) - double(ref[i])));
-        scale = std::max(scale, std::fabs(double(ref[i])));
-    }
-    if (!(err == err)) return INFINITY;
-    return scale > 0 ? err / scale : err;
-}
 
 bool unbiased(nst::cpu::AdainStats st) { return st == nst::cpu::AdainStats::Port; }
 

@@ -20,21 +20,7 @@
 using nst::emu_test::Guarded;
 using nst::emu_test::fill_normal;
 using nst::emu_test::fill_uniform;
-
-namespace {
-
-template <typename T>
-double rel_max_err(const T* a, const T* ref, std::size_t n) {
-    double err = 0, scale = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        err = std::max(err, std::fabs(double(a[i]) - double(ref[i])));
-        scale = std::max(scale, std::fabs(double(ref[i])));
-    }
-    if (!(err == err)) return INFINITY;
-    return scale > 0 ? err / scale : err;
-}
-
-}  // namespace
+using nst::emu_test::rel_max_err;
 
 TEST_CASE("emu: wct centring vs the CPU twin") {
     using nst::Shape;
