@@ -23,10 +23,12 @@ runs after --warmup runs per mode, as one JSON line on stdout (keys `<mode>_<S>_
 Usage: /usr/bin/python3 bench/torch_adain.py [--device cpu|cuda] [--tf32] [--threads 2]
            [--sizes 512,256] [--only transfer,encode,adain,decode,frame] [--repeats 5] [--warmup 2]
 """
-import argparse, json, statistics, time
+import argparse, json
 
 import torch
 import torch.nn as nn
+
+from torch_transformer import timed  # [min wall, median wall, min process CPU], the same clock
 
 
 def encoder():
@@ -72,22 +74,6 @@ def adaptive_instance_normalization(content, style_mean, style_std):
     mean, std = calc_mean_std(content)
     return (content - mean.expand_as(content)) / std.expand_as(content) * style_std.expand_as(content) \
         + style_mean.expand_as(content)
-
-
-def timed(fn, warmup, repeats, sync):
-    """[min wall, median wall, min process CPU] in seconds."""
-    for _ in range(warmup):
-        fn()
-        sync()
-    times, cpu = [], []
-    for _ in range(repeats):
-        sync()
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return [min(times), statistics.median(times), min(cpu)]
 
 
 MODES = ('transfer', 'encode', 'adain', 'decode', 'frame')

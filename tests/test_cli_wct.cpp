@@ -15,6 +15,7 @@
 #include "nn/adain_net.h"
 #include "nn/net_model.h"
 #include "nn/wct_net.h"
+#include "gained_model.h"
 #include "test_util.h"
 
 using namespace nst;
@@ -23,12 +24,7 @@ namespace {
 
 // init_params with a He-like gain on the conv weights (tests/test_wct_net.cpp says why), saved.
 NetModel save_random(const std::string& path, const NetDesc& desc, std::uint64_t seed) {
-    NetModel m;
-    m.desc = desc;
-    m.params = init_params(desc, seed);
-    for (const ParamInfo& p : param_layout(desc))
-        if (p.name.size() > 7 && p.name.compare(p.name.size() - 7, 7, ".weight") == 0)
-            for (std::size_t j = 0; j < p.shape.numel(); ++j) m.params[p.offset + j] *= 2.5f;
+    NetModel m = test::gained_model(desc, seed, 2.5f);
     m.metadata = {{"nst.io", "rgb01"}, {"nst.source", "test"}};
     save_model(path, m);
     return load_model(path);

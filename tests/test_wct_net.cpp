@@ -26,6 +26,7 @@
 #include "nn/net_model.h"
 #include "nn/safetensors.h"
 #include "nn/wct_net.h"
+#include "gained_model.h"
 #include "test_util.h"
 
 using namespace nst;
@@ -49,15 +50,8 @@ Tensor<float> fixture_tensor(const std::string& name) {
     return out;
 }
 
-// init_params, conv weights then multiplied by the fixture's gain in float (as the generator).
 NetModel fixture_model(const NetDesc& desc, std::uint64_t seed, float gain) {
-    NetModel m;
-    m.desc = desc;
-    m.params = init_params(desc, seed);
-    for (const ParamInfo& p : param_layout(desc))
-        if (p.name.size() > 7 && p.name.compare(p.name.size() - 7, 7, ".weight") == 0)
-            for (std::size_t j = 0; j < p.shape.numel(); ++j) m.params[p.offset + j] *= gain;
-    return m;
+    return test::gained_model(desc, seed, gain);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "nn/net_model.h"
 #include "nn/wct.h"
 #include "nn/wct_net.h"
+#include "gained_model.h"
 #include "test_util.h"
 
 using namespace nst;
@@ -84,15 +85,7 @@ TEST_CASE("cuda wct: moments and the transform match the CPU path") {
 
 TEST_CASE("cuda wct: the two-level pipeline matches the CPU backend") {
     // Random weights with a He-like gain (tests/test_wct_net.cpp explains why), levels 3 then 1.
-    auto model = [](const NetDesc& desc, std::uint64_t seed) {
-        NetModel m;
-        m.desc = desc;
-        m.params = init_params(desc, seed);
-        for (const ParamInfo& p : param_layout(desc))
-            if (p.name.size() > 7 && p.name.compare(p.name.size() - 7, 7, ".weight") == 0)
-                for (std::size_t j = 0; j < p.shape.numel(); ++j) m.params[p.offset + j] *= 2.5f;
-        return m;
-    };
+    auto model = [](const NetDesc& desc, std::uint64_t seed) { return test::gained_model(desc, seed, 2.5f); };
     const NetModel encoder = model(adain_encoder_desc(), 7), d3 = model(wct_decoder_desc(3), 13),
                    d1 = model(wct_decoder_desc(1), 11);
     WctModels models;
