@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -172,8 +173,10 @@ TEST_CASE("temporal loss: the papers' weight means the same on every preprocessi
         const std::vector<double> s = temporal_channel_scales(sp.kind, sp.scale, gamma, 3, kH, kW);
         const double v = cpu::temporal_loss<float>(xa.cview(), {{xb.cview(), c.cview()}}, s, TensorView<float>());
         const double rel = std::fabs(v - ref) / ref;
-        MESSAGE((sp.kind == PreprocessKind::Caffe ? "caffe S=" : "torchvision ") << sp.scale << ": rel err " << rel);
-        CHECK(rel <= 1e-5);  // the preprocessed images are float
+        const std::string name = sp.kind == PreprocessKind::Caffe ? "caffe S=" + std::to_string(int(sp.scale))
+                                                                  : std::string("torchvision");
+        MESSAGE(name << ": rel err " << rel);
+        CHECK(rel <= 1e-7);  // the preprocessed images are float (measured up to 5e-9)
     }
 }
 
