@@ -8,8 +8,9 @@
 namespace nst {
 
 float sample_bilinear(const float* p, int h, int w, float sx, float sy) {
-    sx = std::clamp(sx, 0.0f, float(w - 1));
-    sy = std::clamp(sy, 0.0f, float(h - 1));
+    // Written so that a NaN coordinate becomes 0 rather than reaching the int conversion (UB).
+    sx = sx > 0 ? std::min(sx, float(w - 1)) : 0.0f;
+    sy = sy > 0 ? std::min(sy, float(h - 1)) : 0.0f;
     const int x0 = std::min(int(sx), w - 1), y0 = std::min(int(sy), h - 1);  // floor: sx, sy >= 0
     const int x1 = std::min(x0 + 1, w - 1), y1 = std::min(y0 + 1, h - 1);
     const float ax = sx - float(x0), ay = sy - float(y0);
