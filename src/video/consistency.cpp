@@ -55,16 +55,25 @@ void blur_plane(std::vector<float>& p, int h, int w, float sigma) {
         }
 }
 
+// The two flows' planes: u, v of a->b and bu, bv of b->a, on one grid (checked).
+struct FlowPair {
+    int h, w;
+    const float *u, *v, *bu, *bv;
+};
+
+FlowPair flow_pair(ConstView<float> flow_ab, ConstView<float> flow_ba) {
+    require_pair(flow_ab, flow_ba);
+    const std::size_t plane = flow_ab.shape.plane();
+    return FlowPair{flow_ab.shape.h, flow_ab.shape.w, flow_ab.data, flow_ab.data + plane, flow_ba.data,
+                    flow_ba.data + plane};
+}
+
 }  // namespace
 
 Tensor<float> consistency_raw(ConstView<float> flow_ab, ConstView<float> flow_ba) {
-    require_pair(flow_ab, flow_ba);
-    const int h = flow_ab.shape.h, w = flow_ab.shape.w;
-    const std::size_t plane = flow_ab.shape.plane();
-    const float* u = flow_ab.data;
-    const float* v = u + plane;
-    const float* bu = flow_ba.data;
-    const float* bv = bu + plane;
+    const FlowPair f = flow_pair(flow_ab, flow_ba);
+    const int h = f.h, w = f.w;
+    const float *u = f.u, *v = f.v, *bu = f.bu, *bv = f.bv;
     Tensor<float> out(Shape{1, 1, h, w});
 #pragma omp parallel for schedule(static)
     for (int y = 0; y < h; ++y) {
@@ -101,13 +110,9 @@ Tensor<float> consistency_weights(ConstView<float> flow_ab, ConstView<float> flo
 }
 
 Tensor<float> flow_occlusion(ConstView<float> flow_ab, ConstView<float> flow_ba) {
-    require_pair(flow_ab, flow_ba);
-    const int h = flow_ab.shape.h, w = flow_ab.shape.w;
-    const std::size_t plane = flow_ab.shape.plane();
-    const float* u = flow_ab.data;
-    const float* v = u + plane;
-    const float* bu = flow_ba.data;
-    const float* bv = bu + plane;
+    const FlowPair f = flow_pair(flow_ab, flow_ba);
+    const int h = f.h, w = f.w;
+    const float *u = f.u, *v = f.v, *bu = f.bu, *bv = f.bv;
     Tensor<float> occ(Shape{1, 1, h, w});
 #pragma omp parallel for schedule(static)
     for (int y = 0; y < h; ++y) {
