@@ -28,7 +28,7 @@ import argparse, json
 import torch
 import torch.nn as nn
 
-from torch_transformer import timed  # [min wall, median wall, min process CPU], the same clock
+from torch_transformer import setup_torch, timed  # the same set-up and clock as the TransformerNet side
 
 
 def encoder():
@@ -98,17 +98,7 @@ def main():
         ap.error(f'--sizes: expected comma-separated integers, got {a.sizes!r}')
     if any(s < 8 or s % 8 for s in sizes):
         ap.error('--sizes: each size must be a positive multiple of 8')
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    dev = torch.device(a.device)
-    if a.device == 'cuda':
-        torch.backends.cuda.matmul.allow_tf32 = a.tf32
-        torch.backends.cudnn.allow_tf32 = a.tf32
-        torch.backends.cudnn.benchmark = True
-        sync = torch.cuda.synchronize
-    else:
-        def sync():
-            pass
+    dev, sync = setup_torch(a.device, a.threads, a.tf32)
     enc, dec = encoder().to(dev).eval(), decoder().to(dev).eval()
     n_enc, n_dec = (sum(p.numel() for p in m.parameters()) for m in (enc, dec))
     assert (n_enc, n_dec) == (3505740, 3505219), (n_enc, n_dec)  # research/feedforward.md §5.3

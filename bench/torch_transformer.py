@@ -153,6 +153,19 @@ def timed(fn, warmup, repeats, sync):
     return min(times), statistics.median(times), min(cpu)
 
 
+def setup_torch(device, threads, tf32):
+    """Threads, seed 0 and (CUDA) TF32 off unless asked, cuDNN autotuning; returns (device, sync),
+    sync waiting for queued device work (a no-op on the CPU)."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    if device == 'cuda':
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cudnn.benchmark = True
+        return torch.device(device), torch.cuda.synchronize
+    return torch.device(device), lambda: None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
@@ -167,17 +180,7 @@ def main():
     ap.add_argument('--train-size', type=int, default=256, help='training crop size')
     ap.add_argument('--style-size', type=int, default=256, help='style image size (step mode)')
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    dev = torch.device(a.device)
-    if a.device == 'cuda':
-        torch.backends.cuda.matmul.allow_tf32 = a.tf32
-        torch.backends.cudnn.allow_tf32 = a.tf32
-        torch.backends.cudnn.benchmark = True
-        sync = torch.cuda.synchronize
-    else:
-        def sync():
-            pass
+    dev, sync = setup_torch(a.device, a.threads, a.tf32)
     net = TransformerNet().to(dev)
     n_params = sum(p.numel() for p in net.parameters())
     assert n_params == 1679235, n_params
