@@ -45,6 +45,12 @@ struct CudaOptions {
                                                            // (keeps 512² with 100 pairs under 1.5 GiB)
 };
 
+// One previous stylised frame's constraint on the frame being optimised (video, issue #14).
+struct TemporalFrame {
+    Tensor<float> warped;  // (1, 3, H, W) the previous result warped into this frame, network space
+    Tensor<float> weight;  // (1, 1, H, W) its consistency weight in [0, 1] (long-term rule applied)
+};
+
 struct ProblemSpec {
     Tensor<float> content;                 // (1, 3, H, W) in network space
     std::vector<Tensor<float>> styles;     // each (1, 3, h_i, w_i) in network space
@@ -55,6 +61,8 @@ struct ProblemSpec {
     Tensor<float> edit_mask;                   // empty or (1, 1, H, W): gradient multiplier
     Tensor<float> init;                    // (1, 3, H, W) the starting point x0
     LossSpec loss;
+    // Temporal targets, nearest previous frame first; empty = no temporal term (images).
+    std::vector<TemporalFrame> temporal;
     Pooling pooling = Pooling::Max;
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     double learning_rate = 1;

@@ -29,6 +29,10 @@ struct LossSpec {
     std::vector<std::vector<int>> style_layer_sets;
     // Spatial control (CVPR 2017 §4): how pixel masks become layer guides.
     GuideOptions guides;
+    // Temporal consistency (video, issue #14; loss/temporal_loss.h): the papers' gamma, converted
+    // to the preset's pixel units by temporal_channel_scales; read only when the problem has
+    // temporal targets (ProblemSpec::temporal), so `nst run` never sees it.
+    double temporal_weight = 1e3;
 };
 
 // Weighted terms as they enter the total (what `nst eval` prints and --trace records).
@@ -36,6 +40,7 @@ struct LossTerms {
     std::vector<double> content;   // one per content layer, in LossSpec order
     std::vector<double> style;     // one per style layer
     double tv = 0;
+    double temporal = 0;           // video only: the temporal term summed over its targets
     double total = 0;
     double content_sum() const;
     double style_sum() const;
