@@ -7,6 +7,7 @@
 #pragma once
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "loss/objective.h"
 
@@ -23,11 +24,15 @@ struct TraceMemory {
 
 class Trace {
 public:
+    // JSON fields put before "stage" on the lines added from now on, e.g. "\"frame\": 3, "
+    // (nst video numbers each line with its frame and pass); empty for none.
+    void set_context(std::string fields) { m_context = std::move(fields); }
     void add(int stage, int iter, const LossTerms& terms, double seconds, const TraceMemory& memory);
     void write(const std::string& path) const;
 
 private:
     std::string m_text;
+    std::string m_context;
 };
 
 // A double as JSON: shortest round-trip form; non-finite values become null.
