@@ -86,7 +86,7 @@ TEST_CASE("flow: DIS recovers translations and zooms of the analytic scene" * do
     }
 }
 
-TEST_CASE("flow: DIS on a moved photograph, and warping frame b back onto a" * doctest::skip(kNoDis)) {
+TEST_CASE("flow: DIS on a moved photograph then warping frame b back onto a" * doctest::skip(kNoDis)) {
     const Motion moves[] = {{2.6, 1.3}, {0, 0, 1.04, 47.5, 31.5}};
     for (const Motion& m : moves) {
         CAPTURE(m.dx);

@@ -37,7 +37,7 @@ bool same(const Tensor<float>& p, const Tensor<float>& q) {
 
 }  // namespace
 
-TEST_CASE("flow store: estimates once, then reads the cache" * doctest::skip(!have_flow_estimator())) {
+TEST_CASE("flow store: estimates once and then reads the cache" * doctest::skip(!have_flow_estimator())) {
     const std::string dir = temp_dir("flow_store_cache");
     const std::vector<std::string> frames = write_clip(dir);
     const std::string cache = dir + "/cache/nested";  // created by the store
