@@ -178,9 +178,10 @@ void write_summary(const VideoWork& work, const VideoOptions& o, const VideoPlan
     j["frames_stylised"] = t.first_count + t.later_count;
     j["seconds_per_frame_first"] = t.first_count ? t.first_seconds / t.first_count : 0.0;
     j["seconds_per_frame_later"] = t.later_count ? t.later_seconds / t.later_count : 0.0;
-    j["warping_error_pairs"] = e.pairs;
-    j["warping_error_lai"] = e.lai;
-    j["warping_error_ruder"] = e.ruder;
+    j["warping_error_pairs"] = e.pairs.size();
+    j["warping_error_lai"] = e.mean_lai;
+    j["warping_error_ruder"] = e.mean_ruder;
+    j["warping_error_size"] = "the input frames' (stylised frames resized to it when they differ)";
     const std::string text = j.dump(2) + "\n";
     write_file_atomic(work.summary_path(), text.data(), text.size());
 }
@@ -244,11 +245,11 @@ void run_video(VideoOptions& o, const CLI::App& sub) {
     for (std::size_t i = 0; i < plan.frames.size(); ++i)
         results.push_back(work.results_dir(passes, passes) + "/" + frame_stem(int(i)) + ".png");
     write_video_output(o.output, plan.video_output, results, plan.fps_num, plan.fps_den, o.crf);
-    const ClipWarpError e = output_warping_error(results, flows);
+    const ClipWarpError e = output_warping_error(store, results, info.height, info.width);
     write_summary(work, o, plan, store, timings, e);
     std::printf("warping error %.6e (Lai et al., mean over %d pairs; %.6e over all elements), flow %s of the input "
                 "frames\n",
-                e.lai, e.pairs, e.ruder,
+                e.mean_lai, int(e.pairs.size()), e.mean_ruder,
                 o.flow_dir.empty() ? flow_method_name(plan.flow_method) : ("from " + o.flow_dir).c_str());
     std::fflush(stdout);
     if (!o.quiet)

@@ -9,29 +9,19 @@
 #include "io/atomic_file.h"
 #include "io/image.h"
 #include "video/clip.h"
-#include "video/warp_error.h"
 
 namespace nst::cli {
 
 namespace fs = std::filesystem;
 
-ClipWarpError output_warping_error(const std::vector<std::string>& frames, WorkingFlows& flows) {
-    ClipWarpError e;
-    Tensor<float> current = load_image(frames.front());
-    for (std::size_t t = 0; t + 1 < frames.size(); ++t) {
-        Tensor<float> next = load_image(frames[t + 1]);
-        const Tensor<float> fwd = flows.flow(int(t), int(t + 1)), bwd = flows.flow(int(t + 1), int(t));
-        const WarpError w = warping_error(current.cview(), next.cview(), fwd.cview(), bwd.cview());
-        e.lai += w.lai;
-        e.ruder += w.ruder;
-        ++e.pairs;
-        current = std::move(next);
-    }
-    if (e.pairs) {
-        e.lai /= e.pairs;
-        e.ruder /= e.pairs;
-    }
-    return e;
+ClipWarpError output_warping_error(FlowStore& store, const std::vector<std::string>& frames, int h, int w) {
+    return clip_warping_error(
+        store, int(frames.size()),
+        [&](int t) {
+            Tensor<float> rgb = load_image(frames[std::size_t(t)]);
+            return rgb.shape().h == h && rgb.shape().w == w ? std::move(rgb) : resize_image(rgb.cview(), h, w);
+        },
+        [&](int t) { return frames[std::size_t(t)]; });
 }
 
 void write_video_output(const std::string& output, bool video, const std::vector<std::string>& frames, int fps_num,

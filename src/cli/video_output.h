@@ -6,18 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "engine/video_flows.h"
+#include "video/clip_metrics.h"
 
 namespace nst::cli {
 
-// The mean over consecutive pairs of video/warp_error.h's warping error of the stylised frames
-// (PNG files, [0, 1]), with the flow of the input frames at the stylised size: Lai et al.'s
-// (normalised by the unmasked elements) and Ruder et al.'s (by all C·H·W).
-struct ClipWarpError {
-    double lai = 0, ruder = 0;
-    int pairs = 0;
-};
-ClipWarpError output_warping_error(const std::vector<std::string>& frames, WorkingFlows& flows);
+// The warping error of the stylised frames (PNG files) with the input frames' flow from `store`
+// (video/clip_metrics.h); frames stylised at another size are resized to the input's (h, w)
+// first, so that the flow and the occlusion mask are the input clip's own.
+ClipWarpError output_warping_error(FlowStore& store, const std::vector<std::string>& frames, int h, int w);
 
 // OUT as a video (fps_num / fps_den, libx264 CRF crf for .mp4; video/clip.h) or a folder.
 void write_video_output(const std::string& output, bool video, const std::vector<std::string>& frames, int fps_num,
