@@ -63,7 +63,8 @@ public:
         check_input_file(path);
         AVFormatContext* fmt = nullptr;
         int r = avformat_open_input(&fmt, path.c_str(), nullptr, nullptr);
-        if (r == AVERROR_EOF) fail("the file ends before its first video frame (empty or truncated)");
+        if (r == AVERROR_EOF)
+            fail("the file ends before its header and first frame could be read (empty or truncated)");
         if (r < 0) fail("not a video file FFmpeg can open (" + av::error_string(r) + ")");
         m_fmt.reset(fmt);
         r = avformat_find_stream_info(fmt, nullptr);
