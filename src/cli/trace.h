@@ -27,10 +27,15 @@ public:
     // JSON fields put before "stage" on the lines added from now on, e.g. "\"frame\": 3, "
     // (nst video numbers each line with its frame and pass); empty for none.
     void set_context(std::string fields) { m_context = std::move(fields); }
+    // temporal: the problems have temporal targets (`nst video`), so every line also carries
+    // "temporal" (the weighted temporal term) after "tv"; without, the lines keep `nst run`'s
+    // keys (spec: --trace).
+    explicit Trace(bool temporal = false) : m_temporal(temporal) {}
     void add(int stage, int iter, const LossTerms& terms, double seconds, const TraceMemory& memory);
     void write(const std::string& path) const;
 
 private:
+    bool m_temporal = false;
     std::string m_text;
     std::string m_context;
 };
