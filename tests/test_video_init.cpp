@@ -32,7 +32,7 @@ Tensor<float> constant_flow(int h, int w, float u, float v) {
 
 }  // namespace
 
-TEST_CASE("video init: the warped previous result under a whole-pixel translation is exact, 0 outside") {
+TEST_CASE("video init: the warped previous result under a whole-pixel translation is exact and 0 outside") {
     const int h = 9, w = 13;
     const Tensor<float> prev = test::random_tensor<float>(Shape{1, 3, h, w}, 11, -100, 100);
     // Backward flow current -> previous (2, -1): the current pixel (x, y) was at (x + 2, y - 1).
@@ -127,7 +127,7 @@ TEST_CASE("video init: resizing a flow scales its displacements") {
     }
 }
 
-TEST_CASE("video targets: supplied flow, warped results and long-term weights") {
+TEST_CASE("video targets: supplied flow gives warped results and long-term weights") {
     const std::string dir = test::temp_dir("video_targets");
     const int h = 12, w = 16;
     std::vector<std::string> frames;
@@ -142,7 +142,7 @@ TEST_CASE("video targets: supplied flow, warped results and long-term weights") 
     WorkingFlows flows(store, h, w);
     const Tensor<float> r2 = test::random_tensor<float>(Shape{1, 3, h, w}, 21, -100, 100);
     const Tensor<float> r1 = test::random_tensor<float>(Shape{1, 3, h, w}, 22, -100, 100);
-    const std::vector<TemporalFrame> t = temporal_targets(flows, 2, {1, 0}, {r2.cview(), r1.cview()});
+    const std::vector<TemporalFrame> t = build_temporal_targets(flows, 2, {1, 0}, {r2.cview(), r1.cview()});
     REQUIRE(t.size() == 2);
     // Warped exactly by the translations, 0 where the sample leaves the image.
     for (int y = 0; y < h; ++y)

@@ -106,6 +106,8 @@ VideoPlan plan_options(VideoOptions& o) {
     if (o.init != "prev-warped" && o.init != "prev" && o.init != "content" && o.init != "random")
         throw_usage("--init: expected prev-warped, prev, content or random, got '" + o.init + "'");
     plan.relative_indices = parse_relative_indices(o.flow_relative_indices);
+    if (plan.relative_indices.size() > std::size_t(kMaxTemporalFrames))
+        throw_usage("--flow-relative-indices: at most " + std::to_string(kMaxTemporalFrames) + " previous frames");
     plan.flow_method = parse_flow_method(o.flow_method);
     if (!o.fps.empty()) parse_fps(o.fps, plan.fps_num, plan.fps_den);
     if (plan.video_output && !is_video_path(o.problem.content) && o.fps.empty())

@@ -20,7 +20,7 @@ int run_frame(Engine& engine, const FrameRunSettings& s, const FrameLabel& label
               double run_seconds) {
     const Shape shape = engine.current().shape();
     Progress progress({{s.iterations, double(shape.h) * shape.w, std::max(shape.h, shape.w)}}, s.print_iter,
-                      s.quiet);
+                      s.quiet, s.temporal);
     progress.begin_stage(0, 0);
     trace.set_context("\"frame\": " + std::to_string(label.frame + 1) + ", \"pass\": " + std::to_string(label.pass) +
                       ", ");

@@ -21,6 +21,7 @@ struct FrameRunSettings {
     int print_iter = 50;
     bool quiet = false;
     bool tracing = false;
+    bool temporal = false;  // the run has temporal targets: progress lines show the term
 };
 
 struct FrameLabel {

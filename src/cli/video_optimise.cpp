@@ -56,7 +56,8 @@ public:
     using InitFn = std::function<Tensor<float>(const Problem&)>;
     using TargetsFn = std::function<std::vector<TemporalFrame>()>;
 
-    FrameOptimiser(const VideoOptions& o, const VideoPlan& plan) : m_o(o), m_plan(plan) {}
+    FrameOptimiser(const VideoOptions& o, const VideoPlan& plan)
+        : m_o(o), m_plan(plan), m_trace(plan.temporal_weight > 0) {}
     // The trace of the frames this run optimised (as nst run: written at the end, never partial).
     void write_trace() const {
         if (!m_o.trace.empty()) m_trace.write(m_o.trace);
@@ -95,6 +96,7 @@ public:
         s.print_iter = m_o.print_iter;
         s.quiet = m_o.quiet;
         s.tracing = !m_o.trace.empty();
+        s.temporal = m_plan.temporal_weight > 0;
         run_frame(*engine, s, label, m_trace, seconds_since(m_start));
         Tensor<float> x = engine->current();
 
@@ -164,7 +166,7 @@ std::vector<TemporalFrame> pass_targets(const VideoPlan& plan, WorkingFlows& flo
         neighbours.push_back(n);
         results.push_back(pass.get(n).cview());
     }
-    return temporal_targets(flows, frame, neighbours, results);
+    return build_temporal_targets(flows, frame, neighbours, results);
 }
 
 int max_relative(const VideoPlan& plan) { return plan.relative_indices.empty() ? 1 : plan.relative_indices.back(); }

@@ -18,7 +18,7 @@ Tensor<float> WorkingFlows::consistency(int a, int b) {
     return consistency_weights(ab.cview(), ba.cview());
 }
 
-std::vector<TemporalFrame> temporal_targets(WorkingFlows& flows, int frame, const std::vector<int>& neighbours,
+std::vector<TemporalFrame> build_temporal_targets(WorkingFlows& flows, int frame, const std::vector<int>& neighbours,
                                             const std::vector<ConstView<float>>& results) {
     NST_REQUIRE(neighbours.size() == results.size(), "temporal_targets: one result per neighbour");
     std::vector<TemporalFrame> out;

@@ -33,7 +33,7 @@ private:
 // results[k] (1, 3, h, w, network space) warped onto the frame (video/frame_init.h's
 // warp_previous_result) with the consistency weights, reduced by the long-term rule
 // (loss/temporal_loss.h's long_term_weights) when there is more than one.
-std::vector<TemporalFrame> temporal_targets(WorkingFlows& flows, int frame, const std::vector<int>& neighbours,
+std::vector<TemporalFrame> build_temporal_targets(WorkingFlows& flows, int frame, const std::vector<int>& neighbours,
                                             const std::vector<ConstView<float>>& results);
 
 }  // namespace nst
