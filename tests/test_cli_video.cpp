@@ -71,7 +71,7 @@ TEST_CASE("nst video: the temporal loss makes the clip at least 2x more consiste
     CHECK(e_independent >= 2 * e_consistent);
     // OUT holds the 8 frames at the working size, named as the reference code numbers them.
     for (int i = 1; i <= 8; ++i) {
-        char name[32];
+        char name[64];
         std::snprintf(name, sizeof name, "/frame_%05d.png", i);
         CHECK(load_image(dir + "/consistent" + name).shape() == Shape{1, 3, 72, 96});
     }
@@ -149,7 +149,7 @@ TEST_CASE("nst video: an interrupted run resumes bit for bit and other settings 
     const RunResult rest = run_nst(video_args(clip, style, dir + "/parts", common));
     require_ok(rest);
     for (int i = 1; i <= 4; ++i) {
-        char name[40];
+        char name[64];
         std::snprintf(name, sizeof name, "/.nst-work/results/frame_%05d.npy", i);
         INFO("frame " << i);
         CHECK(same_bits(load_npy_image(dir + "/whole" + name), load_npy_image(dir + "/parts" + name)));
