@@ -89,6 +89,7 @@ struct Controls {
     bool temporal = false;
     PreprocessKind temporal_kind = PreprocessKind::Caffe;
     double caffe_scale = 256;
+    double temporal_weight = 1e3;
 };
 const Controls kNoControls;
 
@@ -205,6 +206,7 @@ LossSpec loss_spec(const Config& c, const Controls& ctl = kNoControls) {
     s.content_weight = c.cw;
     s.style_weight = c.sw;
     s.tv_weight = c.tvw;
+    s.temporal_weight = ctl.temporal_weight;
     return s;
 }
 
@@ -462,6 +464,18 @@ TEST_CASE("cuda objective: temporal targets match the CPU objective") {
     all[2].second.caffe_scale = 255;
     for (auto& [c, ctl] : all) {
         ctl.temporal = true;
+        if (!c.content_layers.empty()) {
+            // gamma such that the temporal term is as large as the others together (it is linear
+            // in gamma), so that neither gradient hides behind the other.
+            Controls probe = ctl;
+            probe.temporal_weight = 1;
+            std::vector<Tensor<float>> styles;
+            styles.push_back(style_a());
+            const LossTerms t = compute_cpu_oracle(c, probe, styles).terms;
+            REQUIRE(t.temporal > 0);
+            ctl.temporal_weight = (t.total - t.temporal) / t.temporal;
+            MESSAGE(c.name << ": temporal weight " << ctl.temporal_weight);
+        }
         const Errors e = compare(c, Precision::Fp32, 1e-5, GramImpl::Own, ctl);
         MESSAGE(c.name << ": worst term rel err " << e.terms << ", gradient rel L2 " << e.gradient
                        << std::string(e.corrected ? " (decision-corrected oracle)" : ""));
