@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+// Video files (video/clip.h through FFmpeg): written from synthetic frames and read back.
+// References: the 8-bit-quantised frames themselves (exact for the lossless FFV1 containers), a
+// PSNR bound for the lossy codecs, and the frame count, size and rate each clip was written
+// with. Bad input: one-line input errors, nothing written on failure.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "clip_fixture.h"
+#include "core/error.h"
+#include "video/clip.h"
+#include "test_errors.h"
+#include "test_util.h"
+
+using namespace nst;
+using nst::test::contains;
+using nst::test::error_of;
+using nst::test::moving_frame;
+using nst::test::quantised;
+
+namespace {
+
+void write_clip(const std::string& path, int frames, int h, int w, int fps_num, int fps_den, int crf = 18) {
+    auto enc = open_video_encoder(path, w, h, fps_num, fps_den, crf);
+    for (int t = 0; t < frames; ++t) enc->write(moving_frame(h, w, t));
+    enc->finish();
+}
+
+std::vector<Tensor<float>> read_clip(const std::string& path, ClipInfo& info) {
+    std::vector<Tensor<float>> frames;
+    info = decode_video(path, [&](int index, Tensor<float>&& f) {
+        CHECK(index == int(frames.size()));
+        frames.push_back(std::move(f));
+    });
+    return frames;
+}
+
+// PSNR in dB (peak 1) of a decoded frame against the top-left crop of the same size of `ref`.
+double psnr(const Tensor<float>& decoded, const Tensor<float>& ref) {
+    const int h = decoded.shape().h, w = decoded.shape().w;
+    double se = 0;
+    for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                const double d = double(decoded.view().at(0, c, y, x)) - double(ref.view().at(0, c, y, x));
+                se += d * d;
+            }
+    return 10.0 * std::log10(1.0 / std::max(se / (3.0 * h * w), 1e-20));
+}
+
+std::vector<std::string> dir_names(const std::string& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// Lossless containers: every decoded frame equals the quantised original exactly.
+void check_lossless_round_trip(const std::string& path, int fps_num, int fps_den) {
+    const int frames = 6, h = 48, w = 64;
+    write_clip(path, frames, h, w, fps_num, fps_den);
+    const ClipInfo probed = probe_clip(path);
+    CHECK(probed.frames == frames);
+    CHECK(probed.width == w);
+    CHECK(probed.height == h);
+    CHECK(probed.fps_num == fps_num);
+    CHECK(probed.fps_den == fps_den);
+    ClipInfo info;
+    const std::vector<Tensor<float>> got = read_clip(path, info);
+    CHECK(info.frames == frames);
+    CHECK(info.fps_num == fps_num);
+    CHECK(info.fps_den == fps_den);
+    REQUIRE(int(got.size()) == frames);
+    for (int t = 0; t < frames; ++t) {
+        REQUIRE(got[t].shape() == (Shape{1, 3, h, w}));
+        const Tensor<float> want = quantised(moving_frame(h, w, t));
+        int differing = 0;
+        for (std::size_t i = 0; i < want.numel(); ++i) differing += got[t][i] != want[i];
+        CHECK_MESSAGE(differing == 0, "frame " << t);
+    }
+}
+
+// Lossy codecs: count, size and rate kept, every frame above `min_psnr` dB against the original
+// (cropped to the decoded size), and frames in the right order (each matches its own original
+// better than its neighbour's).
+void check_lossy_round_trip(const std::string& path, int h, int w, int want_h, int want_w, double min_psnr) {
+    const int frames = 6;
+    write_clip(path, frames, h, w, 30000, 1001);
+    ClipInfo info;
+    const std::vector<Tensor<float>> got = read_clip(path, info);
+    CHECK(info.frames == frames);
+    CHECK(info.width == want_w);
+    CHECK(info.height == want_h);
+    CHECK(info.fps_num == 30000);
+    CHECK(info.fps_den == 1001);
+    REQUIRE(int(got.size()) == frames);
+    double worst = 1e9;
+    for (int t = 0; t < frames; ++t) {
+        REQUIRE(got[t].shape() == (Shape{1, 3, want_h, want_w}));
+        const double p = psnr(got[t], moving_frame(h, w, t));
+        worst = std::min(worst, p);
+        CHECK_MESSAGE(p > min_psnr, "frame " << t << " PSNR " << p);
+        if (t > 0) CHECK(p > psnr(got[t], moving_frame(h, w, t - 1)) + 3.0);
+    }
+    MESSAGE(path << ": worst PSNR " << worst << " dB");
+}
+
+}  // namespace
+
+TEST_CASE("clip video: .mkv (FFV1 RGB) round trip is exact and keeps count and rate") {
+    if (!have_video_codecs()) return;
+    const std::string dir = test::temp_dir("clip_mkv");
+    check_lossless_round_trip(dir + "/a.mkv", 30000, 1001);
+    check_lossless_round_trip(dir + "/b.mkv", 25, 1);
+    CHECK(dir_names(dir) == std::vector<std::string>{"a.mkv", "b.mkv"});  // no temporaries left
+}
+
+TEST_CASE("clip video: .avi (FFV1 RGB) round trip is exact") {
+    if (!have_video_codecs()) return;
+    const std::string dir = test::temp_dir("clip_avi");
+    check_lossless_round_trip(dir + "/a.avi", 24, 1);
+}
+
+TEST_CASE("clip video: .mp4 (H.264) round trip keeps count and rate within a PSNR bound") {
+    if (!have_video_codecs()) return;
+    const std::string dir = test::temp_dir("clip_mp4");
+    check_lossy_round_trip(dir + "/a.mp4", 48, 64, 48, 64, 38.0);
+}
+
+TEST_CASE("clip video: odd sizes are cropped to even for H.264 and kept for VP9") {
+    if (!have_video_codecs()) return;
+    const std::string dir = test::temp_dir("clip_odd");
+    check_lossy_round_trip(dir + "/odd.mp4", 47, 65, 46, 64, 38.0);
+    check_lossy_round_trip(dir + "/odd.webm", 47, 65, 47, 65, 30.0);
+    const std::string msg = error_of([&] { open_video_encoder(dir + "/tiny.mp4", 1, 9, 25, 1); }, ExitCode::Usage);
+    CHECK(contains(msg, "too small"));
+    CHECK_FALSE(test::file_exists(dir + "/tiny.mp4"));
+}
+
+TEST_CASE("clip video: an unfinished encoder leaves no file and an existing target untouched") {
+    if (!have_video_codecs()) return;
+    const std::string dir = test::temp_dir("clip_atomic");
+    {
+        auto enc = open_video_encoder(dir + "/new.mp4", 64, 48, 25, 1);
+        enc->write(moving_frame(48, 64, 0));
+        enc->write(moving_frame(48, 64, 1));
+    }
+    CHECK(dir_names(dir).empty());
+
+    test::write_file(dir + "/old.mkv", "previous output");
+    {
+        auto enc = open_video_encoder(dir + "/old.mkv", 64, 48, 25, 1);
+        enc->write(moving_frame(48, 64, 0));
+    }
+    CHECK(dir_names(dir) == std::vector<std::string>{"old.mkv"});
+    CHECK(test::read_file(dir + "/old.mkv") == "previous output");
+
+    // Finished: the old file is replaced by the complete new one.
+    write_clip(dir + "/old.mkv", 2, 48, 64, 25, 1);
+    CHECK(probe_clip(dir + "/old.mkv").frames == 2);
+    CHECK(dir_names(dir) == std::vector<std::string>{"old.mkv"});
+}
+
+TEST_CASE("clip video: bad encoder arguments are usage errors before any file is made") {
+    const std::string dir = test::temp_dir("clip_enc_args");
+    std::string msg = error_of([&] { open_video_encoder(dir + "/a.gif", 64, 48, 25, 1); }, ExitCode::Usage);
+    CHECK(contains(msg, ".gif"));
+    CHECK(contains(msg, ".mp4"));
+    msg = error_of([&] { open_video_encoder(dir + "/a.mp4", 64, 48, 0, 1); }, ExitCode::Usage);
+    CHECK(contains(msg, "frame rate"));
+    msg = error_of([&] { open_video_encoder(dir + "/a.mp4", 0, 48, 25, 1); }, ExitCode::Usage);
+    msg = error_of([&] { open_video_encoder(dir + "/a.mp4", 64, 48, 25, 1, 60); }, ExitCode::Usage);
+    CHECK(contains(msg, "CRF"));
+    msg = error_of([&] { open_video_encoder(dir + "/missing/a.mkv", 64, 48, 25, 1); }, ExitCode::Input);
+    CHECK(contains(msg, "missing"));
+    CHECK(dir_names(dir).empty());
+}
+
+TEST_CASE("clip video: bad input files are one-line input errors") {
+    if (!have_video_codecs()) return;
+    const std::string dir = test::temp_dir("clip_bad_input");
+    auto no_frames_sink = [](int, Tensor<float>&&) { FAIL("no frame expected"); };
+
+    std::string msg = error_of([&] { probe_clip(dir + "/missing.mp4"); });
+    CHECK(contains(msg, "missing.mp4"));
+    msg = error_of([&] { decode_video(dir + "/missing.mp4", no_frames_sink); });
+    CHECK(contains(msg, "missing.mp4"));
+
+    std::vector<unsigned char> noise(4096);
+    std::uint64_t s = 12345;
+    for (auto& b : noise) b = (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 56;
+    test::write_file(dir + "/noise.mp4", std::string(noise.begin(), noise.end()));
+    msg = error_of([&] { probe_clip(dir + "/noise.mp4"); });
+    CHECK(contains(msg, "noise.mp4"));
+
+    test::write_file(dir + "/text.mkv", "this is a text file, not a Matroska video\n");
+    msg = error_of([&] { decode_video(dir + "/text.mkv", no_frames_sink); });
+    CHECK(contains(msg, "text.mkv"));
+
+    test::write_file(dir + "/empty.webm", "");
+    msg = error_of([&] { probe_clip(dir + "/empty.webm"); });
+    CHECK(contains(msg, "empty"));
+
+    std::filesystem::create_directory(dir + "/folder.mp4");
+    msg = error_of([&] { probe_clip(dir + "/folder.mp4"); });
+    CHECK(contains(msg, "folder"));
+
+    // A finished encoder that got no frames writes a valid container without pictures.
+    open_video_encoder(dir + "/zero.mkv", 64, 48, 25, 1)->finish();
+    open_video_encoder(dir + "/zero.mp4", 64, 48, 25, 1)->finish();
+    for (const char* name : {"/zero.mkv", "/zero.mp4"}) {
+        msg = error_of([&] { probe_clip(dir + name); });
+        CHECK(contains(msg, "no frames"));
+        msg = error_of([&] { decode_video(dir + name, no_frames_sink); });
+        CHECK(contains(msg, "no frames"));
+    }
+}
+
+TEST_CASE("clip video: a file cut in half is an input error") {
+    if (!have_video_codecs()) return;
+    const std::string dir = test::temp_dir("clip_truncated");
+    for (const char* name : {"/cut.mkv", "/cut.mp4", "/cut.webm"}) {
+        write_clip(dir + name, 6, 48, 64, 25, 1);
+        const std::string bytes = test::read_file(dir + name);
+        test::write_file(dir + name, bytes.substr(0, bytes.size() / 2));
+        int decoded = 0;
+        const std::string msg =
+            error_of([&] { decode_video(dir + name, [&](int, Tensor<float>&&) { ++decoded; }); });
+        CHECK(contains(msg, name + 1));
+        CHECK(decoded < 6);
+        error_of([&] { probe_clip(dir + name); });
+    }
+}
