@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Clips (video/clip.h): frame folders in natural order and with one size; video files written
-// and read back through FFmpeg. References: the quantised synthetic frames themselves (exact for
-// the lossless FFV1 containers), PSNR bounds for the lossy codecs, and the frame counts and rates
-// the clips were written with.
+// Clips (video/clip.h), the part without FFmpeg: video paths by extension, frame folders in
+// natural order and of one size (video files: test_clip_video.cpp).
 #include <doctest/doctest.h>
 
-#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -15,75 +11,14 @@
 #include "io/image.h"
 #include "video/clip.h"
 #include "video/clip_internal.h"
+#include "clip_fixture.h"
 #include "test_errors.h"
 #include "test_util.h"
 
 using namespace nst;
 using nst::test::contains;
 using nst::test::error_of;
-
-namespace {
-
-// A moving pattern (1, 3, h, w): smooth colour waves that travel with t plus a bright square
-// that moves 3 px right and 2 px down per frame, so every frame differs.
-Tensor<float> moving_frame(int h, int w, int t) {
-    Tensor<float> f(Shape{1, 3, h, w});
-    const std::size_t plane = std::size_t(h) * w;
-    for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) {
-            const std::size_t i = std::size_t(y) * w + x;
-            const bool square = x >= 4 + 3 * t && x < 14 + 3 * t && y >= 3 + 2 * t && y < 13 + 2 * t;
-            f[i] = square ? 0.95f : float(0.5 + 0.4 * std::sin(0.21 * x + 0.35 * t));
-            f[plane + i] = float(0.5 + 0.4 * std::cos(0.17 * y - 0.25 * t));
-            f[2 * plane + i] = square ? 0.1f : float(0.5 + 0.3 * std::sin(0.09 * (x + y) + 0.5 * t));
-        }
-    return f;
-}
-
-// What an 8-bit file holds for a float frame: round(clamp(v) * 255) / 255.
-Tensor<float> quantised(const Tensor<float>& f) {
-    Tensor<float> q(f.shape());
-    for (std::size_t i = 0; i < f.numel(); ++i)
-        q[i] = float(std::floor(std::min(1.f, std::max(0.f, f[i])) * 255.0 + 0.5) / 255.0);
-    return q;
-}
-
-void write_clip(const std::string& path, int frames, int h, int w, int fps_num, int fps_den) {
-    auto enc = open_video_encoder(path, w, h, fps_num, fps_den);
-    for (int t = 0; t < frames; ++t) enc->write(moving_frame(h, w, t));
-    enc->finish();
-}
-
-std::vector<Tensor<float>> read_clip(const std::string& path, ClipInfo& info) {
-    std::vector<Tensor<float>> frames;
-    info = decode_video(path, [&](int index, Tensor<float>&& f) {
-        CHECK(index == int(frames.size()));
-        frames.push_back(std::move(f));
-    });
-    return frames;
-}
-
-// PSNR in dB of a against the top-left (h, w) crop of b (peak 1).
-double psnr(const Tensor<float>& a, const Tensor<float>& b) {
-    const int h = a.shape().h, w = a.shape().w;
-    double se = 0;
-    for (int c = 0; c < 3; ++c)
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x) {
-                const double d = double(a.view().at(0, c, y, x)) - double(b.view().at(0, c, y, x));
-                se += d * d;
-            }
-    return 10.0 * std::log10(1.0 / std::max(se / (3.0 * h * w), 1e-20));
-}
-
-std::vector<std::string> dir_names(const std::string& dir) {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-}  // namespace
+using nst::test::moving_frame;
 
 TEST_CASE("clip: is_video_path by extension in any case") {
     CHECK(is_video_path("a/b.mp4"));

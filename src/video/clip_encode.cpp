@@ -8,8 +8,8 @@
 //   .mp4 .mov .m4v  H.264 (libx264), yuv420p, CRF `crf`, preset medium. 4:2:0 needs even sizes:
 //                   an odd width or height is cropped by one column/row (the last one).
 //   .webm           VP9 (libvpx-vp9), yuv420p, constant quality `crf` (0-63), odd sizes kept.
-//   .mkv .avi       FFV1 (lossless), planar RGB (gbrp): decoding gives back the quantised frames
-//                   exactly.
+//   .mkv .avi       FFV1 (lossless) in packed RGB (bgr0; FFV1 has no 8-bit planar gbrp):
+//                   decoding gives back the quantised frames exactly.
 // YUV is BT.709 with limited range, and the stream is tagged so; decoders that honour the tags
 // (FFmpeg, browsers, players) convert back with the same matrix.
 // Time base 1/fps as a fraction (fps_den/fps_num), one tick per frame, so 30000/1001 is exact.
@@ -56,7 +56,8 @@ void check_arguments(const std::string& path, int width, int height, int fps_num
     if (fps_num < 1 || fps_den < 1)
         throw_usage(write_prefix(path) + "frame rate " + std::to_string(fps_num) + "/" + std::to_string(fps_den) +
                     " is not positive");
-    if (crf < 0 || crf > 51) throw_usage(write_prefix(path) + "quality (CRF) " + std::to_string(crf) + " is not in 0..51");
+    if (crf < 0 || crf > 51)
+        throw_usage(write_prefix(path) + "quality (CRF) " + std::to_string(crf) + " is not in 0..51");
 }
 
 }  // namespace
@@ -88,7 +89,7 @@ public:
         const AVCodec* codec = avcodec_find_encoder_by_name(choice.encoder);
         if (!codec) fail(std::string("this FFmpeg has no ") + choice.encoder + " encoder");
         const bool rgb = std::string(choice.encoder) == "ffv1";
-        const AVPixelFormat pix = rgb ? AV_PIX_FMT_GBRP : AV_PIX_FMT_YUV420P;
+        const AVPixelFormat pix = rgb ? AV_PIX_FMT_BGR0 : AV_PIX_FMT_YUV420P;
 
         AVFormatContext* fmt = nullptr;
         check(avformat_alloc_output_context2(&fmt, nullptr, choice.format, m_file.temp_path().c_str()),
