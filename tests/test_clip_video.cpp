@@ -269,3 +269,16 @@ TEST_CASE("clip video: a file cut short is an input error" *
         }
     }
 }
+
+TEST_CASE("clip video: damaged frame data is an input error rather than concealed" *
+          doctest::skip(!have_video_codecs())) {
+    const std::string dir = test::temp_dir("clip_damaged");
+    write_clip(dir + "/d.mkv", 6, 48, 64, 25, 1);
+    std::string bytes = test::read_file(dir + "/d.mkv");
+    // The middle of the file is frame data (FFV1 slices, each with a CRC).
+    for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 16; ++i) bytes[i] = char(~bytes[i]);
+    test::write_file(dir + "/d.mkv", bytes);
+    const std::string msg = error_of([&] { decode_video(dir + "/d.mkv", [](int, Tensor<float>&&) {}); });
+    CHECK_MESSAGE(contains(msg, "d.mkv"), msg);
+    CHECK_MESSAGE(contains(msg, "frame"), msg);
+}
