@@ -139,10 +139,12 @@ TEST_CASE("clip video: .avi (FFV1 RGB) round trip is exact" *
     check_lossless_round_trip(dir + "/a.avi", 24, 1);
 }
 
-TEST_CASE("clip video: .mp4 (H.264) round trip keeps count and rate within a PSNR bound" *
+TEST_CASE("clip video: .mp4 .mov .m4v (H.264) round trips keep count and rate within a PSNR bound" *
           doctest::skip(!have_video_codecs())) {
     const std::string dir = test::temp_dir("clip_mp4");
     check_lossy_round_trip(dir + "/a.mp4", 48, 64, 48, 64, 28.0);
+    check_lossy_round_trip(dir + "/a.MOV", 48, 64, 48, 64, 28.0);
+    check_lossy_round_trip(dir + "/a.m4v", 48, 64, 48, 64, 28.0);
 }
 
 TEST_CASE("clip video: odd sizes are cropped to even for H.264 and kept for VP9" *
