@@ -156,17 +156,18 @@ private:
     // How many frames the container's recorded duration implies (duration x frame rate), or -1
     // when it records none that can be trusted: a Matroska/WebM file cut short demuxes cleanly
     // to its last complete packet, and this is what tells it from a complete one. The stream's
-    // own duration first; the file's only when the video is its one stream (audio may be longer)
-    // and it was not estimated from the bit rate.
+    // own duration first; the file's only when the video is its one stream (audio may be longer);
+    // neither when they were estimated from the bit rate.
     static double expected_frames(const AVFormatContext* fmt, const AVStream* st) {
         const AVRational rate = st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0 ? st->avg_frame_rate
                                                                                         : st->r_frame_rate;
         if (rate.num <= 0 || rate.den <= 0) return -1;
+        // Durations guessed from the file size and bit rate (MPEG-TS, raw streams) prove nothing.
+        if (fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE) return -1;
         double seconds = -1;
         if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
             seconds = double(st->duration) * av_q2d(st->time_base);
-        else if (fmt->nb_streams == 1 && fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0 &&
-                 fmt->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE)
+        else if (fmt->nb_streams == 1 && fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
             seconds = double(fmt->duration) / AV_TIME_BASE;
         return seconds > 0 ? seconds * av_q2d(rate) : -1;
     }
