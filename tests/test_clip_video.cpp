@@ -139,10 +139,12 @@ TEST_CASE("clip video: .avi (FFV1 RGB) round trip is exact" *
     check_lossless_round_trip(dir + "/a.avi", 24, 1);
 }
 
-TEST_CASE("clip video: .mp4 (H.264) round trip keeps count and rate within a PSNR bound" *
+TEST_CASE("clip video: .mp4 .mov .m4v (H.264) round trips keep count and rate within a PSNR bound" *
           doctest::skip(!have_video_codecs())) {
     const std::string dir = test::temp_dir("clip_mp4");
     check_lossy_round_trip(dir + "/a.mp4", 48, 64, 48, 64, 28.0);
+    check_lossy_round_trip(dir + "/a.MOV", 48, 64, 48, 64, 28.0);
+    check_lossy_round_trip(dir + "/a.m4v", 48, 64, 48, 64, 28.0);
 }
 
 TEST_CASE("clip video: odd sizes are cropped to even for H.264 and kept for VP9" *
@@ -268,4 +270,17 @@ TEST_CASE("clip video: a file cut short is an input error" *
             error_of([&] { probe_clip(dir + name); });
         }
     }
+}
+
+TEST_CASE("clip video: damaged frame data is an input error rather than concealed" *
+          doctest::skip(!have_video_codecs())) {
+    const std::string dir = test::temp_dir("clip_damaged");
+    write_clip(dir + "/d.mkv", 6, 48, 64, 25, 1);
+    std::string bytes = test::read_file(dir + "/d.mkv");
+    // The middle of the file is frame data (FFV1 slices, each with a CRC).
+    for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 16; ++i) bytes[i] = char(~bytes[i]);
+    test::write_file(dir + "/d.mkv", bytes);
+    const std::string msg = error_of([&] { decode_video(dir + "/d.mkv", [](int, Tensor<float>&&) {}); });
+    CHECK_MESSAGE(contains(msg, "d.mkv"), msg);
+    CHECK_MESSAGE(contains(msg, "frame"), msg);
 }

@@ -11,6 +11,8 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <cstdarg>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,11 +25,46 @@ inline std::string error_string(int err) {
     return buf;
 }
 
-// FFmpeg logs warnings and errors to stderr by default; nst reports failures itself.
+// Errors a decoder logs but does not return: some conceal damage instead (FFV1 replaces a slice
+// whose CRC fails with the previous frame's and only logs it). A reader points `log_watch` at one
+// of these, on its own thread, while it decodes; the first error logged by `ctx` is kept.
+struct LogWatch {
+    const void* ctx = nullptr;
+    std::string first_error;
+};
+inline thread_local LogWatch* log_watch = nullptr;
+
+inline void log_callback(void* avcl, int level, const char* fmt, va_list args) {
+    LogWatch* w = log_watch;
+    if (!w || level > AV_LOG_ERROR || avcl != w->ctx || !w->first_error.empty()) return;
+    char buf[256];
+    std::vsnprintf(buf, sizeof buf, fmt, args);
+    std::string msg = buf;
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    w->first_error = msg.empty() ? "error" : msg;
+}
+
+// FFmpeg logs warnings and errors to stderr by default; nst reports failures itself, so nothing
+// is printed (the callback only records decoder errors for a LogWatch).
 inline void quiet_logging() {
     static std::once_flag once;
-    std::call_once(once, [] { av_log_set_level(AV_LOG_QUIET); });
+    std::call_once(once, [] {
+        av_log_set_level(AV_LOG_QUIET);
+        av_log_set_callback(log_callback);
+    });
 }
+
+// Points log_watch at `w` for a scope (restoring the previous one).
+class WatchScope {
+public:
+    explicit WatchScope(LogWatch& w) : m_prev(log_watch) { log_watch = &w; }
+    ~WatchScope() { log_watch = m_prev; }
+    WatchScope(const WatchScope&) = delete;
+    WatchScope& operator=(const WatchScope&) = delete;
+
+private:
+    LogWatch* m_prev;
+};
 
 struct CodecContextFree {
     void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }

@@ -7,7 +7,8 @@
 // the pictures the decoder returns. The container's own count (nb_frames) is missing in some
 // formats (Matroska, WebM) and packet counts can differ from pictures, so neither is trusted.
 // A file cut short: an input error when the demuxer or decoder notices (an MP4 without its index,
-// a damaged packet: decoders run with AV_EF_EXPLODE) or when fewer frames decode than the
+// a damaged packet: decoders run with AV_EF_EXPLODE, and an error a decoder only logs while
+// concealing it, like FFV1's slice CRC mismatch, counts too) or when fewer frames decode than the
 // container's recorded duration implies; frames already passed to the sink stay passed.
 // Frame rate: the stream's avg_frame_rate (frames / duration, what the muxer recorded for a
 // constant-rate file), else r_frame_rate (the demuxer's guess from timestamps), else 0/1.
@@ -88,6 +89,7 @@ public:
         // Damaged data is an error, not something to conceal: a truncated or corrupt file must
         // not quietly become a clip with grey blocks in it.
         m_ctx->err_recognition |= AV_EF_EXPLODE | AV_EF_CRCCHECK;
+        m_watch.ctx = m_ctx.get();
         r = avcodec_open2(m_ctx.get(), codec, nullptr);
         if (r < 0) fail("cannot open the " + std::string(codec->name) + " decoder (" + av::error_string(r) + ")");
         m_packet.reset(av_packet_alloc());
@@ -104,9 +106,13 @@ public:
 
     // The next decoded picture, or nullptr at the end of the stream. Valid until the next call.
     const AVFrame* next() {
+        av::WatchScope watch(m_watch);
         for (;;) {
             const int r = avcodec_receive_frame(m_ctx.get(), m_frame.get());
+            if (!m_watch.first_error.empty()) fail_at_frame(m_watch.first_error);
             if (r == 0) {
+                if (m_frame->decode_error_flags || (m_frame->flags & AV_FRAME_FLAG_CORRUPT))
+                    fail_at_frame("the decoder marked it damaged");
                 check_size(m_frame->width, m_frame->height);
                 ++m_decoded;
                 return m_frame.get();
@@ -150,23 +156,25 @@ private:
     // How many frames the container's recorded duration implies (duration x frame rate), or -1
     // when it records none that can be trusted: a Matroska/WebM file cut short demuxes cleanly
     // to its last complete packet, and this is what tells it from a complete one. The stream's
-    // own duration first; the file's only when the video is its one stream (audio may be longer)
-    // and it was not estimated from the bit rate.
+    // own duration first; the file's only when the video is its one stream (audio may be longer);
+    // neither when they were estimated from the bit rate.
     static double expected_frames(const AVFormatContext* fmt, const AVStream* st) {
         const AVRational rate = st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0 ? st->avg_frame_rate
                                                                                         : st->r_frame_rate;
         if (rate.num <= 0 || rate.den <= 0) return -1;
+        // Durations guessed from the file size and bit rate (MPEG-TS, raw streams) prove nothing.
+        if (fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE) return -1;
         double seconds = -1;
         if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
             seconds = double(st->duration) * av_q2d(st->time_base);
-        else if (fmt->nb_streams == 1 && fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0 &&
-                 fmt->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE)
+        else if (fmt->nb_streams == 1 && fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
             seconds = double(fmt->duration) / AV_TIME_BASE;
         return seconds > 0 ? seconds * av_q2d(rate) : -1;
     }
 
-    [[noreturn]] void fail_at_frame(int err) const {
-        fail("corrupt or truncated at frame " + std::to_string(m_decoded) + " (" + av::error_string(err) + ")");
+    [[noreturn]] void fail_at_frame(int err) const { fail_at_frame(av::error_string(err)); }
+    [[noreturn]] void fail_at_frame(const std::string& why) const {
+        fail("corrupt or truncated at frame " + std::to_string(m_decoded) + " (" + why + ")");
     }
 
     void check_size(int w, int h) {
@@ -188,6 +196,7 @@ private:
     av::CodecContextPtr m_ctx;
     av::PacketPtr m_packet;
     av::FramePtr m_frame;
+    av::LogWatch m_watch;  // errors the decoder only logs (concealed damage)
     int m_stream = -1;
     bool m_flushed = false;
     int m_decoded = 0;
