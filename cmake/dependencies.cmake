@@ -70,6 +70,22 @@ else()
 endif()
 message(STATUS "nst: converters: libzip ${NST_HAVE_LIBZIP}, HDF5 ${NST_HAVE_HDF5}")
 
+# ---- optional: video files (src/video/clip_*.cpp) -----------------------------------------------
+# FFmpeg's libraries through pkg-config (Debian: libavformat-dev libavcodec-dev libswscale-dev
+# libavutil-dev). Without them frame folders still work and video paths give an input error.
+find_package(PkgConfig QUIET)
+set(NST_HAVE_FFMPEG OFF)
+if(PkgConfig_FOUND)
+  pkg_check_modules(NST_FFMPEG QUIET IMPORTED_TARGET libavformat libavcodec libswscale libavutil)
+  if(NST_FFMPEG_FOUND)
+    set(NST_HAVE_FFMPEG ON)
+  endif()
+endif()
+if(NOT NST_HAVE_FFMPEG)
+  message(STATUS "nst: FFmpeg libraries not found, video files disabled (Debian: libavformat-dev libavcodec-dev libswscale-dev libavutil-dev)")
+endif()
+message(STATUS "nst: video files (FFmpeg) ${NST_HAVE_FFMPEG}")
+
 # ---- optional: tests, benchmarks ----------------------------------------------------------------
 find_package(doctest QUIET)
 if(NOT doctest_FOUND)

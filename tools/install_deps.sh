@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libstb-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
       libopenblas-openmp-dev libpng-dev python3-pil fonts-dejavu-core
-      libzip-dev libhdf5-dev curl python3-torch python3-h5py python3-protobuf protobuf-compiler)
+      libzip-dev libhdf5-dev curl python3-torch python3-h5py python3-protobuf protobuf-compiler
+      libavformat-dev libavcodec-dev libswscale-dev libavutil-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -83,36 +83,19 @@ SplitPath checked_target(const std::string& path) {
     return sp;
 }
 
-}  // namespace
-
-void write_file_atomic(const std::string& path, const void* data, std::size_t bytes) {
-    const SplitPath sp = checked_target(path);
-
-    std::string tmp;
-    const int fd = create_temp(path, sp, tmp);
-    // From here on, every failure closes and removes the temporary before throwing.
-    auto fail = [&](const std::string& what, int err) {
+// Publishes a complete temporary under the final name: ordinary permissions, data on disk, then
+// the rename. On any failure the temporary is removed and the target left as it was.
+void publish_temp(int fd, const std::string& tmp, const std::string& path, const SplitPath& sp) {
+    auto fail = [&](int err) {
         ::close(fd);
         ::unlink(tmp.c_str());
-        throw_input(write_prefix(path) + what + std::strerror(err));
+        throw_input(write_prefix(path) + std::strerror(err));
     };
-
-    const auto* p = static_cast<const unsigned char*>(data);
-    std::size_t done = 0;
-    while (done < bytes) {
-        const ssize_t n = ::write(fd, p + done, bytes - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            fail("", errno);
-        }
-        if (n == 0) fail("", EIO);
-        done += std::size_t(n);
-    }
     // mkstemp creates the file 0600; outputs get the permissions an ordinary create would give.
-    if (::fchmod(fd, 0666 & ~current_umask()) != 0) fail("", errno);
+    if (::fchmod(fd, 0666 & ~current_umask()) != 0) fail(errno);
     // The data must be on disk before the rename makes it visible under the final name, or a
     // crash could leave an empty file where the previous output was.
-    if (::fsync(fd) != 0) fail("", errno);
+    if (::fsync(fd) != 0) fail(errno);
     if (::close(fd) != 0) {
         const int err = errno;
         ::unlink(tmp.c_str());
@@ -131,6 +114,34 @@ void write_file_atomic(const std::string& path, const void* data, std::size_t by
     }
 }
 
+}  // namespace
+
+void write_file_atomic(const std::string& path, const void* data, std::size_t bytes) {
+    const SplitPath sp = checked_target(path);
+
+    std::string tmp;
+    const int fd = create_temp(path, sp, tmp);
+    // From here on, every failure closes and removes the temporary before throwing.
+    auto fail = [&](int err) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw_input(write_prefix(path) + std::strerror(err));
+    };
+
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::size_t done = 0;
+    while (done < bytes) {
+        const ssize_t n = ::write(fd, p + done, bytes - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail(errno);
+        }
+        if (n == 0) fail(EIO);
+        done += std::size_t(n);
+    }
+    publish_temp(fd, tmp, path, sp);
+}
+
 void write_file_atomic(const std::string& path, const std::vector<unsigned char>& bytes) {
     write_file_atomic(path, bytes.data(), bytes.size());
 }
@@ -141,6 +152,24 @@ void check_writable(const std::string& path) {
     const int fd = create_temp(path, sp, tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
+}
+
+AtomicFilePath::AtomicFilePath(const std::string& target) : m_target(target) {
+    const SplitPath sp = checked_target(target);
+    const int fd = create_temp(target, sp, m_tmp);
+    ::close(fd);
+}
+
+AtomicFilePath::~AtomicFilePath() {
+    if (!m_committed) ::unlink(m_tmp.c_str());
+}
+
+void AtomicFilePath::commit() {
+    NST_REQUIRE(!m_committed, "AtomicFilePath committed twice");
+    const int fd = ::open(m_tmp.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) throw_input(write_prefix(m_target) + std::strerror(errno));
+    m_committed = true;  // publish_temp removes the temporary itself on failure
+    publish_temp(fd, m_tmp, m_target, split_path(m_target));
 }
 
 }  // namespace nst

@@ -40,7 +40,7 @@ ClipInfo probe_clip(const std::string& path);
 ClipInfo decode_video(const std::string& path, const std::function<void(int, Tensor<float>&&)>& sink);
 
 // Encodes frames to a video file. The codec follows the extension: .mp4/.mov/.m4v H.264 (libx264,
-// yuv420p, CRF `crf`), .mkv/.avi/.webm as documented in video/clip.cpp (.mkv lossless FFV1, so
+// yuv420p, CRF `crf`), .mkv/.avi/.webm as documented in video/clip_encode.cpp (.mkv lossless FFV1, so
 // that tests can compare exactly). Written atomically: frames go to a temporary file beside
 // `path`, finish() renames it; destroying an unfinished encoder removes the temporary, so an
 // interrupted encode never leaves a partial or clobbered output.
