@@ -110,6 +110,23 @@ TEST_CASE("memory model: L-BFGS pairs and the terms") {
     CHECK(peak(request(1024), 0, 100) > peak(r, 0, 100));
 }
 
+TEST_CASE("memory model: temporal targets add 16 bytes a pixel per previous frame on both backends") {
+    // The objectives' copies: warped frame (3 floats) and weight map (1 float) per pixel.
+    for (Backend b : {Backend::Cpu, Backend::Cuda}) {
+        CAPTURE(backend_name(b));
+        PlanRequest r = request(256);
+        r.backend = b;
+        const std::size_t none = peak(r, 0, 100);
+        r.temporal_frames = 3;
+        const std::size_t hw = std::size_t(192) * 256;
+        CHECK(peak(r, 0, 100) - none == 3 * 16 * hw);
+        bool named = false;
+        for (const MemoryTerm& t : estimate_peak(r, r.geometry(256), 0, 100).terms)
+            named = named || contains(t.name, "temporal targets (3 previous frames)");
+        CHECK(named);
+    }
+}
+
 TEST_CASE("memory planner: untiled with the requested history when it fits") {
     const PlanRequest r = request(512);
     const std::size_t untiled = peak(r, 0, 100);

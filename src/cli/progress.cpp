@@ -16,8 +16,8 @@ std::string format_duration(double s) {
     return buf;
 }
 
-Progress::Progress(std::vector<ProgressStage> stages, int print_every, bool quiet)
-    : m_stages(std::move(stages)), m_every(print_every), m_quiet(quiet) {
+Progress::Progress(std::vector<ProgressStage> stages, int print_every, bool quiet, bool temporal)
+    : m_stages(std::move(stages)), m_every(print_every), m_quiet(quiet), m_temporal(temporal) {
     for (const ProgressStage& s : m_stages) m_work_total += s.iterations * s.pixels;
 }
 
@@ -41,9 +41,15 @@ void Progress::update(int iter, const LossTerms& t, double stage_seconds) {
     if (m_stages.size() > 1)
         label = "stage " + std::to_string(m_stage + 1) + "/" + std::to_string(m_stages.size()) + " (" +
                 std::to_string(st.size) + " px) ";
-    std::fprintf(stderr, "nst: %siter %*d/%d  total %.6e  content %.4e  style %.4e  tv %.4e  %.2f it/s  ETA %s\n",
+    std::string temporal;
+    if (m_temporal) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "  temporal %.4e", t.temporal);
+        temporal = buf;
+    }
+    std::fprintf(stderr, "nst: %siter %*d/%d  total %.6e  content %.4e  style %.4e  tv %.4e%s  %.2f it/s  ETA %s\n",
                  label.c_str(), int(std::to_string(st.iterations).size()), iter, st.iterations, t.total,
-                 t.content_sum(), t.style_sum(), t.tv, rate, format_duration(eta).c_str());
+                 t.content_sum(), t.style_sum(), t.tv, temporal.c_str(), rate, format_duration(eta).c_str());
 }
 
 void Progress::finish(int iterations, double seconds) {

@@ -23,7 +23,9 @@ public:
     // One stage: lines as before coarse-to-fine ("nst: iter 50/1000 ..."). Several: each line
     // begins "nst: stage k/K (S px)" and the ETA covers the stages still to come, estimated from
     // the seconds per (iteration x pixel) measured so far.
-    Progress(std::vector<ProgressStage> stages, int print_every, bool quiet);
+    // temporal: the problems have temporal targets (`nst video`); the lines then show the
+    // temporal term after tv.
+    Progress(std::vector<ProgressStage> stages, int print_every, bool quiet, bool temporal = false);
     // Stage k (0-based) begins; `run_seconds`: wall seconds of the run so far.
     void begin_stage(int k, double run_seconds);
     // Called after iteration `iter` (1-based within the stage) with its terms and the wall seconds
@@ -35,6 +37,7 @@ private:
     std::vector<ProgressStage> m_stages;
     int m_every;
     bool m_quiet;
+    bool m_temporal;
     int m_stage = 0;
     double m_stage_start = 0;  // run seconds at the start of m_stage
     double m_work_before = 0;  // iterations x pixels of the stages before m_stage

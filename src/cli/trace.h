@@ -23,10 +23,15 @@ struct TraceMemory {
 
 class Trace {
 public:
+    // temporal: the problems have temporal targets (`nst video`), so every line also carries
+    // "temporal" (the weighted temporal term) after "tv"; without, the lines keep `nst run`'s
+    // keys (spec: --trace).
+    explicit Trace(bool temporal = false) : m_temporal(temporal) {}
     void add(int stage, int iter, const LossTerms& terms, double seconds, const TraceMemory& memory);
     void write(const std::string& path) const;
 
 private:
+    bool m_temporal = false;
     std::string m_text;
 };
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The CUDA backend's Engine: cuda::Vgg19Net + cuda::Objective + a device-resident optimiser,
 // one iteration queued as
-//     iteration_begin -> objective (forward, losses, backward, TV) -> optimiser step -> record
+//     iteration_begin -> objective (forward, losses, backward, TV, temporal) -> optimiser step -> record
 // on one stream. The first iteration runs eagerly (cuDNN and our kernels warm up, nothing is
 // allocated any more afterwards); the same sequence is then captured once into a CUDA graph and
 // replayed for every later iteration. The graph reads all changing scalars (iteration number,
@@ -27,12 +27,20 @@
 #include "cuda/vgg19_cuda.h"
 #include "engine/engine.h"
 #include "kernels/run_state.h"
+#include "kernels/temporal_loss.h"
 
 namespace nst {
 
 namespace {
 
 constexpr int kRingCapacity = 256;
+static_assert(kMaxTemporalFrames <= kernels::kMaxTemporalTargets, "the engines' limit is the kernel's");
+
+// Usage errors for what the objective would refuse as internal errors.
+ProblemSpec checked(ProblemSpec spec) {
+    check_temporal(spec);
+    return spec;
+}
 
 Tensor<float> to_device(ConstView<float> host) {
     Tensor<float> t(host.shape, Device::Cuda);
@@ -44,7 +52,7 @@ class CudaEngine final : public Engine {
 public:
     CudaEngine(const Vgg19Weights& weights, ProblemSpec spec, int gpu)
         : m_ctx(gpu),
-          m_spec(std::move(spec)),
+          m_spec(checked(std::move(spec))),
           m_net(m_ctx, weights, m_spec.pooling, m_spec.cuda.precision, m_spec.cuda.workspace_limit),
           m_objective(m_ctx, m_net, m_spec.loss, m_spec.cuda.gram_impl, m_spec.cuda.precision) {
         cuda::reset_device_peak();
@@ -58,6 +66,7 @@ public:
         m_objective.set_styles(styles, m_spec.style_blend, style_masks);
         m_objective.set_content_masks(content_masks);
         m_objective.set_edit_mask(m_spec.edit_mask.cview());
+        m_objective.set_temporal(temporal_targets(m_spec), weights.preprocess, temporal_caffe_scale(m_spec));
         m_net.release();  // the targets exist: the style passes' buffers are not needed again
 
         const Shape shape = m_spec.init.shape();

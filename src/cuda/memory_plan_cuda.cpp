@@ -121,14 +121,17 @@ std::size_t cuda_planned_bytes(const LossSpec& loss, int window_h, int w, int im
         }
     }
     obj += scratch * sizeof(float);
-    obj += std::size_t(nc + ns + 1) * kernels::kMaxPartials * sizeof(double) + std::size_t(nc + ns + 2) * sizeof(double);
+    // Partial slots and terms with TV and temporal. The temporal targets themselves (video: per
+    // previous frame 4 floats a pixel, warped frame and weight map) are not counted: the plan
+    // does not know how many there are (docs/conventions.md, "Temporal loss").
+    obj += std::size_t(nc + ns + 2) * kernels::kMaxPartials * sizeof(double) + std::size_t(nc + ns + 3) * sizeof(double);
     const std::size_t window = std::size_t(3) * std::size_t(window_h) * std::size_t(w) * sizeof(float);
     if (tiled) obj += 2 * window;  // x and dx of one window
 
     // The engine: x, its gradient, the run state and the ring of terms; the optimiser's state
     // (cuda::Lbfgs: 2 M n history values of 4 or, with bf16, 2 bytes; d, g_prev, its scalars).
     std::size_t engine = 2 * image * sizeof(float) + sizeof(cuda::RunState) +
-                         256 * std::size_t(nc + ns + 3) * sizeof(double);  // CudaEngine's kRingCapacity rows
+                         256 * std::size_t(nc + ns + 4) * sizeof(double);  // CudaEngine's kRingCapacity rows
     if (lbfgs_pairs > 0) {
         const std::size_t m = std::size_t(lbfgs_pairs);
         engine += 2 * m * image * history_value_bytes<float>(lbfgs_history_precision) + 2 * image * sizeof(float) +

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // cuda::Objective, step for step the twin of cpu::Objective (loss/objective.cpp): one forward
-// pass, content and style losses injected at the taps, one backward pass, TV in image space.
+// pass, content and style losses injected at the taps, one backward pass, TV and the temporal
+// term (video) in image space.
 //
 // The loss kernels write raw double partial sums into one slot of kMaxPartials per term and
 // add their gradients into the gradient the backward pass holds at their tap (the net's TapGrad
@@ -49,6 +50,7 @@
 #include "kernels/launch.h"
 #include "kernels/strip.h"
 #include "kernels/style_loss.h"
+#include "kernels/temporal_loss.h"
 #include "kernels/terms.h"
 #include "kernels/tv_loss.h"
 #include "loss/style_plan.h"
@@ -81,6 +83,14 @@ Tensor<float> upload_guide(const Tensor<double>& guide) {
     for (std::size_t i = 0; i < guide.numel(); ++i) host[i] = float(guide[i]);
     Tensor<float> d(guide.shape(), Device::Cuda);
     device_memory::copy(d.data(), host.data(), host.numel() * sizeof(float), true, false);
+    return d;
+}
+
+// A device copy of a host or device tensor (the objective keeps its own).
+Tensor<float> device_copy(ConstView<float> v) {
+    Tensor<float> d(v.shape, Device::Cuda);
+    if (v.numel() > 0)
+        device_memory::copy(d.data(), v.data, v.numel() * sizeof(float), true, v.device == Device::Cuda);
     return d;
 }
 
@@ -136,8 +146,13 @@ struct Objective::Impl {
     std::vector<Tensor<float>> grams;             // per style layer (1, 1, C, C): G, device
     std::vector<long long> style_target_positions;  // M that style_targets[j] was scaled for
     Tensor<float> gram_partials;                  // split-K scratch of kernels::gram, device
-    Tensor<double> partials;                      // (nc + ns + 1) slots of kMaxPartials, device
-    Tensor<double> terms;                         // nc + ns + 2, device
+    Tensor<double> partials;                      // (nc + ns + 2) slots of kMaxPartials, device
+    Tensor<double> terms;                         // nc + ns + 3, device
+    // Temporal targets (set_temporal): device copies and the kernel's view of them.
+    std::vector<Tensor<float>> temporal_warped;   // per target (1, C, H, W), device
+    std::vector<Tensor<float>> temporal_weight;   // per target (1, 1, H, W), device
+    kernels::TemporalTargets temporal;            // pointers into the above, channel scales
+    Shape temporal_shape;                         // (1, C, H, W) of the targets
     bool content_set = false, styles_set = false;
 
     bool prepared = false;
@@ -375,6 +390,16 @@ struct Objective::Impl {
         refresh_tiled_state();
     }
 
+    // The temporal term's partial count for the prepared shape (0 without targets: exactly 0);
+    // its partials are already scaled (kernels/temporal_loss.h).
+    void refresh_temporal_sums() {
+        const int term = nc + ns + 1;
+        sums.count[term] = temporal.count > 0 && temporal_shape == shape
+                               ? kernels::temporal_loss_partials(shape.c, shape.h, shape.w, temporal.count)
+                               : 0;
+        sums.scale[term] = 1.0;
+    }
+
     static Tensor<float> upload_guide_float(const Tensor<float>& host) {
         Tensor<float> d(host.shape(), Device::Cuda);
         device_memory::copy(d.data(), host.data(), host.numel() * sizeof(float), true, false);
@@ -519,7 +544,7 @@ Objective::Objective(Context& ctx, Vgg19Net& net, const LossSpec& spec, GramImpl
 
     m->nc = int(s.content_layers.size());
     m->ns = int(n_style);
-    NST_REQUIRE(m->nc + m->ns + 1 <= kernels::kMaxTerms, "objective: too many loss layers");
+    NST_REQUIRE(m->nc + m->ns + 2 <= kernels::kMaxTerms, "objective: too many loss layers");
 
     net.set_taps(loss_taps(s));
 
@@ -532,12 +557,13 @@ Objective::Objective(Context& ctx, Vgg19Net& net, const LossSpec& spec, GramImpl
     }
     m->style_target_positions.assign(n_style, -1);
 
-    const int n_terms = m->nc + m->ns + 1;
+    const int n_terms = m->nc + m->ns + 2;  // with tv and temporal
     m->partials = Tensor<double>(Shape{1, 1, n_terms, kernels::kMaxPartials}, Device::Cuda);
     m->terms = Tensor<double>(Shape{1, 1, 1, n_terms + 1}, Device::Cuda);
     NST_CUDA_CHECK(cudaMemsetAsync(m->terms.data(), 0, m->terms.numel() * sizeof(double), m->stream()));
     m->sums.num_content = m->nc;
     m->sums.num_style = m->ns;
+    m->sums.temporal = true;
 
     for (int l : s.content_layers) m->content_ranges.push_back("loss content " + vgg19_layers()[l].name);
     for (int l : s.style_layers) m->style_ranges.push_back("loss style " + vgg19_layers()[l].name);
@@ -710,6 +736,41 @@ void Objective::set_edit_mask(ConstView<float> mask) {
     o.refresh_controls();
 }
 
+void Objective::set_temporal(const std::vector<TemporalTarget<float>>& targets, PreprocessKind kind,
+                             double caffe_scale) {
+    Impl& o = *m;
+    o.ctx.synchronize();  // queued work may still read the old targets
+    o.temporal = kernels::TemporalTargets{};
+    o.temporal_warped.clear();
+    o.temporal_weight.clear();
+    o.temporal_shape = Shape{};
+    if (!targets.empty()) {
+        NST_REQUIRE(targets.size() <= std::size_t(kernels::kMaxTemporalTargets),
+                    "objective: at most 8 temporal targets, got " + std::to_string(targets.size()));
+        const Shape xs = targets[0].warped.shape;
+        NST_REQUIRE(xs.n == 1 && xs.c > 0 && xs.c <= kernels::kMaxTemporalChannels && xs.h > 0 && xs.w > 0,
+                    "objective: temporal target " + xs.str() + " (at most 4 channels)");
+        const Shape ws{1, 1, xs.h, xs.w};
+        for (const TemporalTarget<float>& t : targets) {
+            NST_REQUIRE(t.warped.shape == xs && t.weight.shape == ws, "objective: temporal target " +
+                        t.warped.shape.str() + " / weight " + t.weight.shape.str() + " vs " + xs.str());
+            o.temporal_warped.push_back(device_copy(t.warped));
+            o.temporal_weight.push_back(device_copy(t.weight));
+        }
+        const std::vector<double> scale = temporal_channel_scales(kind, caffe_scale, o.spec.temporal_weight, xs.c,
+                                                                  xs.h, xs.w);
+        for (int c = 0; c < xs.c; ++c) o.temporal.channel_scale[c] = scale[std::size_t(c)];
+        for (std::size_t j = 0; j < targets.size(); ++j) {
+            o.temporal.warped[j] = o.temporal_warped[j].data();
+            o.temporal.weight[j] = o.temporal_weight[j].data();
+        }
+        o.temporal.count = int(targets.size());
+        o.temporal_shape = xs;
+        o.ctx.synchronize();  // the host views may be freed now
+    }
+    if (o.prepared) o.refresh_temporal_sums();
+}
+
 void Objective::set_tile_rows(int rows) {
     if (rows < 0) throw_usage("--tile-rows: must be at least 0 (0 = untiled)");
     m->tile_rows = rows;
@@ -803,6 +864,7 @@ void Objective::prepare(const Shape& x_shape) {
     o.sums.count[tv_term] = tv ? kernels::tv_loss_partials(x_shape.n * x_shape.c, x_shape.h, x_shape.w) : 0;
     o.sums.scale[tv_term] = tv ? s.tv_weight * 0.5 : 0.0;  // value = tv_weight * 0.5 * sum
     for (int t = tv_term + 1; t < kernels::kMaxTerms; ++t) o.sums.count[t] = 0;
+    o.refresh_temporal_sums();
 
     o.prepared = true;
     o.refresh_style_targets();
@@ -906,8 +968,15 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
         kernels::tv_loss(x.data, x.shape.n * x.shape.c, x.shape.h, x.shape.w, s.tv_weight, grad ? dx.data : nullptr,
                          o.slot(o.nc + o.ns), stream);
     }
+    if (o.temporal.count > 0) {
+        NST_REQUIRE(o.temporal_shape == x.shape,
+                    "objective: image " + x.shape.str() + " vs temporal targets " + o.temporal_shape.str());
+        NvtxRange range("loss temporal");
+        kernels::temporal_loss(x.data, x.shape.c, x.shape.h, x.shape.w, o.temporal, grad ? dx.data : nullptr,
+                               o.slot(o.nc + o.ns + 1), stream);
+    }
     if (grad && !o.edit_mask_host.empty()) {
-        // Frozen pixels: every term's gradient (TV included) is multiplied by the mask.
+        // Frozen pixels: every term's gradient (TV and temporal included) is multiplied by the mask.
         const Shape ms{1, 1, x.shape.h, x.shape.w};
         NST_REQUIRE(o.edit_mask_host.shape() == ms,
                     "edit mask " + o.edit_mask_host.shape().str() + " vs image " + x.shape.str());
@@ -920,14 +989,15 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
 
 const double* Objective::terms_device() const { return m->terms.data(); }
 double* Objective::terms_device() { return m->terms.data(); }
-int Objective::num_terms() const { return m->nc + m->ns + 2; }
+int Objective::num_terms() const { return m->nc + m->ns + 3; }
 
 LossTerms Objective::unpack(const double* values) const {
     LossTerms t;
     t.content.assign(values, values + m->nc);
     t.style.assign(values + m->nc, values + m->nc + m->ns);
     t.tv = values[m->nc + m->ns];
-    t.total = values[m->nc + m->ns + 1];
+    t.temporal = values[m->nc + m->ns + 1];
+    t.total = values[m->nc + m->ns + 2];
     return t;
 }
 

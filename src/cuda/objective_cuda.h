@@ -3,7 +3,7 @@
 // same LossSpec, same conventions (loss/conventions.h), same style-target blending.
 //
 // evaluate() only queues work and writes the terms to a device array of doubles
-//   [content_0 .. content_{nc-1}, style_0 .. style_{ns-1}, tv, total]
+//   [content_0 .. content_{nc-1}, style_0 .. style_{ns-1}, tv, temporal, total]
 // (the weighted values of LossTerms), summed in a fixed order (no atomics) so that a run is
 // bit-reproducible. prepare() allocates for an image shape; after it evaluate() allocates
 // nothing and never synchronises, so it can be captured into a CUDA graph.
@@ -46,6 +46,11 @@ public:
     // Host masks, as cpu::Objective (empty = none); may allocate and synchronise.
     void set_content_masks(const std::vector<ConstView<float>>& masks);
     void set_edit_mask(ConstView<float> mask);
+    // Temporal targets (video), as cpu::Objective::set_temporal: host or device views, uploaded
+    // once here (may allocate and synchronise; evaluate() then only reads them). At most
+    // kernels::kMaxTemporalTargets (8) targets and kMaxTemporalChannels (4) channels: the engines
+    // check the count with a usage error first (engine.h: check_temporal); here it is internal.
+    void set_temporal(const std::vector<TemporalTarget<float>>& targets, PreprocessKind kind, double caffe_scale);
 
     // Exact tiled evaluation (loss/tiling.h), as cpu::Objective::set_tile_rows: evaluations run
     // strip by strip, each strip owning at most `rows` image rows (0, the default: untiled),
@@ -65,7 +70,7 @@ public:
 
     const double* terms_device() const;     // num_terms() doubles
     double* terms_device();
-    int num_terms() const;                  // nc + ns + 2
+    int num_terms() const;                  // nc + ns + 3
     // Unpacks num_terms() host doubles laid out as terms_device().
     LossTerms unpack(const double* values) const;
     // Copies terms_device() to the host (synchronises the stream).

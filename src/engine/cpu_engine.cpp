@@ -16,6 +16,7 @@ namespace {
 
 // The CPU backend computes in fp32 only; the CUDA-only settings must be at their defaults.
 ProblemSpec check_cpu(ProblemSpec spec) {
+    check_temporal(spec);
     if (spec.cuda.precision != Precision::Fp32)
         throw_usage(std::string("--precision ") + precision_name(spec.cuda.precision) +
                     ": only the cuda backend has reduced-precision convolutions (the cpu backend is fp32)");
@@ -37,6 +38,7 @@ public:
         m_objective.set_styles(styles, m_spec.style_blend, style_masks);
         m_objective.set_content_masks(content_masks);
         m_objective.set_edit_mask(m_spec.edit_mask.cview());
+        m_objective.set_temporal(temporal_targets(m_spec), weights.preprocess, temporal_caffe_scale(m_spec));
         // The targets exist: free buffers sized for a style image larger than the content (the
         // first evaluation allocates them again at the content's size).
         m_net.release();

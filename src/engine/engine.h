@@ -76,6 +76,21 @@ struct ProblemSpec {
     CudaOptions cuda;
 };
 
+// Previous frames one temporal loss takes at most: the CUDA kernel's limit (kernels/
+// temporal_loss.h), kept by the CPU engine too so that both backends accept the same problems
+// (the papers use up to 3).
+constexpr int kMaxTemporalFrames = 8;
+
+// Usage errors (exit 2) for temporal targets that do not fit the problem: more than
+// kMaxTemporalFrames, a warped frame not (1, 3, H, W) at the content's size, a weight map not
+// (1, 1, H, W). Both engines call it before building their objective.
+void check_temporal(const ProblemSpec& spec);
+// Views of spec.temporal as the objectives take them (valid while spec lives).
+std::vector<TemporalTarget<float>> temporal_targets(const ProblemSpec& spec);
+// The caffe scale S the problem's images were preprocessed with (the preset's: spec §4), which
+// the temporal weight's unit conversion needs (temporal_channel_scales).
+double temporal_caffe_scale(const ProblemSpec& spec);
+
 // The loss terms of one iteration, as the trace and the progress lines report them.
 struct IterationRecord {
     int iter = 0;          // 1-based

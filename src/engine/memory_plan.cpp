@@ -83,6 +83,13 @@ NetWindows net_windows(const LossSpec& loss, const ProblemGeometry& g, int tile_
 std::string count_text(int n, const std::string& noun) { return std::to_string(n) + " " + noun + (n == 1 ? "" : "s"); }
 std::string rows_text(int rows) { return count_text(rows, "row"); }
 
+// The objectives' own copies of the temporal targets: per previous frame the warped result
+// (3 floats a pixel) and its weight map (1), on the host (CPU) or the device (CUDA).
+MemoryTerm temporal_term(const PlanRequest& r, std::size_t hw) {
+    return {"objective: temporal targets (" + count_text(r.temporal_frames, "previous frame") + ")",
+            floats(4 * hw) * std::size_t(r.temporal_frames)};
+}
+
 MemoryEstimate cpu_estimate(const PlanRequest& r, const ProblemGeometry& g, int tile_rows, int history) {
     const std::size_t hw = std::size_t(g.height) * std::size_t(g.width), n = 3 * hw;
     const int deepest = deepest_tap(r.loss);
@@ -105,6 +112,7 @@ MemoryEstimate cpu_estimate(const PlanRequest& r, const ProblemGeometry& g, int 
                                                             r.num_content_masks > 0)});
     if (r.num_content_masks > 0 || r.edit_mask)
         e.terms.push_back({"objective: mask copies", floats(hw) * (r.num_content_masks + (r.edit_mask ? 1 : 0))});
+    if (r.temporal_frames > 0) e.terms.push_back(temporal_term(r, hw));
     e.terms.push_back({"network buffers (largest window " + rows_text(net.content_rows) + ")", net.bytes});
     if (tiled) e.terms.push_back({"strip input and gradient", 2 * floats(3 * std::size_t(net.content_rows) * g.width)});
     if (deepest >= 0) {
@@ -131,6 +139,7 @@ MemoryEstimate cuda_estimate(const PlanRequest& r, const ProblemGeometry& g, int
     e.terms.push_back({"device buffers (cuda_planned_bytes, window " + rows_text(window) + ")",
                        cuda_planned_bytes(r.loss, window, g.width, g.height, g.styles, cuda_pairs,
                                           r.lbfgs_history_precision, r.cuda)});
+    if (r.temporal_frames > 0) e.terms.push_back(temporal_term(r, std::size_t(g.height) * std::size_t(g.width)));
     return e;
 }
 

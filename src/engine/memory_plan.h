@@ -41,6 +41,7 @@ struct PlanRequest {
     LossSpec loss;
     std::size_t num_content_masks = 0;  // --content-masks: one (1, 1, H, W) per style image
     bool edit_mask = false;             // --edit-mask
+    int temporal_frames = 0;            // video: previous frames with temporal targets (ProblemSpec::temporal)
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     int lbfgs_history = 100;
     bool history_explicit = false;  // --lbfgs-history given: never reduced

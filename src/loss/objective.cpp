@@ -280,6 +280,25 @@ template <typename T>
 void Objective<T>::set_edit_mask(ConstView<float> mask) { m_edit_mask = checked_edit_mask(mask); }
 
 template <typename T>
+void Objective<T>::set_temporal(const std::vector<TemporalTarget<float>>& targets, PreprocessKind kind,
+                                double caffe_scale) {
+    m_temporal_warped.clear();
+    m_temporal_weight.clear();
+    m_temporal_scale.clear();
+    if (targets.empty()) return;
+    const Shape xs = targets[0].warped.shape;
+    NST_REQUIRE(xs.n == 1 && xs.c > 0 && xs.h > 0 && xs.w > 0, "objective: temporal target " + xs.str());
+    const Shape ws{1, 1, xs.h, xs.w};
+    for (const TemporalTarget<float>& t : targets) {
+        NST_REQUIRE(t.warped.shape == xs && t.weight.shape == ws, "objective: temporal target " + t.warped.shape.str() +
+                    " / weight " + t.weight.shape.str() + " vs " + xs.str());
+        m_temporal_warped.push_back(cast<T>(t.warped));
+        m_temporal_weight.push_back(cast<T>(t.weight));
+    }
+    m_temporal_scale = temporal_channel_scales(kind, caffe_scale, m_spec.temporal_weight, xs.c, xs.h, xs.w);
+}
+
+template <typename T>
 void Objective<T>::refresh_content_guides(int h, int w) {
     if (m_guides_h == h && m_guides_w == w) return;
     const std::size_t n_style = m_spec.style_layers.size();

@@ -10,6 +10,7 @@
 #include "loss/conventions.h"
 #include "loss/guides.h"
 #include "loss/columns.h"
+#include "loss/temporal_loss.h"
 #include "loss/tiling.h"
 #include "nn/vgg19.h"
 
@@ -36,6 +37,7 @@ struct LossSpec {
 };
 
 // Weighted terms as they enter the total (what `nst eval` prints and --trace records).
+// total = content_sum() + style_sum() + tv + temporal, in that order on both backends.
 struct LossTerms {
     std::vector<double> content;   // one per content layer, in LossSpec order
     std::vector<double> style;     // one per style layer
@@ -89,6 +91,14 @@ public:
     // Frozen pixels: the gradient is multiplied by mask (1, 1, H, W) in [0, 1] at every channel
     // (0 freezes a pixel); empty = no mask.
     void set_edit_mask(ConstView<float> mask);
+    // Temporal targets (video, loss/temporal_loss.h): copies of each warped previous result
+    // (1, C, H, W) and its weight map (1, 1, H, W), nearest frame first; empty clears them.
+    // kind and caffe_scale are the network's preprocessing (the weights' kind, the preset's S),
+    // which turn spec.temporal_weight into per-channel scales (temporal_channel_scales). Shapes
+    // are the caller's to check (the engines give usage errors); here a mismatch is an internal
+    // error, as is evaluating an x of another size than the targets.
+    void set_temporal(const std::vector<TemporalTarget<float>>& targets, PreprocessKind kind, double caffe_scale);
+    bool has_temporal() const { return !m_temporal_warped.empty(); }
 
     // Exact tiled evaluation (loss/tiling.h): later evaluations run strip by strip, each strip
     // owning at most `rows` image rows; 0 (the default) = untiled. Results equal the untiled
@@ -158,6 +168,9 @@ private:
     int m_guides_h = -1, m_guides_w = -1;                      // image size of m_content_guides
     Tensor<T> m_masked_scratch;                // F o T of one block of positions (masked_scratch)
     Tensor<float> m_edit_mask;                 // (1, 1, H, W) or empty
+    std::vector<Tensor<T>> m_temporal_warped;  // per temporal target (1, C, H, W)
+    std::vector<Tensor<T>> m_temporal_weight;  // per temporal target (1, 1, H, W)
+    std::vector<double> m_temporal_scale;      // s_c per channel (temporal_channel_scales)
     std::size_t m_num_styles = 0;
     int m_tile_rows = 0;                       // 0 = untiled (set_tile_rows)
     Tensor<T> m_window, m_window_dx;           // (1, 3, rows, W): a strip's window of x and its gradient

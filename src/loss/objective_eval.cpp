@@ -8,7 +8,7 @@
 //      backward pass with each tap's loss gradient added at the owned positions when the pass
 //      reaches the tap (Vgg19Net::backward's TapGrad: no gradient buffer per tap), the window's
 //      dx added into dx (windows overlap, so their contributions add).
-// TV and the edit mask then act on the whole image.
+// TV, the temporal term and the edit mask then act on the whole image.
 #include <algorithm>
 
 #include "core/error.h"
@@ -74,6 +74,15 @@ LossTerms Objective<T>::evaluate(ConstView<T> x, TensorView<T> dx) {
         for (auto& v : dx) v = T(0);  // nothing but TV: its gradient accumulates onto zero
     }
     if (m_spec.tv_weight != 0) terms.tv = tv_loss(x, m_spec.tv_weight, dx);
+    if (!m_temporal_warped.empty()) {
+        // Like TV, a sum over pixels of the whole image: tiling does not change it.
+        NST_REQUIRE(m_temporal_warped[0].shape() == x.shape,
+                    "objective: image " + x.shape.str() + " vs temporal targets " + m_temporal_warped[0].shape().str());
+        std::vector<TemporalTarget<T>> targets;
+        for (std::size_t j = 0; j < m_temporal_warped.size(); ++j)
+            targets.push_back({m_temporal_warped[j].cview(), m_temporal_weight[j].cview()});
+        terms.temporal = temporal_loss(x, targets, m_temporal_scale, dx);
+    }
     if (grad && !m_edit_mask.empty()) {
         // Frozen pixels: every term's gradient (TV included) is multiplied by the mask.
         const Shape ms{1, 1, x.shape.h, x.shape.w};
@@ -85,7 +94,7 @@ LossTerms Objective<T>::evaluate(ConstView<T> x, TensorView<T> dx) {
             for (std::size_t i = 0; i < plane; ++i) d[i] *= T(mk[i]);
         }
     }
-    terms.total = terms.content_sum() + terms.style_sum() + terms.tv;
+    terms.total = terms.content_sum() + terms.style_sum() + terms.tv + terms.temporal;
     return terms;
 }
 

@@ -15,6 +15,10 @@
 // and the edit mask, against cpu::Objective<double> given the same masks, for each Gram
 // implementation (our kernel, cuBLAS SSYRK, cuBLAS SGEMM), same tolerances.
 //
+// Temporal targets (video, issue #14): two previous frames with soft weights, caffe (S 256 and
+// 255) and torchvision unit conversions, with and without loss layers, with the edit mask; the
+// temporal term and the total (the four sums in LossTerms' order) at the same tolerances.
+//
 // Tolerances (fp32): each term |d| / |ref| <= 1e-5 (exact 0 where the reference is 0), the
 // gradient rel L2 <= 1e-5. The terms are sums of squares of differences between the image's and
 // the targets' features (content, style and point images differ in mean and spread, so the
@@ -81,6 +85,11 @@ struct Controls {
     std::vector<std::vector<std::string>> layer_sets;
     bool edit_mask = false;
     GuideOptions guides;
+    // Temporal targets: two previous frames (temporal_targets()) converted for this preprocessing.
+    bool temporal = false;
+    PreprocessKind temporal_kind = PreprocessKind::Caffe;
+    double caffe_scale = 256;
+    double temporal_weight = 1e3;
 };
 const Controls kNoControls;
 
@@ -146,6 +155,21 @@ Tensor<float> edit_mask() {
     });
 }
 
+// Two previous frames warped into this one (network space, other means than the point) and
+// their soft weights in [0, 1], nearest first.
+struct TemporalFixture {
+    std::vector<Tensor<float>> warped, weight;
+    TemporalFixture() {
+        warped.push_back(test_image(kImage, 7, 256, -100));
+        warped.push_back(test_image(kImage, 8, 128, -80));
+        weight.push_back(mask_image(kImage.h, kImage.w, [](int y, int x) { return 0.3 + 0.05 * ((x + 2 * y) % 15); }));
+        weight.push_back(mask_image(kImage.h, kImage.w, [](int y, int x) { return y < 5 ? 0.0 : (x % 7) / 6.0; }));
+    }
+    std::vector<TemporalTarget<float>> views() const {
+        return {{warped[0].cview(), weight[0].cview()}, {warped[1].cview(), weight[1].cview()}};
+    }
+};
+
 struct Masks {
     std::vector<Tensor<float>> style, content;
     Tensor<float> edit;
@@ -182,6 +206,7 @@ LossSpec loss_spec(const Config& c, const Controls& ctl = kNoControls) {
     s.content_weight = c.cw;
     s.style_weight = c.sw;
     s.tv_weight = c.tvw;
+    s.temporal_weight = ctl.temporal_weight;
     return s;
 }
 
@@ -218,6 +243,8 @@ CpuResult compute_cpu_oracle(const Config& c, const Controls& ctl, const std::ve
     obj.set_styles(sv, c.blend, masks.style_views());
     obj.set_content_masks(masks.content_views());
     obj.set_edit_mask(masks.edit.cview());
+    const TemporalFixture temporal;
+    if (ctl.temporal) obj.set_temporal(temporal.views(), ctl.temporal_kind, ctl.caffe_scale);
     const Tensor<double> x = cast<double, float>(point().cview());
     CpuResult r;
     r.dx = Tensor<double>(x.shape());
@@ -251,7 +278,7 @@ CudaResult cuda_objective(const Config& c, const Controls& ctl, const std::vecto
     cuda::Context& ctx = context();
     cuda::Vgg19Net net(ctx, weights(), c.pooling, precision, kWorkspace);
     cuda::Objective obj(ctx, net, spec, gram_impl, precision);
-    CHECK(obj.num_terms() == int(spec.content_layers.size() + spec.style_layers.size() + 2));
+    CHECK(obj.num_terms() == int(spec.content_layers.size() + spec.style_layers.size() + 3));
     const int deepest = deepest_of(spec);
     // The objective set the net's taps to its layers; add every ReLU up to the deepest so that
     // the decisions of the very forward pass the gradient came from can be read afterwards.
@@ -265,6 +292,8 @@ CudaResult cuda_objective(const Config& c, const Controls& ctl, const std::vecto
     obj.set_styles(sv, c.blend, masks.style_views());
     obj.set_content_masks(masks.content_views());
     obj.set_edit_mask(masks.edit.cview());
+    const TemporalFixture temporal;
+    if (ctl.temporal) obj.set_temporal(temporal.views(), ctl.temporal_kind, ctl.caffe_scale);
     const Tensor<float> x = point();
     obj.prepare(x.shape());
     const Tensor<float> xd = upload(x.cview());
@@ -315,15 +344,17 @@ Errors compare(const Config& c, Precision precision, double tol, GramImpl gram_i
     for (std::size_t j = 0; j < ref.terms.style.size(); ++j)
         check_term("style " + c.style_layers[j], got.terms.style[j], ref.terms.style[j]);
     check_term("tv", got.terms.tv, ref.terms.tv);
+    check_term("temporal", got.terms.temporal, ref.terms.temporal);
     check_term("total", got.terms.total, ref.terms.total);
     {
         INFO(c.name << ": the total is the sum of the terms, and evaluating without a gradient gives the same terms");
         // (Not doctest::Approx: with every weight 0 both sides are exactly 0, and Approx with
         // scale 0 then demands 0 < 0.)
-        const double sum = got.terms.content_sum() + got.terms.style_sum() + got.terms.tv;
+        const double sum = got.terms.content_sum() + got.terms.style_sum() + got.terms.tv + got.terms.temporal;
         CHECK(std::fabs(got.terms.total - sum) <= 1e-12 * std::fabs(sum));
         CHECK(got.terms_no_grad.total == got.terms.total);
         CHECK(got.terms_no_grad.tv == got.terms.tv);
+        CHECK(got.terms_no_grad.temporal == got.terms.temporal);
         for (std::size_t j = 0; j < got.terms.style.size(); ++j) CHECK(got.terms_no_grad.style[j] == got.terms.style[j]);
         for (std::size_t i = 0; i < got.terms.content.size(); ++i)
             CHECK(got.terms_no_grad.content[i] == got.terms.content[i]);
@@ -414,6 +445,41 @@ TEST_CASE("cuda objective: perceptual controls match the CPU objective for each 
                            << ", gradient rel L2 " << e.gradient
                            << std::string(e.corrected ? " (decision-corrected oracle)" : ""));
         }
+}
+
+TEST_CASE("cuda objective: temporal targets match the CPU objective") {
+    std::vector<std::pair<Config, Controls>> all = {
+        {{"temporal jcjohnson/max all caffe 256 edit mask", Preset::JcJohnson, Pooling::Max, 5, 100, 1e-3, kContent2,
+          kStyle5, kLayerW, 1, {}},
+         {}},
+        {{"temporal gatys/avg all torchvision", Preset::Gatys, Pooling::Avg, 1, 1e3, 1e-3, kContent2, kStyle5, kLayerW,
+          1, {}},
+         {}},
+        {{"temporal gatys/max alone without layers caffe 255", Preset::Gatys, Pooling::Max, 1, 1e3, 0, {}, {}, {}, 1,
+          {}},
+         {}},
+    };
+    all[0].second.edit_mask = true;
+    all[1].second.temporal_kind = PreprocessKind::Torchvision;
+    all[2].second.caffe_scale = 255;
+    for (auto& [c, ctl] : all) {
+        ctl.temporal = true;
+        if (!c.content_layers.empty()) {
+            // gamma such that the temporal term is as large as the others together (it is linear
+            // in gamma), so that neither gradient hides behind the other.
+            Controls probe = ctl;
+            probe.temporal_weight = 1;
+            std::vector<Tensor<float>> styles;
+            styles.push_back(style_a());
+            const LossTerms t = compute_cpu_oracle(c, probe, styles).terms;
+            REQUIRE(t.temporal > 0);
+            ctl.temporal_weight = (t.total - t.temporal) / t.temporal;
+            MESSAGE(c.name << ": temporal weight " << ctl.temporal_weight);
+        }
+        const Errors e = compare(c, Precision::Fp32, 1e-5, GramImpl::Own, ctl);
+        MESSAGE(c.name << ": worst term rel err " << e.terms << ", gradient rel L2 " << e.gradient
+                       << std::string(e.corrected ? " (decision-corrected oracle)" : ""));
+    }
 }
 
 TEST_CASE("cuda objective: tf32 and bf16 terms and gradient within loose bounds") {

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "cuda_emu.h"
@@ -140,4 +141,39 @@ TEST_CASE("emu: finalize terms vs host sums of the terms") {
     const double total = content + style + ref[5];
     CHECK(nst::emu_test::first_bit_difference(&terms[6], &total, 1) == -1);
     CHECK(std::isnan(terms[7]));  // nothing written past nc + ns + 2 terms
+}
+
+TEST_CASE("emu: finalize terms with the temporal slot adds it last") {
+    // The objective's layout [content, style, tv, temporal, total]: one content term, two style
+    // terms, TV and temporal (scale 1: the temporal kernel's partials are already scaled). The
+    // total is ((content + style) + tv) + temporal, LossTerms' association.
+    nst::kernels::TermSums sums;
+    sums.num_content = 1;
+    sums.num_style = 2;
+    sums.temporal = true;
+    REQUIRE(nst::kernels::finalized_terms(sums) == 6);
+    const int counts[5] = {4, 7, 0, 3, nst::kernels::kMaxPartials};
+    Guarded<double> partials(5 * std::size_t(nst::kernels::kMaxPartials), 0, NAN);
+    double ref[5];
+    for (int j = 0; j < 5; ++j) {
+        sums.count[j] = counts[j];
+        sums.scale[j] = j == 4 ? 1.0 : 0.75 + 0.5 * j;
+        double v = 0;
+        for (int i = 0; i < counts[j]; ++i) {
+            double& p = partials[std::size_t(j) * nst::kernels::kMaxPartials + i];
+            p = std::fabs(nst::rng::normal(6, j, i)) * 1e2;
+            v += p;
+        }
+        ref[j] = counts[j] > 0 ? sums.scale[j] * v : 0.0;
+    }
+    Guarded<double> terms(7, 0, NAN);
+    nst::kernels::finalize_terms(partials.data(), sums, terms.data(), nullptr);
+    REQUIRE(terms.intact());
+    for (int j = 0; j < 5; ++j) CHECK(nst::emu_test::first_bit_difference(&terms[j], &ref[j], 1) == -1);
+    double content = ref[0], style = 0;
+    for (int i = 1; i < 3; ++i) style += ref[i];
+    const double total = content + style + ref[3] + ref[4];
+    CHECK(nst::emu_test::first_bit_difference(&terms[5], &total, 1) == -1);
+    CHECK(terms[5] != content + style + ref[3]);  // the temporal term is in the total
+    CHECK(std::isnan(terms[6]));                  // nothing written past the total
 }
