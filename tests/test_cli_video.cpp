@@ -212,3 +212,30 @@ TEST_CASE("nst video: a video file in and out keeps the frame count and rate" * 
     REQUIRE(decoded.size() == 3);
     CHECK(same_bits(decoded[1], load_image(dir + "/out.mkv.nst-work/results/frame_00002.png")));
 }
+
+TEST_CASE("nst video: SIGTERM stops after the current iteration and keeps the finished frames") {
+    const std::string dir = temp_dir("cli_video_kill");
+    const std::string clip = translating_clip(dir + "/clip", 3, 32, 40, 1, 0);
+    // Frame 1 is quick, frame 2 would run for long; SIGTERM arrives once frame 1's result is there.
+    std::string cmd = "OMP_NUM_THREADS=1 '" + std::string(NST_EXE) + "'";
+    for (const std::string& s : video_args(clip, shared_image("starry_night.jpg"), dir + "/out",
+                                           {"--image-size", "40", "--num-iterations", "2,100000", "--tol-loss-relative",
+                                            "0"}))
+        cmd += " '" + s + "'";
+    const std::string done = dir + "/out/.nst-work/results/frame_00001.npy";
+    cmd = "(" + cmd + " 2>'" + dir + "/kill.err' & pid=$!; i=0; while [ ! -f '" + done +
+          "' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; sleep 0.3; kill $pid; wait $pid; echo $? >'" + dir +
+          "/kill.rc') 2>/dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const std::string err = read_file(dir + "/kill.err");
+    INFO("stderr: " << err);
+    CHECK(read_file(dir + "/kill.rc") == "4\n");
+    const std::size_t pos = err.find("nst: error: ");
+    REQUIRE(pos != std::string::npos);
+    CHECK(count_lines(err.substr(pos)) == 1);
+    CHECK(err.find("interrupted by SIGTERM") != std::string::npos);
+    CHECK(err.find("of frame 2/3") != std::string::npos);
+    CHECK(fs::exists(done));
+    CHECK(!fs::exists(dir + "/out/.nst-work/results/frame_00002.npy"));
+    CHECK(!fs::exists(dir + "/out/frame_00001.png"));
+}
