@@ -70,6 +70,27 @@ else()
 endif()
 message(STATUS "nst: converters: libzip ${NST_HAVE_LIBZIP}, HDF5 ${NST_HAVE_HDF5}")
 
+# ---- optional: optical flow (video, issue #14) --------------------------------------------------
+# OpenCV's DIS flow from Debian's libopencv-video-dev alone. That package ships no CMake config or
+# pkg-config file (only the libopencv-dev metapackage does, and it drags in contrib, ~150 MB), so
+# the header and the three libraries are found directly. Without them estimate_flow says which
+# package to install; precomputed flow (--flow-dir) still works.
+find_path(NST_OPENCV_INCLUDE NAMES opencv2/video/tracking.hpp PATH_SUFFIXES opencv4)
+find_library(NST_OPENCV_VIDEO_LIB NAMES opencv_video)
+find_library(NST_OPENCV_IMGPROC_LIB NAMES opencv_imgproc)
+find_library(NST_OPENCV_CORE_LIB NAMES opencv_core)
+if(NST_OPENCV_INCLUDE AND NST_OPENCV_VIDEO_LIB AND NST_OPENCV_IMGPROC_LIB AND NST_OPENCV_CORE_LIB)
+  set(NST_HAVE_OPENCV_VIDEO ON)
+  add_library(nst::opencv_video INTERFACE IMPORTED)
+  set_target_properties(nst::opencv_video PROPERTIES
+    INTERFACE_LINK_LIBRARIES "${NST_OPENCV_VIDEO_LIB};${NST_OPENCV_IMGPROC_LIB};${NST_OPENCV_CORE_LIB}"
+    INTERFACE_INCLUDE_DIRECTORIES "${NST_OPENCV_INCLUDE}")
+  message(STATUS "nst: optical flow: OpenCV video module ${NST_OPENCV_VIDEO_LIB}")
+else()
+  set(NST_HAVE_OPENCV_VIDEO OFF)
+  message(STATUS "nst: OpenCV video module not found, no flow estimation (Debian: libopencv-video-dev)")
+endif()
+
 # ---- optional: video files (src/video/clip_*.cpp) -----------------------------------------------
 # FFmpeg's libraries through pkg-config (Debian: libavformat-dev libavcodec-dev libswscale-dev
 # libavutil-dev). Without them frame folders still work and video paths give an input error.
