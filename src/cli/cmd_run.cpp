@@ -16,7 +16,6 @@
 #include "cli/trace.h"
 #include "core/error.h"
 #include "core/interrupt.h"
-#include "core/rng.h"
 #include "io/atomic_file.h"
 #include "io/npy.h"
 
@@ -68,16 +67,7 @@ void parse_profile_iters(const std::string& text, CudaOptions& cuda) {
 Tensor<float> make_init(const RunOptions& o, const Problem& p) {
     const Shape shape = p.spec.content.shape();
     if (o.init == "content") return p.spec.content.clone();
-    if (o.init == "random") {
-        Tensor<float> x(shape);
-        if (p.preset.random_init == RandomInit::Gaussian) {
-            for (std::size_t i = 0; i < x.numel(); ++i) x[i] = float(0.001 * rng::normal(o.seed, rng::kStreamInit, i));
-        } else {
-            for (std::size_t i = 0; i < x.numel(); ++i) x[i] = float(rng::uniform(o.seed, rng::kStreamInit, i));
-            p.pre.to_network(x.view(), x.cview());
-        }
-        return x;
-    }
+    if (o.init == "random") return random_init(p, o.seed);
     // --init style: the first style image, resized to the content's size.
     std::string path = o.init;
     if (o.init == "style") path = o.problem.styles.front().substr(0, o.problem.styles.front().find(','));

@@ -17,6 +17,7 @@ Command add_weights_command(CLI::App& app);
 Command add_match_color_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
 Command add_stylize_command(CLI::App& app);
+Command add_video_command(CLI::App& app);
 Command add_video_metrics_command(CLI::App& app);
 
 // Notice printed whenever random weights are in use (spec §3).

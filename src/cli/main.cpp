@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     std::map<const CLI::App*, nst::cli::Command> commands;
     for (auto add : {nst::cli::add_run_command, nst::cli::add_eval_command, nst::cli::add_features_command,
                      nst::cli::add_weights_command, nst::cli::add_match_color_command,
-                     nst::cli::add_train_command, nst::cli::add_stylize_command,
+                     nst::cli::add_train_command, nst::cli::add_stylize_command, nst::cli::add_video_command,
                      nst::cli::add_video_metrics_command}) {
         const std::size_t before = app.get_subcommands({}).size();
         nst::cli::Command cmd = add(app);

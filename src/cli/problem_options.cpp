@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "io/npy.h"
 
 namespace nst::cli {
@@ -100,6 +101,17 @@ std::vector<double> parse_weight_list(const std::string& list, const std::string
         start = end + 1;
     }
     return out;
+}
+
+Tensor<float> random_init(const Problem& p, std::uint64_t seed) {
+    Tensor<float> x(p.spec.content.shape());
+    if (p.preset.random_init == RandomInit::Gaussian) {
+        for (std::size_t i = 0; i < x.numel(); ++i) x[i] = float(0.001 * rng::normal(seed, rng::kStreamInit, i));
+    } else {
+        for (std::size_t i = 0; i < x.numel(); ++i) x[i] = float(rng::uniform(seed, rng::kStreamInit, i));
+        p.pre.to_network(x.view(), x.cview());
+    }
+    return x;
 }
 
 int min_input_side(int layer, VggArch arch) {

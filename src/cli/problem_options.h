@@ -2,6 +2,7 @@
 // The problem options shared by `nst run` and `nst eval` (spec §1), their registration with
 // CLI11, and their resolution (preset defaults, images loaded, resized and preprocessed).
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,11 @@ Tensor<float> load_network_image(const std::string& path, const Preprocessor& pr
 
 // Resizes an RGB image to (h, w) when h > 0 and maps it into network space.
 Tensor<float> to_network(Tensor<float> rgb, const Preprocessor& pre, int h, int w);
+
+// The preset's random starting point (1, 3, H, W) of the content's size, network space: 0.001 N(0, 1)
+// in network space (jcjohnson) or uniform [0, 1) noise in image space, preprocessed (gatys); the
+// same seed gives the same x0 (nst run --init random, and every frame of nst video).
+Tensor<float> random_init(const Problem& p, std::uint64_t seed);
 
 // Splits a comma list of numbers, each finite and >= 0 (usage error naming the option).
 std::vector<double> parse_weight_list(const std::string& list, const std::string& option);

@@ -16,7 +16,7 @@ std::string json_number(double v) {
 }
 
 void Trace::add(int stage, int iter, const LossTerms& t, double seconds, const TraceMemory& m) {
-    m_text += "{\"stage\": " + std::to_string(stage) + ", \"iter\": " + std::to_string(iter) + ", \"total\": " + json_number(t.total) +
+    m_text += "{" + m_context + "\"stage\": " + std::to_string(stage) + ", \"iter\": " + std::to_string(iter) + ", \"total\": " + json_number(t.total) +
               ", \"content\": " + json_number(t.content_sum()) + ", \"style\": " + json_number(t.style_sum()) +
               ", \"tv\": " + json_number(t.tv) +
               (m_temporal ? ", \"temporal\": " + json_number(t.temporal) : std::string()) + ", \"seconds\": " + json_number(seconds) +

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "loss/objective.h"
 
@@ -23,6 +24,9 @@ struct TraceMemory {
 
 class Trace {
 public:
+    // JSON fields put before "stage" on the lines added from now on, e.g. "\"frame\": 3, "
+    // (nst video numbers each line with its frame and pass); empty for none.
+    void set_context(std::string fields) { m_context = std::move(fields); }
     // temporal: the problems have temporal targets (`nst video`), so every line also carries
     // "temporal" (the weighted temporal term) after "tv"; without, the lines keep `nst run`'s
     // keys (spec: --trace).
@@ -33,6 +37,7 @@ public:
 private:
     bool m_temporal = false;
     std::string m_text;
+    std::string m_context;
 };
 
 // A double as JSON: shortest round-trip form; non-finite values become null.
