@@ -81,7 +81,8 @@ public:
         if (m_spec.optimizer == OptimizerKind::Lbfgs)
             m_lbfgs = std::make_unique<cuda::Lbfgs>(m_ctx, m_x.numel(),
                                                     cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
-                                                                      m_spec.lbfgs_history_precision},
+                                                                      m_spec.lbfgs_history_precision,
+                                                                      m_spec.lbfgs_tol_grad, m_spec.lbfgs_tol_change},
                                                     state(), total);
         else
             m_adam = std::make_unique<cuda::Adam>(m_ctx, m_x.numel(), cpu::AdamOptions{m_spec.learning_rate}, state(),

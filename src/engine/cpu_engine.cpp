@@ -47,7 +47,8 @@ public:
         if (m_spec.optimizer == OptimizerKind::Lbfgs)
             m_lbfgs = std::make_unique<cpu::Lbfgs<float>>(m_x.numel(),
                                                           cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
-                                                                            m_spec.lbfgs_history_precision});
+                                                                            m_spec.lbfgs_history_precision,
+                                                                            m_spec.lbfgs_tol_grad, m_spec.lbfgs_tol_change});
         else
             m_adam = std::make_unique<cpu::Adam<float>>(m_x.numel(), cpu::AdamOptions{m_spec.learning_rate});
     }
@@ -66,7 +67,7 @@ public:
                               "; lower --learning-rate or the loss weights");
             if (!m_converged) {
                 if (m_lbfgs)
-                    rec.stopped = m_converged = !m_lbfgs->step(m_x.data(), m_g.data());
+                    rec.stopped = m_converged = !m_lbfgs->step(m_x.data(), m_g.data(), rec.terms.total);
                 else
                     m_adam->step(m_x.data(), m_g.data());
             }

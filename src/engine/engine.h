@@ -64,12 +64,18 @@ struct ProblemSpec {
     // Temporal targets, nearest previous frame first; empty = no temporal term (images).
     std::vector<TemporalFrame> temporal;
     Pooling pooling = Pooling::Max;
+    // The caffe scale S the images were preprocessed with (--caffe-scale or the preset's); 0 =
+    // the loss convention's preset default (temporal_caffe_scale).
+    double caffe_scale = 0;
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     double learning_rate = 1;
     int lbfgs_history = 100;
     // Storage of the L-BFGS (s, y) pairs (--lbfgs-history-precision; optim/lbfgs.h): bf16 halves
     // the history's memory and changes the iterates, so it is only ever the user's choice.
     HistoryPrecision lbfgs_history_precision = HistoryPrecision::Fp32;
+    // torch's L-BFGS tolerances (--tol-grad, --tol-change; cpu::LbfgsOptions): -1 disables them.
+    double lbfgs_tol_grad = -1;
+    double lbfgs_tol_change = -1;
     // Exact tiled evaluation (loss/tiling.h): strips owning this many image rows each; 0 = the
     // untiled evaluation. Chosen by the memory planner (engine/memory_plan.h) or --tile-rows.
     int tile_rows = 0;

@@ -32,6 +32,8 @@ std::vector<TemporalTarget<float>> temporal_targets(const ProblemSpec& spec) {
     return out;
 }
 
-double temporal_caffe_scale(const ProblemSpec& spec) { return preset_defaults(spec.loss.preset).caffe_scale; }
+double temporal_caffe_scale(const ProblemSpec& spec) {
+    return spec.caffe_scale > 0 ? spec.caffe_scale : preset_defaults(spec.loss.preset).caffe_scale;
+}
 
 }  // namespace nst
