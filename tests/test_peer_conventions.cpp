@@ -35,7 +35,8 @@ TEST_CASE("tv l1: explicit example and formula and finite differences") {
     for (auto& d : dx) d = 0.5;
     CHECK(cpu::tv_l1_loss<double>(x, 2.0, dx) == 2.0 * 16);
     // d/dx: sign(x - left) - sign(right - x) + sign(x - up) - sign(down - x); sign(0) = 0.
-    const double g[6] = {-1 - 1, 1 - 0 - 1, 0 + 0 - 1, -1 + 1, 1 - 1 + 1, 1 + 1};
+    // e.g. x[0][1] = 4: +sign(4 - 1) - sign(4 - 4) - sign(2 - 4) = 2; x[1][1] = 2: +1 - 1 - 1 = -1.
+    const double g[6] = {0, 2, -1, -2, -1, 2};
     for (int i = 0; i < 6; ++i) CHECK(dx[i] == 0.5 + 2.0 * g[i]);
 
     Tensor<double> r = test::random_tensor<double>(Shape{1, 3, 6, 7}, 5, -2, 2);
@@ -189,8 +190,9 @@ TEST_CASE("lbfgs tolerances: torch's breaks in torch's order") {
         CHECK(off.step(y.data(), g2.data(), 10.0));
     }
     SUBCASE("tol_change: a step of max |t d| <= tol stops the next call") {
-        cpu::Lbfgs<double> opt(n, cpu::LbfgsOptions{1.0, 10, HistoryPrecision::Fp32, -1, 1e-9});
-        const std::vector<double> g1 = {1e-9, 0, 0, 0};  // t = 1: d = -g, max |t d| = 1e-9
+        // lr 1e-12: the first step t = min(1, 1 / |g|_1) lr = 2.5e-13 moves x by 2.5e-13 (g.d = -4).
+        cpu::Lbfgs<double> opt(n, cpu::LbfgsOptions{1e-12, 10, HistoryPrecision::Fp32, -1, 1e-9});
+        const std::vector<double> g1 = {1, 1, 1, 1};
         REQUIRE(opt.step(x.data(), g1.data(), 5.0));
         const std::vector<double> g2 = {2, 1, 0, 0};
         CHECK_FALSE(opt.step(x.data(), g2.data(), 4.0));

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(cmake g++ make pkg-config libstb-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
       libopenblas-openmp-dev libpng-dev python3-pil fonts-dejavu-core
       libzip-dev libhdf5-dev curl python3-torch python3-h5py python3-protobuf protobuf-compiler
-      libopencv-video-dev
+      libopencv-video-dev libjpeg-dev
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev)
 missing=()
 for p in "${pkgs[@]}"; do

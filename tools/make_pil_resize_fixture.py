@@ -31,7 +31,7 @@ def main():
     src = Image.open(os.path.join(OUT, 'input.png')).convert('RGB')
     for oh, ow in SIZES:
         out = np.asarray(src.resize((ow, oh), Image.BILINEAR), dtype=np.float32) / np.float32(255)
-        np.save(os.path.join(OUT, 'out_%dx%d.npy' % (oh, ow)), out.transpose(2, 0, 1)[None].astype(np.float32))
+        np.save(os.path.join(OUT, 'out_%dx%d.npy' % (oh, ow)), np.ascontiguousarray(out.transpose(2, 0, 1)[None], dtype=np.float32))
     print('wrote', OUT)
 
 

@@ -71,7 +71,7 @@ Tensor<float> make_init(const RunOptions& o, const Problem& p) {
     // --init style: the first style image, resized to the content's size.
     std::string path = o.init;
     if (o.init == "style") path = o.problem.styles.front().substr(0, o.problem.styles.front().find(','));
-    Tensor<float> x = load_network_image(path, p.pre, shape.h, shape.w, "--init", p.preset.resize);
+    Tensor<float> x = load_network_image(path, p.pre, shape.h, shape.w, "--init", image_reading(p.preset));
     color_init_image(p.color, p.pre, x);  // grey under --color-control luminance
     return x;
 }

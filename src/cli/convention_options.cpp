@@ -13,6 +13,8 @@ void ConventionOptions::add_to(CLI::App& app) {
     app.add_option("--resize", resize,
                    "image resizing: stb (float, sides rounded) or pil-bilinear (PIL's 8-bit bilinear, sides truncated; "
                    "preset default)");
+    app.add_option("--jpeg-decoder", jpeg_decoder,
+                   "JPEG decoding: stb or libjpeg (as PIL decodes; preset default)");
     app.add_option("--tv-form", tv_form, "total variation: squared-l2 (jcjohnson) or l1 (neural-style-pt, TensorFlow)");
     app.add_option("--normalize-gradients", normalize_gradients,
                    "per-term gradient normalisation: none, jcjohnson (L1 per layer) or neural-style-pt");
@@ -39,6 +41,7 @@ PresetDefaults resolve_conventions(const ConventionOptions& o, PresetDefaults p)
         p.caffe_scale = float(o.caffe_scale);
     }
     if (!o.resize.empty()) p.resize = parse_resize_filter(o.resize);
+    if (!o.jpeg_decoder.empty()) p.jpeg = parse_jpeg_decoder(o.jpeg_decoder);
     if (!o.tv_form.empty()) p.tv_form = parse_tv_form(o.tv_form);
     if (!o.normalize_gradients.empty()) p.grad_norm = parse_grad_norm(o.normalize_gradients);
     if (o.o_normalize_weights && o.o_normalize_weights->count()) p.normalize_weights = true;

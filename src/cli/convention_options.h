@@ -2,7 +2,8 @@
 // The peer conventions as options (issue #16; docs/conventions.md "Peer conventions"). Each one
 // is usable alone and each preset (engine/presets.h) is a set of defaults for them; an option
 // given on the command line wins over the preset's value.
-//   problem (run and eval): --caffe-scale 255|256, --resize stb|pil-bilinear, --tv-form
+//   problem (run and eval): --caffe-scale 255|256, --resize stb|pil-bilinear, --jpeg-decoder
+//                           stb|libjpeg, --tv-form
 //                           squared-l2|l1, --normalize-gradients none|jcjohnson|neural-style-pt,
 //                           --normalize-weights
 //   run only:               --output-iterate last|previous, --output-rounding round|truncate,
@@ -18,7 +19,7 @@ namespace nst::cli {
 
 struct ConventionOptions {
     double caffe_scale = 0;  // 0: the preset's
-    std::string resize, tv_form, normalize_gradients;
+    std::string resize, jpeg_decoder, tv_form, normalize_gradients;
     bool normalize_weights = false;
     std::string output_iterate, output_rounding;
     double tol_grad = 0, tol_change = 0;

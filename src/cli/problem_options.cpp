@@ -133,7 +133,7 @@ Tensor<float> to_network(Tensor<float> rgb, const Preprocessor& pre, int h, int 
 }
 
 Tensor<float> load_network_image(const std::string& path, const Preprocessor& pre, int h, int w,
-                                 const std::string& option, ResizeFilter filter) {
+                                 const std::string& option, const ImageReading& reading) {
     if (ends_with(path, ".npy")) {
         Tensor<float> x = load_npy_image(path);
         if (h > 0 && (x.shape().h != h || x.shape().w != w))
@@ -141,14 +141,16 @@ Tensor<float> load_network_image(const std::string& path, const Preprocessor& pr
                         std::to_string(h) + ", " + std::to_string(w) + ")");
         return x;
     }
-    return to_network(load_image(path), pre, h, w, filter);
+    return to_network(load_image(path, reading.jpeg), pre, h, w, reading.resize);
 }
 
 // An image sized by the size rule to n, or a .npy as it is.
 // With --resize pil-bilinear the sides are truncated as the peers do (target_size_truncated).
-Tensor<float> load_sized(const std::string& path, const Preprocessor& pre, int n, SizeRule rule, ResizeFilter filter) {
+Tensor<float> load_sized(const std::string& path, const Preprocessor& pre, int n, SizeRule rule,
+                         const ImageReading& reading) {
     if (ends_with(path, ".npy")) return load_npy_image(path);
-    Tensor<float> rgb = load_image(path);
+    const ResizeFilter filter = reading.resize;
+    Tensor<float> rgb = load_image(path, reading.jpeg);
     int h, w;
     if (filter == ResizeFilter::PilBilinear)
         target_size_truncated(rgb.shape().h, rgb.shape().w, n, rule, h, w);
@@ -247,13 +249,14 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg1
     p.spec.caffe_scale = p.preset.caffe_scale;
     warn_preprocess_mismatch(p.preset, p.weights);
     const ResizeFilter filter = p.preset.resize;
+    const ImageReading reading = image_reading(p.preset);
 
     int deepest = 0;
     for (int l : loss.content_layers) deepest = std::max(deepest, l);
     for (int l : loss.style_layers) deepest = std::max(deepest, l);
     const int min_side = min_input_side(deepest);
 
-    p.spec.content = load_sized(o.content, p.pre, o.image_size, p.size_rule, filter);
+    p.spec.content = load_sized(o.content, p.pre, o.image_size, p.size_rule, reading);
     const Shape cs = p.spec.content.shape();
     if (cs.h < min_side || cs.w < min_side)
         throw_input("--content: " + std::to_string(cs.w) + "x" + std::to_string(cs.h) + " is too small for layer " +
@@ -265,7 +268,7 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg1
     const int style_n =
         std::max(1, filter == ResizeFilter::PilBilinear ? int(style_size) : int(std::lround(style_size)));
     for (const auto& path : style_paths) {
-        Tensor<float> s = load_sized(path, p.pre, style_n, p.size_rule, filter);
+        Tensor<float> s = load_sized(path, p.pre, style_n, p.size_rule, reading);
         if (s.shape().h < min_side || s.shape().w < min_side)
             throw_input("--style '" + path + "': too small for layer " + vgg19_layers()[deepest].name +
                         " (needs at least " + std::to_string(min_side) + " pixels a side)");

@@ -73,8 +73,15 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg1
 
 // Loads an image file or a preprocessed .npy as network-space x. Images are resized to
 // (h, w) when h > 0; a .npy must already be (1, 3, h, w) when h > 0.
+// How image files are read and resized (--jpeg-decoder, --resize): the preset's, or nst's.
+struct ImageReading {
+    ResizeFilter resize = ResizeFilter::Stb;
+    JpegDecoder jpeg = JpegDecoder::Stb;
+};
+inline ImageReading image_reading(const PresetDefaults& p) { return {p.resize, p.jpeg}; }
+
 Tensor<float> load_network_image(const std::string& path, const Preprocessor& pre, int h, int w,
-                                 const std::string& option, ResizeFilter filter = ResizeFilter::Stb);
+                                 const std::string& option, const ImageReading& reading = {});
 
 // Resizes an RGB image to (h, w) when h > 0 (by `filter`, --resize) and maps it into network space.
 Tensor<float> to_network(Tensor<float> rgb, const Preprocessor& pre, int h, int w,

@@ -29,6 +29,7 @@ PresetDefaults make_neural_style_pt() {
     p.name = "neural-style-pt";
     p.caffe_scale = 255.f;
     p.resize = ResizeFilter::PilBilinear;
+    p.jpeg = have_libjpeg() ? JpegDecoder::Libjpeg : JpegDecoder::Stb;
     p.tv_form = TvForm::L1;
     p.output_iterate = OutputIterate::Previous;
     p.output_rounding = OutputRounding::Truncate;
@@ -47,6 +48,7 @@ PresetDefaults make_gatys_notebook() {
     p.name = "gatys-notebook";
     p.size_rule = SizeRule::Short;
     p.resize = ResizeFilter::PilBilinear;
+    p.jpeg = have_libjpeg() ? JpegDecoder::Libjpeg : JpegDecoder::Stb;
     p.output_rounding = OutputRounding::Truncate;
     p.tol_grad = 1e-7;
     p.tol_change = 1e-9;

@@ -49,6 +49,7 @@ struct PresetDefaults {
     const char* name = "jcjohnson";
     SizeRule size_rule = SizeRule::Max;
     ResizeFilter resize = ResizeFilter::Stb;
+    JpegDecoder jpeg = JpegDecoder::Stb;  // the peer presets: libjpeg when built with it (as PIL)
     TvForm tv_form = TvForm::SquaredL2;
     GradNorm grad_norm = GradNorm::None;
     bool normalize_weights = false;

@@ -3,6 +3,7 @@
 // In memory an image is RGB float in [0, 1], (1, 3, H, W).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -12,9 +13,17 @@ namespace nst {
 // mistaken input cannot exhaust memory.
 constexpr long long kMaxImagePixels = 1LL << 28;
 
+// How JPEG files are decoded (--jpeg-decoder): stb_image, or libjpeg(-turbo) as PIL does
+// (io/jpeg_libjpeg.cpp; a usage error when nst was built without it). Other formats: stb.
+enum class JpegDecoder { Stb, Libjpeg };
+JpegDecoder parse_jpeg_decoder(const std::string& name);  // "stb" or "libjpeg"
+bool have_libjpeg();
+
 // Loads an 8- or 16-bit image (grey and alpha are converted to RGB; alpha is dropped).
 // Throws nst::Error(Input) naming the file for missing, unreadable, corrupt or unsupported files.
-Tensor<float> load_image(const std::string& path);
+Tensor<float> load_image(const std::string& path, JpegDecoder jpeg = JpegDecoder::Stb);
+// libjpeg's decoding of a whole JPEG file (input errors named by prefix).
+Tensor<float> decode_jpeg_libjpeg(const std::vector<unsigned char>& bytes, const std::string& prefix);
 
 enum class SizeRule { Max, Short, Area };
 SizeRule parse_size_rule(const std::string& name);  // throws usage error
