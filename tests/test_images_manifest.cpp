@@ -114,7 +114,7 @@ TEST_CASE("images manifest: broken entries are refused with their line and reaso
         {"no entries", "# only comments\n\n", "no entries"},
     };
     for (const Broken& b : cases) {
-        INFO("case: " << b.what);
+        INFO("case: " << std::string(b.what));
         const int rc = check(b.text, &err);
         INFO("stderr: " << err);
         CHECK(rc == 3);
