@@ -152,3 +152,57 @@ TEST_CASE("images manifest: the shared images are copies it accepts" * doctest::
     CHECK(fetch_images("--verify " + shell_quoted(dir), &err) == 3);
     CHECK(contains(err, dir + "/" + name));
 }
+
+TEST_CASE("fetch_images.sh: any listed checksum is accepted, the local folder is a source") {
+    const std::string dir = nst::test::temp_dir("images_manifest_fetch");
+    const std::string out = dir + "/out", local = dir + "/local";
+    std::filesystem::create_directories(out);
+    std::filesystem::create_directories(local);
+    nst::test::write_file(out + "/a.jpg", "cached copy\n");
+    std::string sum;
+    REQUIRE(run_shell("md5sum < " + shell_quoted(out + "/a.jpg"), &sum) == 0);
+    sum = sum.substr(0, 32);
+    // The cached file matches the second checksum only; the URL cannot resolve (.invalid), so the
+    // run succeeds only if the cache is accepted as it is.
+    const std::string manifest = dir + "/m";
+    nst::test::write_file(manifest, "a.jpg\t00000000000000000000000000000000," + sum + "\thttps://nst.invalid/a.jpg\n");
+    const std::string args = "--manifest " + shell_quoted(manifest) + " --out " + shell_quoted(out) + " --images " +
+                             shell_quoted(local);
+    std::string err, stdout_text;
+    CHECK(run_shell("bash " + shell_quoted(std::string(NST_SOURCE_DIR) + "/tools/fetch_images.sh") + " " + args,
+                    &stdout_text, &err) == 0);
+    INFO("stderr: " << err);
+    CHECK(stdout_text == out + "\n");
+    CHECK(nst::test::read_file(out + "/a.jpg") == "cached copy\n");
+    // A cached file matching neither is replaced from the local folder.
+    nst::test::write_file(out + "/a.jpg", "stale\n");
+    nst::test::write_file(local + "/a.jpg", "cached copy\n");
+    CHECK(fetch_images(args, &err) == 0);
+    CHECK(nst::test::read_file(out + "/a.jpg") == "cached copy\n");
+    // Neither cache nor folder nor download: exit 3 naming the image, the folder still printed.
+    std::filesystem::remove(local + "/a.jpg");
+    nst::test::write_file(out + "/a.jpg", "stale\n");
+    CHECK(run_shell("bash " + shell_quoted(std::string(NST_SOURCE_DIR) + "/tools/fetch_images.sh") + " " + args,
+                    &stdout_text, &err) == 3);
+    CHECK(contains(err, "could not get a.jpg"));
+    CHECK(stdout_text == out + "\n");
+}
+
+TEST_CASE("fetch_images.sh: ../shared/images is the default source" * doctest::skip(!have_shared_images())) {
+    const std::string out = nst::test::temp_dir("images_manifest_default") + "/out";
+    std::string err;
+    const int rc = run_shell("env -u NST_IMAGES bash " +
+                                 shell_quoted(std::string(NST_SOURCE_DIR) + "/tools/fetch_images.sh") + " --out " +
+                                 shell_quoted(out),
+                             nullptr, &err);
+    INFO("stderr: " << err);
+    // Every manifest image that ../shared/images holds arrives, byte for byte.
+    for (const std::string& l : entry_lines(kManifest)) {
+        const std::string name = l.substr(0, l.find('\t'));
+        const std::string shared = std::string(NST_SHARED_IMAGES) + "/" + name;
+        if (!std::filesystem::exists(shared)) continue;
+        INFO(name);
+        CHECK(nst::test::read_file(out + "/" + name) == nst::test::read_file(shared));
+    }
+    if (rc != 0) CHECK(contains(err, "could not get"));  // only images the folder lacks may be missing
+}

@@ -29,6 +29,7 @@ while [ $# -gt 0 ]; do
     *) usage "unknown argument '$1'" ;;
   esac
 done
+[ -z "$local_dir" ] && [ -d "$root/../shared/images" ] && local_dir="$root/../shared/images"
 [ -f "$manifest" ] || { echo "nst: error: manifest '$manifest' not found" >&2; exit 3; }
 
 # parse_entry LINE: sets name, md5s (space-separated) and url, or prints why the line is
