@@ -22,16 +22,14 @@ case "$1" in
   *) pkgs="$*" ;;
 esac
 base=$work/base
-if [ ! -d "$base" ]; then
-  debootstrap --variant=minbase bookworm "$base" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1
-  cat > "$base/etc/apt/sources.list" <<'S'
+[ -d "$base" ] || debootstrap --variant=minbase bookworm "$base" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1
+root=$work/$name
+rm -rf "$root"; cp -a "$base" "$root"
+cat > "$root/etc/apt/sources.list" <<'S'
 deb http://deb.debian.org/debian bookworm main
 deb http://deb.debian.org/debian bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 S
-fi
-root=$work/$name
-rm -rf "$root"; cp -a "$base" "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 mount -t proc proc "$root/proc"
 trap 'umount "$root/proc"; rm -rf "$root"' EXIT

@@ -153,7 +153,7 @@ TEST_CASE("images manifest: the shared images are copies it accepts" * doctest::
     CHECK(contains(err, dir + "/" + name));
 }
 
-TEST_CASE("fetch_images.sh: any listed checksum is accepted, the local folder is a source") {
+TEST_CASE("fetch_images.sh: any listed checksum is accepted and the local folder is a source") {
     const std::string dir = nst::test::temp_dir("images_manifest_fetch");
     const std::string out = dir + "/out", local = dir + "/local";
     std::filesystem::create_directories(out);
