@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "cli/backend_options.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/npy.h"
@@ -72,8 +73,7 @@ void ProblemOptions::add_to(CLI::App& app) {
     app.add_option("--weights", weights, "VGG19 safetensors file, or random[:SEED]")->capture_default_str();
     app.add_option("--preset", preset, std::string("loss conventions and defaults: ") + preset_names())
         ->capture_default_str();
-    app.add_option("--backend", backend, "auto, cpu or cuda")->capture_default_str();
-    app.add_option("--gpu", gpu, "CUDA device index")->capture_default_str();
+    add_backend_options(app, backend, gpu);
     app.add_option("--precision", precision,
                    "convolution arithmetic on cuda: fp32 (no TF32, matches cpu), tf32 or bf16")
         ->capture_default_str();
