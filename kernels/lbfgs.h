@@ -74,9 +74,9 @@ struct LbfgsView {
     int m;              // history size M
     int blocks;         // reduce_blocks(n): the grid of every reduce kernel
     double learning_rate;
-    double tol_grad;      // torch's tolerance_grad / tolerance_change (cpu::LbfgsOptions); both < 0:
-    double tol_change;    //   lbfgs_tolerances queues nothing and only g.d > -tol_change = 1 stops
-    double* tol_partials; // (2 * kMaxPartials): per block max|g| then max|d|, for lbfgs_begin
+    double tol_grad = -1;            // torch's tolerance_grad / tolerance_change (cpu::LbfgsOptions);
+    double tol_change = -1;          //   both < 0: lbfgs_tolerances queues nothing, only g.d > 1 stops
+    double* tol_partials = nullptr;  // (2 * kMaxPartials): per block max|g| then max|d|, for lbfgs_begin
     cuda::RunState* state;
     const double* total;  // the iteration's total loss
 };

@@ -19,6 +19,9 @@
 // 255) and torchvision unit conversions, with and without loss layers, with the edit mask; the
 // temporal term and the total (the four sums in LossTerms' order) at the same tolerances.
 //
+// Peer conventions (issue #16): L1 TV, neural-style-pt's gradient scaling, jcjohnson's L1
+// gradient normalisation (kernels/grad_norm.cu) and the gatys-notebook loss, same tolerances.
+//
 // Tolerances (fp32): each term |d| / |ref| <= 1e-5 (exact 0 where the reference is 0), the
 // gradient rel L2 <= 1e-5. The terms are sums of squares of differences between the image's and
 // the targets' features (content, style and point images differ in mean and spread, so the
