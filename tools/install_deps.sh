@@ -8,6 +8,10 @@ pkgs=(cmake g++ make pkg-config libstb-dev doctest-dev libbenchmark-dev libcli11
       libzip-dev libhdf5-dev curl python3-torch python3-h5py python3-protobuf protobuf-compiler
       libopencv-video-dev
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev)
+# ---- wt-batch (issue #15): TEST dependency of the real-Slurm test of nst batch (tests/slurm,
+# ctest slurm_batch; skipped without them). Belongs in tools/install_test_deps.sh once that exists.
+pkgs+=(slurm-wlm munge)
+# ---- end wt-batch
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
