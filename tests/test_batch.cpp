@@ -69,11 +69,18 @@ TEST_CASE("batch: a manifest line is the command line it stands for") {
     REQUIRE(s.error.empty());
     CHECK(s.args == std::vector<std::string>{"stylize", "--content", "c.png", "--output", "o.png", "--model",
                                              "m.safetensors"});
-    // A double is written so that the CLI reads back the same value.
-    const cli::BatchJob d = cli::parse_manifest_line(
-        R"({"content": "c", "style": "s", "output": "o", "options": {"tv-weight": 0.1}})", 1);
-    REQUIRE(d.args.size() == 9);
-    CHECK(std::stod(d.args[8]) == 0.1);
+    // A double is written as the shortest text the CLI reads back as the same value.
+    for (const double v : {0.1, 0.7, 1.0 / 3, 1e-300, 123456789.125, 5e22}) {
+        const cli::BatchJob d = cli::parse_manifest_line(
+            json{{"content", "c"}, {"style", "s"}, {"output", "o"}, {"options", {{"tv-weight", v}}}}.dump(), 1);
+        REQUIRE(d.args.size() == 9);
+        CHECK(std::stod(d.args[8]) == v);
+        CAPTURE(d.args[8]);
+        CHECK(d.args[8].size() <= 23);
+    }
+    const cli::BatchJob seven = cli::parse_manifest_line(
+        R"({"content": "c", "style": "s", "output": "o", "options": {"style-blend-weights": [0.7, 0.3]}})", 1);
+    CHECK(seven.args.back() == "0.7,0.3");
 
     const std::vector<std::pair<std::string, std::string>> bad = {
         {"{\"content\": ", "not valid JSON"},

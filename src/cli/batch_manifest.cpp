@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -28,8 +29,12 @@ bool scalar_text(const json& v, std::string& out) {
     } else if (v.is_number_float()) {
         const double d = v.get<double>();
         if (!std::isfinite(d)) return false;
+        // The shortest text that reads back as the same double (0.7, not 0.69999999999999996).
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", d);  // round-trips: the CLI reads the same double
+        for (int digits = 15; digits <= 17; ++digits) {
+            std::snprintf(buf, sizeof buf, "%.*g", digits, d);
+            if (std::strtod(buf, nullptr) == d) break;
+        }
         out = buf;
     } else {
         return false;
