@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/in_process.h"
 #include "cli/problem_options.h"
 #include "core/error.h"
 #include "io/npy.h"
@@ -60,9 +61,13 @@ void features(const FeaturesOptions& o) {
         throw_input("--image: too small for layer " + table[std::size_t(deepest)].name + " (needs at least " +
                     std::to_string(min_side) + " pixels a side)");
 
-    std::error_code ec;
-    std::filesystem::create_directories(o.out_dir, ec);
-    if (ec) throw_input("--out-dir '" + o.out_dir + "': cannot create directory (" + ec.message() + ")");
+    RunHooks* hooks = active_run_hooks();
+    const bool hand_over = hooks && hooks->on_feature;
+    if (!hand_over) {
+        std::error_code ec;
+        std::filesystem::create_directories(o.out_dir, ec);
+        if (ec) throw_input("--out-dir '" + o.out_dir + "': cannot create directory (" + ec.message() + ")");
+    }
 
     cpu::Vgg19Net<float> net(weights, pooling);
     net.set_taps(layers);
@@ -70,13 +75,19 @@ void features(const FeaturesOptions& o) {
     for (int l : layers) {
         const ConstView<float> f = net.output(l);
         const Shape s = f.shape;
-        const std::string base = o.out_dir + "/" + table[std::size_t(l)].name;
-        save_npy(base + ".npy", f.data, {s.n, s.c, s.h, s.w});
+        const std::string& name = table[std::size_t(l)].name;
+        Tensor<float> g;
         if (o.gram) {
-            Tensor<float> g(Shape{1, 1, s.c, s.c});
+            g = Tensor<float>(Shape{1, 1, s.c, s.c});
             cpu::gram_matrix(g.view(), f, loss_scales(preset.preset, s.c, (long long)s.h * s.w).gram);
-            save_npy(base + ".gram.npy", g.data(), {s.c, s.c});
         }
+        if (hand_over) {
+            hooks->on_feature(name, f, g.cview());
+            continue;
+        }
+        const std::string base = o.out_dir + "/" + name;
+        save_npy(base + ".npy", f.data, {s.n, s.c, s.h, s.w});
+        if (o.gram) save_npy(base + ".gram.npy", g.data(), {s.c, s.c});
     }
 }
 
