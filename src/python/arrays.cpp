@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include <nanobind/stl/string.h>
+
 #include "core/error.h"
 
 namespace nst::py {

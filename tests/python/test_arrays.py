@@ -60,10 +60,11 @@ def test_dlpack_cpu_input(session, images, reference):
     got = features_of(session, t)
     assert _nst._last_array_read() == t.data_ptr()
     assert np.array_equal(got, reference)
-    # And a capsule made by torch.utils.dlpack, imported by NumPy on the way.
-    via_numpy = np.from_dlpack(torch.utils.dlpack.to_dlpack(t)) if hasattr(np, "from_dlpack") else None
-    if via_numpy is not None:
+    # NumPy's DLPack import of the same tensor: still the same memory, read in place.
+    if hasattr(np, "from_dlpack"):
+        via_numpy = np.from_dlpack(t)
         assert np.array_equal(features_of(session, via_numpy), reference)
+        assert _nst._last_array_read() == t.data_ptr()
 
 
 def test_results_are_numpy_arrays_that_own_their_memory(session, images):
@@ -72,8 +73,8 @@ def test_results_are_numpy_arrays_that_own_their_memory(session, images):
     assert out.flags.writeable
     del session  # the array stays valid on its own
     out += 0
-    terms, grad = nst.Session(weights="random", backend="cpu").evaluate(images["content"][1], images["content"][0],
-                                                                        images["style"][0], image_size=32)
+    terms, grad = nst.Session(weights="random:0", backend="cpu").evaluate(images["content"][1], images["content"][0],
+                                                                          images["style"][0], image_size=32)
     assert isinstance(grad, np.ndarray) and grad.shape == (1, 3, 27, 32)
     # DLPack out of NumPy works on what we return (the CPU DLPack path back into frameworks).
     if hasattr(np, "from_dlpack"):

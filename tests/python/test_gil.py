@@ -2,11 +2,8 @@
 """The GIL is released while a command runs: another Python thread makes progress meanwhile."""
 import threading
 
-from conftest import nst
 
-
-def test_python_thread_progresses_during_run(images):
-    s = nst.Session(weights="random", backend="cpu")
+def test_python_thread_progresses_during_run(session, images):
     counter = [0]
     stop = threading.Event()
 
@@ -19,7 +16,7 @@ def test_python_thread_progresses_during_run(images):
     t.start()
     try:
         # The callback holds the GIL only for itself; between callbacks the engine runs without it.
-        s.run(images["content"][0], images["style"][0], num_iterations=8, image_size=48, quiet=True,
+        session.run(images["content"][0], images["style"][0], num_iterations=8, image_size=32, quiet=True,
               callback=lambda i, terms, sec: seen.append(counter[0]))
     finally:
         stop.set()
