@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/in_process.h"
 #include "cli/problem_options.h"
+#include "cli/weight_cache.h"
 #include "core/error.h"
 #include "io/npy.h"
 #include "loss/losses.h"
@@ -38,7 +39,7 @@ void features(const FeaturesOptions& o) {
     const SizeRule rule = parse_size_rule(o.size_rule);
     if (o.out_dir.empty()) throw_usage("--out-dir: must not be empty");
 
-    const VggWeights weights = load_weights(o.weights);
+    const VggWeights weights = load_weights_cached(o.weights);
     if (weights.random) warn_random_weights(weights.source);
     // Layer names are those of the loaded network (relu4_3 is VGG16's deepest block-4 ReLU,
     // relu5_4 exists only in VGG19).
