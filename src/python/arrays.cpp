@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "python/arrays.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <nanobind/stl/string.h>
@@ -60,7 +61,7 @@ NumpyFloat numpy_hwc(ConstView<float> rgb) {
     const std::size_t h = std::size_t(rgb.shape.h), w = std::size_t(rgb.shape.w), plane = h * w;
     Tensor<float> out(Shape{1, 3, int(h), int(w)});  // storage for (H, W, 3): same element count
     for (std::size_t i = 0; i < plane; ++i)
-        for (std::size_t c = 0; c < 3; ++c) out[3 * i + c] = rgb.data[c * plane + i];
+        for (std::size_t c = 0; c < 3; ++c) out[3 * i + c] = std::clamp(rgb.data[c * plane + i], 0.f, 1.f);
     return numpy_owning(std::move(out), {h, w, 3});
 }
 

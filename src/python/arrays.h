@@ -34,7 +34,8 @@ private:
     std::vector<std::unique_ptr<ScopedMemoryImage>> m_scopes;
 };
 
-// An RGB (1, 3, H, W) tensor as a C-contiguous (H, W, 3) float32 NumPy array (one transposing copy).
+// An RGB (1, 3, H, W) tensor as a C-contiguous (H, W, 3) float32 NumPy array (one transposing
+// copy), clamped to [0, 1] as every image file is (the optimum may overshoot a little).
 NumpyFloat numpy_hwc(ConstView<float> rgb);
 
 // A tensor handed to NumPy without a copy: the array owns it. `shape` in elements.
