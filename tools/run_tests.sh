@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
+tools/install_python_test_deps.sh  # wt-py (issue #15): the Python module and its pytest suite
 tools/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc 2>/dev/null || echo 2)"
