@@ -176,10 +176,13 @@ void write_summary(const VideoWork& work, const VideoOptions& o, const VideoPlan
     j["flow"] = o.flow_dir.empty() ? std::string(flow_method_name(plan.flow_method)) : "--flow-dir " + o.flow_dir;
     j["flow_pairs_estimated"] = store.estimated_pairs();
     j["flow_seconds"] = store.estimate_seconds();
-    j["flow_seconds_per_pair"] = store.estimated_pairs() ? store.estimate_seconds() / store.estimated_pairs() : 0.0;
+    // null where nothing was timed (no flow estimated, no such frame run; the feed-forward path
+    // has no "first" frame: every frame costs the same).
+    const auto mean = [](double sum, int count) { return count ? nlohmann::json(sum / count) : nlohmann::json(); };
+    j["flow_seconds_per_pair"] = mean(store.estimate_seconds(), store.estimated_pairs());
     j["frames_stylised"] = t.first_count + t.later_count;
-    j["seconds_per_frame_first"] = t.first_count ? t.first_seconds / t.first_count : 0.0;
-    j["seconds_per_frame_later"] = t.later_count ? t.later_seconds / t.later_count : 0.0;
+    j["seconds_per_frame_first"] = mean(t.first_seconds, t.first_count);
+    j["seconds_per_frame_later"] = mean(t.later_seconds, t.later_count);
     j["warping_error_pairs"] = e.pairs.size();
     j["warping_error_lai"] = e.mean_lai;
     j["warping_error_ruder"] = e.mean_ruder;

@@ -2,6 +2,7 @@
 #include "cli/video_optimise.h"
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -44,6 +45,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+bool same_images(const std::vector<Tensor<float>>& a, const std::vector<Tensor<float>>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t k = 0; k < a.size(); ++k)
+        if (a[k].shape() != b[k].shape() ||
+            std::memcmp(a[k].data(), b[k].data(), a[k].numel() * sizeof(float)) != 0)
+            return false;
+    return true;
+}
+
 bool exists(const std::string& path) {
     std::error_code ec;
     return fs::exists(path, ec);
@@ -78,17 +88,29 @@ public:
                     "video frame resized to an unexpected size");
         p.spec.init = init(p);
         if (m_plan.temporal_weight > 0) p.spec.temporal = targets();
-        p.spec.loss.temporal_weight = m_plan.temporal_weight;
-        p.spec.lbfgs_history = m_o.lbfgs_history;
         const Preprocessor pre = p.pre;
-        std::unique_ptr<Engine> engine = make_engine(p.backend, p.weights, std::move(p.spec), m_o.problem.gpu);
-        m_weights = std::move(p.weights);  // the engines keep their own copies
-        m_loaded = true;
-        if (!m_o.quiet && !m_announced) {
-            std::fprintf(stderr, "nst: %d frames at %dx%d on %s\n", label.frames, m_plan.width, m_plan.height,
-                         engine->device_description().c_str());
-            m_announced = true;
+        if (!m_engine) {
+            p.spec.loss.temporal_weight = m_plan.temporal_weight;
+            p.spec.lbfgs_history = m_o.lbfgs_history;
+            for (const Tensor<float>& s : p.spec.styles) m_styles.push_back(s.clone());
+            m_engine = make_engine(p.backend, p.weights, std::move(p.spec), m_o.problem.gpu);
+            if (!m_o.quiet)
+                std::fprintf(stderr, "nst: %d frames at %dx%d on %s\n", label.frames, m_plan.width, m_plan.height,
+                             m_engine->device_description().c_str());
+        } else {
+            // One engine for the clip: the network and the style targets are made once. The
+            // style images change only under a colour control that matches them to each frame.
+            FrameUpdate update{std::move(p.spec.content), std::move(p.spec.init), std::move(p.spec.temporal), {}};
+            if (!same_images(p.spec.styles, m_styles)) {
+                m_styles.clear();
+                for (const Tensor<float>& s : p.spec.styles) m_styles.push_back(s.clone());
+                update.styles = std::move(p.spec.styles);
+            }
+            m_engine->next_frame(std::move(update));
         }
+        Engine& engine = *m_engine;
+        m_weights = std::move(p.weights);  // the engine keeps its own copy
+        m_loaded = true;
         FrameRunSettings s;
         s.iterations = iterations;
         s.tol_relative = m_plan.tol_relative;
@@ -97,8 +119,8 @@ public:
         s.quiet = m_o.quiet;
         s.tracing = !m_o.trace.empty();
         s.temporal = m_plan.temporal_weight > 0;
-        run_frame(*engine, s, label, m_trace, seconds_since(m_start));
-        Tensor<float> x = engine->current();
+        run_frame(engine, s, label, m_trace, seconds_since(m_start));
+        Tensor<float> x = engine.current();
 
         Tensor<float> rgb(x.shape());
         pre.to_image(rgb.view(), x.cview());
@@ -114,7 +136,9 @@ private:
     const VideoOptions& m_o;
     const VideoPlan& m_plan;
     Vgg19Weights m_weights;
-    bool m_loaded = false, m_announced = false;
+    bool m_loaded = false;
+    std::unique_ptr<Engine> m_engine;    // made for the first frame this run optimises
+    std::vector<Tensor<float>> m_styles;  // the style images its targets were made from
     Trace m_trace;
     std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
 };

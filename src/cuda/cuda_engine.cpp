@@ -42,51 +42,37 @@ ProblemSpec checked(ProblemSpec spec) {
     return spec;
 }
 
-Tensor<float> to_device(ConstView<float> host) {
-    Tensor<float> t(host.shape, Device::Cuda);
-    if (t.numel() > 0) device_memory::copy(t.data(), host.data, t.numel() * sizeof(float), true, false);
-    return t;
-}
-
 class CudaEngine final : public Engine {
 public:
     CudaEngine(const Vgg19Weights& weights, ProblemSpec spec, int gpu)
         : m_ctx(gpu),
           m_spec(checked(std::move(spec))),
           m_net(m_ctx, weights, m_spec.pooling, m_spec.cuda.precision, m_spec.cuda.workspace_limit),
-          m_objective(m_ctx, m_net, m_spec.loss, m_spec.cuda.gram_impl, m_spec.cuda.precision) {
+          m_objective(m_ctx, m_net, m_spec.loss, m_spec.cuda.gram_impl, m_spec.cuda.precision),
+          m_preprocess(weights.preprocess) {
         cuda::reset_device_peak();
         // Before the targets, so that they are computed strip by strip too.
         m_objective.set_tile_rows(m_spec.tile_rows);
-        m_objective.set_content(m_spec.content.cview());
-        std::vector<ConstView<float>> styles, style_masks, content_masks;
-        for (const auto& s : m_spec.styles) styles.push_back(s.cview());
-        for (const auto& s : m_spec.style_masks) style_masks.push_back(s.cview());  // an empty one = whole image
+        std::vector<ConstView<float>> content_masks;
         for (const auto& s : m_spec.content_masks) content_masks.push_back(s.cview());
-        m_objective.set_styles(styles, m_spec.style_blend, style_masks);
         m_objective.set_content_masks(content_masks);
         m_objective.set_edit_mask(m_spec.edit_mask.cview());
-        m_objective.set_temporal(temporal_targets(m_spec), weights.preprocess, temporal_caffe_scale(m_spec));
-        m_net.release();  // the targets exist: the style passes' buffers are not needed again
+        set_targets(true);
 
         const Shape shape = m_spec.init.shape();
-        m_objective.prepare(shape);
-        m_x = to_device(m_spec.init.cview());
+        m_x = Tensor<float>(shape, Device::Cuda);
         m_g = Tensor<float>(shape, Device::Cuda);
         m_state = Buffer(sizeof(cuda::RunState), Device::Cuda);
         m_ring = Buffer(sizeof(double) * kRingCapacity * std::size_t(m_objective.num_terms() + 1), Device::Cuda);
-        kernels::run_state_reset(state(), m_ctx.stream());
+        start();
+    }
 
-        const double* total = m_objective.terms_device() + (m_objective.num_terms() - 1);
-        if (m_spec.optimizer == OptimizerKind::Lbfgs)
-            m_lbfgs = std::make_unique<cuda::Lbfgs>(m_ctx, m_x.numel(),
-                                                    cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
-                                                                      m_spec.lbfgs_history_precision},
-                                                    state(), total);
-        else
-            m_adam = std::make_unique<cuda::Adam>(m_ctx, m_x.numel(), cpu::AdamOptions{m_spec.learning_rate}, state(),
-                                                  total);
-        m_ctx.synchronize();
+    void next_frame(FrameUpdate update) override {
+        m_ctx.synchronize();  // queued iterations read the targets and x replaced below
+        const bool styles = !update.styles.empty();
+        apply_frame_update(m_spec, update);
+        set_targets(styles);
+        start();
     }
 
     ~CudaEngine() override {
@@ -159,6 +145,47 @@ public:
     const char* peak_memory_kind() const override { return "device"; }
 
 private:
+    // The targets of m_spec: content, temporal and (styles) the style Grams; then the buffers of
+    // an evaluation at the problem's size.
+    void set_targets(bool styles) {
+        m_objective.set_content(m_spec.content.cview());
+        if (styles) {
+            std::vector<ConstView<float>> images, masks;
+            for (const auto& s : m_spec.styles) images.push_back(s.cview());
+            for (const auto& s : m_spec.style_masks) masks.push_back(s.cview());  // an empty one = whole image
+            m_objective.set_styles(images, m_spec.style_blend, masks);
+        }
+        m_objective.set_temporal(temporal_targets(m_spec), m_preprocess, temporal_caffe_scale(m_spec));
+        m_net.release();  // the targets exist: the style passes' buffers are not needed again
+        m_objective.prepare(m_spec.init.shape());
+    }
+
+    // A fresh run from x0 = m_spec.init: iteration 1 (eager, then a new capture: the graph's
+    // kernels hold the previous targets' pointers), new optimiser state, an empty ring.
+    void start() {
+        if (m_graph) {
+            NST_CUDA_CHECK(cudaGraphExecDestroy(m_graph));
+            m_graph = nullptr;
+        }
+        device_memory::copy(m_x.data(), m_spec.init.data(), m_x.numel() * sizeof(float), true, false);
+        kernels::run_state_reset(state(), m_ctx.stream());
+        m_lbfgs.reset();
+        m_adam.reset();
+        const double* total = m_objective.terms_device() + (m_objective.num_terms() - 1);
+        if (m_spec.optimizer == OptimizerKind::Lbfgs)
+            m_lbfgs = std::make_unique<cuda::Lbfgs>(m_ctx, m_x.numel(),
+                                                    cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
+                                                                      m_spec.lbfgs_history_precision},
+                                                    state(), total);
+        else
+            m_adam = std::make_unique<cuda::Adam>(m_ctx, m_x.numel(), cpu::AdamOptions{m_spec.learning_rate}, state(),
+                                                  total);
+        m_launched = m_drained = 0;
+        m_converged = false;
+        m_pending.clear();
+        m_ctx.synchronize();
+    }
+
     cuda::RunState* state() { return static_cast<cuda::RunState*>(m_state.data()); }
     double* ring() { return static_cast<double*>(m_ring.data()); }
 
@@ -259,6 +286,7 @@ private:
     ProblemSpec m_spec;
     cuda::Vgg19Net m_net;
     cuda::Objective m_objective;
+    PreprocessKind m_preprocess;
     Tensor<float> m_x, m_g;            // (1, 3, H, W) device: the variable and its gradient
     Tensor<float> m_eval_x, m_eval_g;  // (1, 3, H, W) device: evaluate()'s own point
     Buffer m_state, m_ring;            // cuda::RunState; kRingCapacity rows of terms + seconds

@@ -26,30 +26,25 @@ ProblemSpec check_cpu(ProblemSpec spec) {
 class CpuEngine final : public Engine {
 public:
     CpuEngine(const Vgg19Weights& weights, ProblemSpec spec)
-        : m_spec(check_cpu(std::move(spec))), m_net(weights, m_spec.pooling), m_objective(m_net, m_spec.loss) {
+        : m_spec(check_cpu(std::move(spec))),
+          m_net(weights, m_spec.pooling),
+          m_objective(m_net, m_spec.loss),
+          m_preprocess(weights.preprocess) {
         // Before the targets, so that they are made strip by strip too (engine/memory_plan.h).
         m_objective.set_tile_rows(m_spec.tile_rows);
-        m_objective.set_content(m_spec.content.cview());
-        std::vector<ConstView<float>> styles;
-        for (const auto& s : m_spec.styles) styles.push_back(s.cview());
-        std::vector<ConstView<float>> style_masks, content_masks;
-        for (const auto& m : m_spec.style_masks) style_masks.push_back(m.cview());  // an empty one = whole image
+        std::vector<ConstView<float>> content_masks;
         for (const auto& m : m_spec.content_masks) content_masks.push_back(m.cview());
-        m_objective.set_styles(styles, m_spec.style_blend, style_masks);
         m_objective.set_content_masks(content_masks);
         m_objective.set_edit_mask(m_spec.edit_mask.cview());
-        m_objective.set_temporal(temporal_targets(m_spec), weights.preprocess, temporal_caffe_scale(m_spec));
-        // The targets exist: free buffers sized for a style image larger than the content (the
-        // first evaluation allocates them again at the content's size).
-        m_net.release();
-        m_x = m_spec.init.clone();
-        m_g = Tensor<float>(m_x.shape());
-        if (m_spec.optimizer == OptimizerKind::Lbfgs)
-            m_lbfgs = std::make_unique<cpu::Lbfgs<float>>(m_x.numel(),
-                                                          cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
-                                                                            m_spec.lbfgs_history_precision});
-        else
-            m_adam = std::make_unique<cpu::Adam<float>>(m_x.numel(), cpu::AdamOptions{m_spec.learning_rate});
+        set_targets(true);
+        start();
+    }
+
+    void next_frame(FrameUpdate update) override {
+        const bool styles = !update.styles.empty();
+        apply_frame_update(m_spec, update);
+        set_targets(styles);
+        start();
     }
 
     std::string device_description() const override { return "cpu"; }
@@ -95,9 +90,42 @@ public:
     const char* peak_memory_kind() const override { return "resident"; }
 
 private:
+    // The targets of m_spec: content, temporal and (styles) the style Grams.
+    void set_targets(bool styles) {
+        m_objective.set_content(m_spec.content.cview());
+        if (styles) {
+            std::vector<ConstView<float>> images, masks;
+            for (const auto& s : m_spec.styles) images.push_back(s.cview());
+            for (const auto& m : m_spec.style_masks) masks.push_back(m.cview());  // an empty one = whole image
+            m_objective.set_styles(images, m_spec.style_blend, masks);
+        }
+        m_objective.set_temporal(temporal_targets(m_spec), m_preprocess, temporal_caffe_scale(m_spec));
+        // The targets exist: free buffers sized for a style image larger than the content (the
+        // first evaluation allocates them again at the content's size).
+        m_net.release();
+    }
+
+    // A fresh optimiser at x0 = m_spec.init: iteration 1, no history.
+    void start() {
+        m_x = m_spec.init.clone();
+        m_g = Tensor<float>(m_x.shape());
+        m_lbfgs.reset();
+        m_adam.reset();
+        if (m_spec.optimizer == OptimizerKind::Lbfgs)
+            m_lbfgs = std::make_unique<cpu::Lbfgs<float>>(m_x.numel(),
+                                                          cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
+                                                                            m_spec.lbfgs_history_precision});
+        else
+            m_adam = std::make_unique<cpu::Adam<float>>(m_x.numel(), cpu::AdamOptions{m_spec.learning_rate});
+        m_iter = 0;
+        m_converged = false;
+        m_records.clear();
+    }
+
     ProblemSpec m_spec;
     cpu::Vgg19Net<float> m_net;
     cpu::Objective<float> m_objective;
+    PreprocessKind m_preprocess;
     Tensor<float> m_x, m_g;
     std::unique_ptr<cpu::Lbfgs<float>> m_lbfgs;
     std::unique_ptr<cpu::Adam<float>> m_adam;

@@ -87,6 +87,19 @@ constexpr int kMaxTemporalFrames = 8;
 void check_temporal(const ProblemSpec& spec);
 // Views of spec.temporal as the objectives take them (valid while spec lives).
 std::vector<TemporalTarget<float>> temporal_targets(const ProblemSpec& spec);
+// The next frame of a clip (nst video), given to the engine of the previous one (Engine::next_frame).
+struct FrameUpdate {
+    Tensor<float> content;                // (1, 3, H, W) network space, the problem's size
+    Tensor<float> init;                   // (1, 3, H, W) the starting point x0
+    std::vector<TemporalFrame> temporal;  // as ProblemSpec::temporal
+    // Empty: the style targets stay (the usual case). Otherwise the frame's style images, as many
+    // as the problem has: a colour control that matches the styles to each frame's content.
+    std::vector<Tensor<float>> styles;
+};
+// Checks an update against the problem (input errors for other sizes, usage errors as
+// check_temporal) and moves it into spec; both engines call it first.
+void apply_frame_update(ProblemSpec& spec, FrameUpdate& update);
+
 // The caffe scale S the problem's images were preprocessed with (the preset's: spec §4), which
 // the temporal weight's unit conversion needs (temporal_channel_scales).
 double temporal_caffe_scale(const ProblemSpec& spec);
@@ -130,6 +143,13 @@ public:
     // The objective at an arbitrary x (1, 3, H, W) without changing the optimiser state;
     // assigns grad unless it is empty.
     virtual LossTerms evaluate(ConstView<float> x, TensorView<float> grad) = 0;
+
+    // Video: the next frame of a clip on this engine. The network (its packed or uploaded
+    // weights), loss, masks and, unless update.styles is given, the style targets stay; the
+    // content target, temporal targets and x are replaced and the optimiser starts afresh, so the
+    // frame runs exactly as on a new engine made with the updated spec, without rebuilding the
+    // network and redoing the style passes for every frame.
+    virtual void next_frame(FrameUpdate update) = 0;
 
     // Peak memory in bytes: the process's peak resident set on the CPU, the peak of nst's own
     // device allocations (tensors, L-BFGS history, cuDNN workspace) on CUDA.

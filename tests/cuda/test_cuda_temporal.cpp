@@ -3,7 +3,8 @@
 // cuda::Objective (kernels/temporal_loss.h in the term slot after TV), the records follow the
 // CPU engine along an L-BFGS run, the graph (captured once, replayed) gives the same bits as
 // running without one, the tiled evaluation the untiled one's terms, and too many previous
-// frames are a usage error as on the CPU. The objective-level comparison with the double CPU
+// frames are a usage error as on the CPU. Engine::next_frame (one engine for a clip) equals new
+// engines bit for bit, as on the CPU (tests/test_engine_next_frame.cpp, tests/next_frame_check.h). The objective-level comparison with the double CPU
 // objective is in test_cuda_objective.cpp ("temporal targets match the CPU objective").
 #include <doctest/doctest.h>
 
@@ -15,6 +16,7 @@
 #include "cuda_test_util.h"
 #include "engine/engine.h"
 #include "loss/tiling.h"
+#include "next_frame_check.h"
 #include "test_errors.h"
 #include "test_util.h"
 #if defined(NST_EMU_BACKEND)
@@ -124,4 +126,38 @@ TEST_CASE("cuda engine temporal: more previous frames than the kernel takes is a
     const std::string msg =
         test::error_of([] { make_cuda_engine(weights(), problem(kMaxTemporalFrames + 1), 0); }, ExitCode::Usage);
     CHECK(test::contains(msg, "at most 8"));
+}
+
+namespace {
+
+// problem()'s frames for next_frame_check.h: another content, start point and targets per frame,
+// and a second style image.
+ProblemSpec frame_problem(int frame, int temporal, int style) {
+    ProblemSpec p = problem(temporal);
+    const std::uint64_t f = std::uint64_t(frame) * 100;
+    p.content = test_image(kImage, 1 + f, 256, -128);
+    p.init = test_image(kImage, 3 + f, 128, -64);
+    if (style == 1) p.styles[0] = test_image(Shape{1, 3, 44, 38}, 5, 256, -64);
+    for (int j = 0; j < temporal; ++j) p.temporal[std::size_t(j)].warped = test_image(kImage, 10 + f + std::uint64_t(j), 256, -100);
+    return p;
+}
+
+std::unique_ptr<Engine> make_cuda(ProblemSpec p) { return make_cuda_engine(weights(), std::move(p), 0); }
+
+}  // namespace
+
+TEST_CASE("cuda engine temporal: later frames on one engine equal new engines bit for bit") {
+#if defined(NST_EMU_BACKEND)
+    const emu::RuntimeStats before = emu::runtime_stats();
+#endif
+    test::check_next_frame(make_cuda, frame_problem);
+#if defined(NST_EMU_BACKEND)
+    // Every frame's targets are new pointers: each frame captures its own graph, none fails.
+    CHECK(emu::runtime_stats().failed_captures == before.failed_captures);
+    CHECK(emu::runtime_stats().graphs_instantiated - before.graphs_instantiated == 5);
+#endif
+}
+
+TEST_CASE("cuda engine temporal: refused next-frame updates leave the engine's problem") {
+    test::check_next_frame_refusals(make_cuda, frame_problem);
 }
