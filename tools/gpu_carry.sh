@@ -32,7 +32,7 @@ need=(doctest-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev libstb-dev li
       libopenblas-openmp-dev)
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    { echo "gpu_carry: package $p is not installed (tools/install_deps.sh)" >&2; exit 1; }
+    { echo "gpu_carry: package $p is not installed (tools/install_deps.sh, tools/install_test_deps.sh)" >&2; exit 1; }
 done
 command -v xz >/dev/null || { echo "gpu_carry: xz is needed" >&2; exit 1; }
 

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs the Debian packages nst builds and tests with (needs root or sudo). Skips the
-# install when everything is already there, so it is cheap to call from other scripts.
+# Installs the Debian packages that building and running nst need (root or sudo), and nothing
+# that only the tests need: those are in tools/install_test_deps.sh, which the test command
+# (tools/run_tests.sh, CI) runs in addition. The quick start runs only this script, so every
+# package here delays a new user's first image: add a package here only if `nst` itself cannot
+# be built or run without it. The CUDA Toolkit and cuDNN are not installed by this script (they
+# come from NVIDIA's repositories); CMake detects them when present (docs/cuda.md).
 set -euo pipefail
-pkgs=(cmake g++ make pkg-config libstb-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-      libopenblas-openmp-dev libpng-dev python3-pil fonts-dejavu-core
-      libzip-dev libhdf5-dev curl python3-torch python3-h5py python3-protobuf protobuf-compiler
-      libopencv-video-dev
-      libavformat-dev libavcodec-dev libswscale-dev libavutil-dev)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "nst: installing ${missing[*]}" >&2
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+pkgs=(
+  # compiler and build tools
+  cmake g++ make pkg-config
+  # required libraries (cmake/dependencies.cmake fails without them)
+  libstb-dev libpng-dev libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev
+  # optional features of nst; each missing one switches off only its feature:
+  libzip-dev libhdf5-dev                                   # nst weights convert: PyTorch zip, Keras .h5
+  libopencv-video-dev                                      # nst video: optical flow (DIS)
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # nst video: video files
+  # downloads (tools/fetch_images.sh, tools/fetch_weights.sh)
+  curl
+)
+exec "$(dirname "$0")/apt_install.sh" "${pkgs[@]}"

@@ -63,13 +63,15 @@ def load_configs(folder=CONFIGS):
 
 
 def read_manifest():
-    """{file: {"md5", "url"}} of tools/images.manifest: the images a figure may name."""
+    """{file: {"md5", "md5s", "url"}} of tools/images.manifest: the images a figure may name.
+    An entry may accept several checksums (comma list; tools/fetch_images.sh --check validates the
+    format): "md5s" holds all of them, "md5" the first (the reference copy)."""
     out = {}
     for line in (ROOT / "tools" / "images.manifest").read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        name, md5, url = line.split("\t")[:3]
-        out[name] = {"md5": md5, "url": url}
+        name, md5s, url = line.split("\t")[:3]
+        out[name] = {"md5": md5s.split(",")[0], "md5s": md5s.split(","), "url": url}
     return out
 
 

@@ -27,7 +27,8 @@ def fetch_images(args, needed):
     result = {}
     for name in sorted(needed):
         path = cache / name
-        entry = {"file": name, "path": str(path), "manifest_md5": manifest.get(name, {}).get("md5"),
+        accepted = manifest.get(name, {}).get("md5s", [])
+        entry = {"file": name, "path": str(path), "manifest_md5": ",".join(accepted) or None,
                  "url": manifest.get(name, {}).get("url")}
         if not path.is_file():
             entry["status"] = "missing"
@@ -35,7 +36,7 @@ def fetch_images(args, needed):
             entry["md5"] = file_digest(path, "md5")
             # fetch_images.sh copies a local folder's file without checking it; say so when it
             # differs from the reference copy (e.g. a full-size scan), but use it.
-            entry["status"] = "ok" if entry["md5"] == entry["manifest_md5"] else "checksum differs from manifest"
+            entry["status"] = "ok" if entry["md5"] in accepted else "checksum differs from manifest"
             if entry["status"] != "ok":
                 warn("%s: md5 %s differs from the manifest's %s; using it anyway" % (name, entry["md5"], entry["manifest_md5"]))
         result[name] = entry

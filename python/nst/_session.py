@@ -3,9 +3,9 @@
 from . import _nst
 from ._options import Arguments, is_array
 
-# Commands that take --backend/--gpu (nst features runs on the CPU network). nst stylize knows
-# only cpu and cuda (default cpu), so "auto" leaves its option out.
-_BACKEND_COMMANDS = {"run", "eval", "stylize", "video"}
+# Commands that take --backend/--gpu. nst stylize knows only cpu and cuda (default cpu), so
+# "auto" leaves its option out.
+_BACKEND_COMMANDS = {"run", "eval", "features", "stylize", "video"}
 
 
 class Session:

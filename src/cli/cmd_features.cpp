@@ -3,14 +3,16 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/in_process.h"
 #include "cli/problem_options.h"
+#include "cli/vgg_features.h"
 #include "cli/weight_cache.h"
 #include "core/error.h"
 #include "io/npy.h"
 #include "loss/losses.h"
-#include "nn/vgg19.h"
+#include "nn/vgg19_layers.h"
 
 namespace nst::cli {
 
@@ -26,6 +28,8 @@ struct FeaturesOptions {
     std::string preset = "jcjohnson";
     int image_size = 0;
     std::string size_rule = "max";
+    std::string backend = "auto";
+    int gpu = 0;
 };
 
 void features(const FeaturesOptions& o) {
@@ -38,6 +42,7 @@ void features(const FeaturesOptions& o) {
     if (o.image_size < 0 || o.image_size > 16384) throw_usage("--image-size: must be in 0..16384 (0 = native size)");
     const SizeRule rule = parse_size_rule(o.size_rule);
     if (o.out_dir.empty()) throw_usage("--out-dir: must not be empty");
+    const Backend requested = parse_backend(o.backend);
 
     const VggWeights weights = load_weights_cached(o.weights);
     if (weights.random) warn_random_weights(weights.source);
@@ -62,6 +67,11 @@ void features(const FeaturesOptions& o) {
         throw_input("--image: too small for layer " + table[std::size_t(deepest)].name + " (needs at least " +
                     std::to_string(min_side) + " pixels a side)");
 
+    // --- device (exit 4), after the inputs as in run and eval
+    std::string backend_note;
+    const Backend backend = resolve_backend(requested, o.gpu, backend_note);
+    if (!backend_note.empty()) std::fprintf(stderr, "nst: %s\n", backend_note.c_str());
+
     RunHooks* hooks = active_run_hooks();
     const bool hand_over = hooks && hooks->on_feature;
     if (!hand_over) {
@@ -70,15 +80,15 @@ void features(const FeaturesOptions& o) {
         if (ec) throw_input("--out-dir '" + o.out_dir + "': cannot create directory (" + ec.message() + ")");
     }
 
-    cpu::Vgg19Net<float> net(weights, pooling);
-    net.set_taps(layers);
-    net.forward(x.cview());
-    for (int l : layers) {
-        const ConstView<float> f = net.output(l);
+    const std::vector<Tensor<float>> maps = vgg_features(backend, o.gpu, weights, pooling, layers, x.cview());
+    for (std::size_t k = 0; k < layers.size(); ++k) {
+        const ConstView<float> f = maps[k].cview();
         const Shape s = f.shape;
-        const std::string& name = table[std::size_t(l)].name;
+        const std::string& name = table[std::size_t(layers[k])].name;
         Tensor<float> g;
         if (o.gram) {
+            // On the host for either backend: one (C, C) product per layer, small next to the
+            // network, and the same code on both backends keeps their files comparable.
             g = Tensor<float>(Shape{1, 1, s.c, s.c});
             cpu::gram_matrix(g.view(), f, loss_scales(preset.preset, s.c, (long long)s.h * s.w).gram);
         }
@@ -107,6 +117,7 @@ Command add_features_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--image-size", o->image_size, "resize by --size-rule first (0 = native size)")->capture_default_str();
     sub->add_option("--size-rule", o->size_rule, "max, short or area")->capture_default_str();
+    add_backend_options(*sub, o->backend, o->gpu);
     return [o] { features(*o); };
 }
 

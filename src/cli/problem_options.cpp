@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cli/backend_options.h"
 #include "core/error.h"
 #include "cli/weight_cache.h"
 #include "core/rng.h"
@@ -70,8 +71,7 @@ void ProblemOptions::add_to(CLI::App& app) {
     o_pooling = app.add_option("--pooling", pooling, "max or avg (preset default)")->capture_default_str();
     app.add_option("--weights", weights, "VGG19 safetensors file, or random[:SEED]")->capture_default_str();
     app.add_option("--preset", preset, "loss conventions and defaults: jcjohnson or gatys")->capture_default_str();
-    app.add_option("--backend", backend, "auto, cpu or cuda")->capture_default_str();
-    app.add_option("--gpu", gpu, "CUDA device index")->capture_default_str();
+    add_backend_options(app, backend, gpu);
     app.add_option("--precision", precision,
                    "convolution arithmetic on cuda: fp32 (no TF32, matches cpu), tf32 or bf16")
         ->capture_default_str();
