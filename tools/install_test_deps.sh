@@ -17,7 +17,8 @@ apt_pkgs=(
   # paper_repro's figure assembly (its smoke test runs in CTest): Pillow and the label font
   python3-pil fonts-dejavu-core
   # ---- other helpers add their Debian test packages below, one commented line each ----------
-  # wt-batch (issue #15, nst batch on a real Slurm): e.g. slurm-wlm munge
+  # wt-batch (issue #15): nst batch's real-Slurm test (tests/slurm, ctest slurm_batch; skipped without them)
+  slurm-wlm munge
   # wt-py (issue #15, Python module): its headers (CMake builds nst._nst when nanobind is found) and pytest
   python3-dev python3-pytest
 )

@@ -14,7 +14,7 @@ CliApp::CliApp() : m_app{"nst: neural style transfer (Gatys, Ecker & Bethge) on 
     m_app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     for (auto add : {add_run_command, add_eval_command, add_features_command, add_weights_command,
                      add_match_color_command, add_train_command, add_stylize_command, add_video_command,
-                     add_video_metrics_command}) {
+                     add_video_metrics_command, add_batch_command}) {
         const std::size_t before = m_app.get_subcommands({}).size();
         Command cmd = add(m_app);
         m_commands[m_app.get_subcommands({})[before]] = std::move(cmd);
