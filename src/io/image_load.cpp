@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "io/image.h"
+#include "io/memory_images.h"
 #include "io/image_truncation.h"
 #include "io/input_file.h"
 
@@ -71,6 +72,7 @@ void deinterleave(const Sample* src, int h, int w, float max_value, TensorView<f
 }  // namespace
 
 Tensor<float> load_image(const std::string& path) {
+    if (const MemoryImage* m = find_memory_image(path)) return read_memory_image(*m, true);
     const std::string prefix = input_error_prefix("image", path);
     // stb's memory API takes an int length; no image within kMaxImagePixels needs more.
     const std::vector<unsigned char> bytes = read_input_file(path, "image", std::size_t(INT_MAX));
