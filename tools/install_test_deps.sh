@@ -17,12 +17,16 @@ apt_pkgs=(
   # paper_repro's figure assembly (its smoke test runs in CTest): Pillow and the label font
   python3-pil fonts-dejavu-core
   # ---- other helpers add their Debian test packages below, one commented line each ----------
-  # wt-batch (issue #15, nst batch on a real Slurm): e.g. slurm-wlm munge
-  # wt-py (issue #15, Python module): e.g. python3-pytest
+  # wt-batch (issue #15): nst batch's real-Slurm test (tests/slurm, ctest slurm_batch; skipped without them)
+  slurm-wlm munge
+  # wt-py (issue #15, Python module): its headers (CMake builds nst._nst when nanobind is found) and pytest
+  python3-dev python3-pytest
 )
 # Python packages that Debian 12 does not have, installed with /usr/bin/python3's pip (the
-# interpreter that has numpy and torch). wt-py (issue #15): e.g. nanobind scikit-build-core.
+# interpreter that has numpy and torch).
 pip_pkgs=(
+  # wt-py (issue #15): nanobind builds the Python module; scikit-build-core is `pip install .`'s backend
+  nanobind scikit-build-core
 )
 
 "$here/apt_install.sh" "${apt_pkgs[@]}"

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/in_process.h"
 #include "cli/problem_options.h"
 #include "cli/trace.h"
 #include "core/error.h"
@@ -47,10 +48,17 @@ void eval(const EvalOptions& o) {
     p.spec.lbfgs_history = 1;  // the optimiser is not used; keep its memory small
     const LossSpec loss = p.spec.loss;
     std::unique_ptr<Engine> engine = make_engine(p.backend, p.weights, std::move(p.spec), o.problem.gpu);
+    RunHooks* hooks = active_run_hooks();
+    const bool hand_over = hooks && hooks->on_evaluate;
     Tensor<float> grad;
-    if (!o.grad_out.empty()) grad = Tensor<float>(shape);
+    if (!o.grad_out.empty() || hand_over) grad = Tensor<float>(shape);
     const LossTerms terms = engine->evaluate(x.cview(), grad.view());
     if (!o.grad_out.empty()) save_npy(o.grad_out, grad.data(), {shape.n, shape.c, shape.h, shape.w});
+    if (hand_over) {
+        hooks->final_terms = terms;
+        hooks->on_evaluate(loss, terms, grad);
+        return;
+    }
     std::printf("%s\n", terms_json(loss, terms).c_str());
 }
 

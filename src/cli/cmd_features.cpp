@@ -5,8 +5,10 @@
 
 #include "cli/backend_options.h"
 #include "cli/commands.h"
+#include "cli/in_process.h"
 #include "cli/problem_options.h"
 #include "cli/vgg_features.h"
+#include "cli/weight_cache.h"
 #include "core/error.h"
 #include "io/npy.h"
 #include "loss/losses.h"
@@ -42,7 +44,7 @@ void features(const FeaturesOptions& o) {
     if (o.out_dir.empty()) throw_usage("--out-dir: must not be empty");
     const Backend requested = parse_backend(o.backend);
 
-    const VggWeights weights = load_weights(o.weights);
+    const VggWeights weights = load_weights_cached(o.weights);
     if (weights.random) warn_random_weights(weights.source);
     // Layer names are those of the loaded network (relu4_3 is VGG16's deepest block-4 ReLU,
     // relu5_4 exists only in VGG19).
@@ -70,23 +72,33 @@ void features(const FeaturesOptions& o) {
     const Backend backend = resolve_backend(requested, o.gpu, backend_note);
     if (!backend_note.empty()) std::fprintf(stderr, "nst: %s\n", backend_note.c_str());
 
-    std::error_code ec;
-    std::filesystem::create_directories(o.out_dir, ec);
-    if (ec) throw_input("--out-dir '" + o.out_dir + "': cannot create directory (" + ec.message() + ")");
+    RunHooks* hooks = active_run_hooks();
+    const bool hand_over = hooks && hooks->on_feature;
+    if (!hand_over) {
+        std::error_code ec;
+        std::filesystem::create_directories(o.out_dir, ec);
+        if (ec) throw_input("--out-dir '" + o.out_dir + "': cannot create directory (" + ec.message() + ")");
+    }
 
     const std::vector<Tensor<float>> maps = vgg_features(backend, o.gpu, weights, pooling, layers, x.cview());
     for (std::size_t k = 0; k < layers.size(); ++k) {
         const ConstView<float> f = maps[k].cview();
         const Shape s = f.shape;
-        const std::string base = o.out_dir + "/" + table[std::size_t(layers[k])].name;
-        save_npy(base + ".npy", f.data, {s.n, s.c, s.h, s.w});
+        const std::string& name = table[std::size_t(layers[k])].name;
+        Tensor<float> g;
         if (o.gram) {
             // On the host for either backend: one (C, C) product per layer, small next to the
             // network, and the same code on both backends keeps their files comparable.
-            Tensor<float> g(Shape{1, 1, s.c, s.c});
+            g = Tensor<float>(Shape{1, 1, s.c, s.c});
             cpu::gram_matrix(g.view(), f, loss_scales(preset.preset, s.c, (long long)s.h * s.w).gram);
-            save_npy(base + ".gram.npy", g.data(), {s.c, s.c});
         }
+        if (hand_over) {
+            hooks->on_feature(name, f, g.cview());
+            continue;
+        }
+        const std::string base = o.out_dir + "/" + name;
+        save_npy(base + ".npy", f.data, {s.n, s.c, s.h, s.w});
+        if (o.gram) save_npy(base + ".gram.npy", g.data(), {s.c, s.c});
     }
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/in_process.h"
 #include "cli/memory_options.h"
 #include "cli/output_path.h"
 #include "cli/problem_options.h"
@@ -44,6 +45,7 @@ struct RunOptions {
     bool quiet = false;
     std::string cuda_graph = "on";
     std::string profile_iters;  // FIRST:COUNT
+    CLI::Option* o_output = nullptr;  // absent with an in-process result hook: nothing is written
     CLI::Option* o_learning_rate = nullptr;
     CLI::Option* o_image_size = nullptr;  // --image-size conflicts with --scales
     CLI::Option* o_lbfgs_history = nullptr;  // an explicit history is never cut by the planner
@@ -76,8 +78,16 @@ Tensor<float> make_init(const RunOptions& o, const Problem& p) {
     return x;
 }
 
-// An image output is recombined with the content's chroma when a colour control asks for it;
-// a .npy output is the raw optimised tensor x, untouched, so that it can be evaluated or resumed.
+// The image of x as an image output holds it: RGB in [0, 1], recombined with the content's chroma
+// when a colour control asks for it. Also what an in-process result hook receives.
+Tensor<float> output_rgb(const Tensor<float>& x, const Preprocessor& pre, const ColorPlan& color) {
+    Tensor<float> rgb(x.shape());
+    pre.to_image(rgb.view(), x.cview());
+    color_output_image(color, rgb.view());
+    return rgb;
+}
+
+// A .npy output is the raw optimised tensor x, untouched, so that it can be evaluated or resumed.
 // --output-rounding truncate writes the 8-bit levels ToPILImage would (truncation).
 void save_result(const std::string& path, const Tensor<float>& x, const Preprocessor& pre, int depth,
                  const ColorPlan& color, OutputRounding rounding) {
@@ -86,9 +96,7 @@ void save_result(const std::string& path, const Tensor<float>& x, const Preproce
         save_npy(path, x.data(), {s.n, s.c, s.h, s.w});
         return;
     }
-    Tensor<float> rgb(x.shape());
-    pre.to_image(rgb.view(), x.cview());
-    color_output_image(color, rgb.view());
+    Tensor<float> rgb = output_rgb(x, pre, color);
     if (rounding == OutputRounding::Truncate && depth == 8) truncate_to_8bit_levels(rgb.view());
     save_image(path, rgb.cview(), depth);
 }
@@ -106,14 +114,19 @@ struct StageContext {
 };
 
 // Runs one stage's optimisation on `engine`; returns the iterations done (fewer than asked
-// when L-BFGS stops early) and the image to write in `result`: x_N, or with
-// --output-iterate previous x_{N-1}, the point the N-th iteration evaluated (neural-style-pt's
-// saves, intermediate ones included, are one step behind). When L-BFGS stops at iteration k
-// it does not step, so x is then the point iteration k evaluated under either rule.
+// when L-BFGS stops early, or when an in-process iteration hook says stop: then `halted` is set)
+// and the image to write in `result`: x_N, or with --output-iterate previous x_{N-1}, the point
+// the N-th iteration evaluated (neural-style-pt's saves, intermediate ones included, are one
+// step behind). When L-BFGS stops at iteration k it does not step, so x is then the point
+// iteration k evaluated under either rule; a halted run hands over the current x.
 int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const Preprocessor& pre,
-              const ColorPlan& color, Progress& progress, Trace& trace, Tensor<float>& result) {
+              const ColorPlan& color, Progress& progress, Trace& trace, Tensor<float>& result, bool& halted) {
     int done = 0;
     bool stopped = false;
+    RunHooks* hooks = active_run_hooks();
+    // An iteration hook may stop after any iteration, so that the engine must not run ahead of
+    // it: one iteration per batch then (on CUDA, one host copy of the loss per iteration).
+    const int max_batch = hooks && hooks->on_iteration ? 1 : kMaxBatch;
     const bool lag = sc.iterate == OutputIterate::Previous;
     const auto is_save_point = [&](int it) {
         return it == sc.iterations || (o.save_iter > 0 && it % o.save_iter == 0);
@@ -124,7 +137,7 @@ int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const
     // hands its loss values to the host only there (every iteration when --trace is on, but
     // still one copy per batch).
     while (done < sc.iterations && !stopped) {
-        int next = std::min(sc.iterations, done + kMaxBatch);
+        int next = std::min(sc.iterations, done + max_batch);
         if (o.print_iter > 0) next = std::min(next, (done / o.print_iter + 1) * o.print_iter);
         if (o.save_iter > 0) next = std::min(next, (done / o.save_iter + 1) * o.save_iter);
         // With lag the batch ends one short of a save point, where x_{point-1} is taken.
@@ -137,6 +150,14 @@ int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const
             done = r.iter;
             if (!o.trace.empty()) trace.add(sc.index + 1, r.iter, r.terms, sc.run_seconds + r.seconds, memory);
             progress.update(r.iter, r.terms, r.seconds);
+            if (hooks) {
+                hooks->final_terms = r.terms;
+                if (hooks->on_iteration &&
+                    !hooks->on_iteration(IterationEvent{sc.index, r.iter, r.terms, sc.run_seconds + r.seconds})) {
+                    halted = stopped = true;
+                    break;
+                }
+            }
             if (r.stopped) {
                 if (!o.quiet)
                     std::fprintf(stderr,
@@ -164,8 +185,13 @@ int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const
 }
 
 void run(RunOptions& o) {
+    RunHooks* hooks = active_run_hooks();
+    // In-process with a result hook and no --output, the result is handed over, not written.
+    if (hooks && hooks->on_result && o.o_output->count() == 0) o.output.clear();
+    const bool write_output = !o.output.empty();
     // Option values first (exit 2), then files (exit 3), then the device (exit 4).
-    validate_output_path(o.output, o.output_depth);
+    if (write_output) validate_output_path(o.output, o.output_depth);
+    if (!write_output && o.save_iter > 0) throw_usage("--save-iter: needs --output (its files are named after it)");
     const std::vector<Stage> stages =
         parse_stages(o.scales, o.num_iterations, o.problem.image_size, o.o_image_size->count() > 0);
     const int num_stages = int(stages.size());
@@ -189,8 +215,10 @@ void run(RunOptions& o) {
     cuda.graph = o.cuda_graph == "on";
     parse_profile_iters(o.profile_iters, cuda);
     const MemoryPlanner planner(o.memory);
-    check_writable(o.output);
-    for (int k = 1; k < num_stages; ++k) check_writable(stage_path(o.output, k));
+    if (write_output) {
+        check_writable(o.output);
+        for (int k = 1; k < num_stages; ++k) check_writable(stage_path(o.output, k));
+    }
     if (!o.trace.empty()) check_writable(o.trace);
 
     // An iteration's cost grows with the pixels, which grow as size^2 (all stages share the
@@ -284,25 +312,31 @@ void run(RunOptions& o) {
         sc.iterate = p.preset.output_iterate;
         sc.rounding = p.preset.output_rounding;
         Tensor<float> result;
-        total_done += run_stage(o, sc, *engine, pre, color, progress, trace, result);
-        const std::string path = k + 1 < num_stages ? stage_path(o.output, k + 1) : o.output;
+        bool halted = false;
+        total_done += run_stage(o, sc, *engine, pre, color, progress, trace, result, halted);
+        // A run stopped by its iteration hook ends here, its result saved as the final one.
+        const bool last = k + 1 == num_stages || halted;
+        const std::string path = last ? o.output : stage_path(o.output, k + 1);
         // A finished stage is on disk before the next begins, so a later failure keeps it.
-        save_result(path, result, pre, o.output_depth, color, sc.rounding);
+        if (write_output) save_result(path, result, pre, o.output_depth, color, sc.rounding);
+        if (last && hooks && hooks->on_result) hooks->on_result(output_rgb(result, pre, color));
         peak = std::max(peak, engine->peak_memory_bytes());
         last_kind = engine->peak_memory_kind();
-        if (k + 1 < num_stages) {
-            previous = std::move(result);
-            if (!o.quiet) std::fprintf(stderr, "nst: wrote %s (stage %d/%d)\n", path.c_str(), k + 1, num_stages);
-            engine.reset();  // the engines keep their own copies of the weights
-            weights = std::move(p.weights);
-        }
+        if (last) break;
+        previous = std::move(result);
+        if (!o.quiet && write_output)
+            std::fprintf(stderr, "nst: wrote %s (stage %d/%d)\n", path.c_str(), k + 1, num_stages);
+        engine.reset();  // the engines keep their own copies of the weights
+        weights = std::move(p.weights);
     }
     if (planner.dry_run()) return;  // nothing ran, nothing was written
+    if (hooks) hooks->iterations_done = total_done;
     progress.finish(total_done, run_seconds());
     if (!o.trace.empty()) trace.write(o.trace);
     if (!o.quiet)
-        std::fprintf(stderr, "nst: wrote %s; peak %s memory %.0f MiB (predicted %.0f MiB)\n", o.output.c_str(),
-                     last_kind.c_str(), double(peak) / (1 << 20), double(predicted) / (1 << 20));
+        std::fprintf(stderr, "nst: %s; peak %s memory %.0f MiB (predicted %.0f MiB)\n",
+                     write_output ? ("wrote " + o.output).c_str() : "result handed over", last_kind.c_str(),
+                     double(peak) / (1 << 20), double(predicted) / (1 << 20));
     if (random_weights) warn_random_weights(weights_source);
 }
 
@@ -324,7 +358,8 @@ Command add_run_command(CLI::App& app) {
     o->problem.color.add_run_options(*sub);
     o->problem.conventions.add_run_options(*sub);
     o->memory.add_to(*sub);
-    sub->add_option("--output", o->output, ".png, .jpg or .npy (raw optimised tensor)")->capture_default_str();
+    o->o_output =
+        sub->add_option("--output", o->output, ".png, .jpg or .npy (raw optimised tensor)")->capture_default_str();
     sub->add_option("--output-depth", o->output_depth, "bits per PNG sample: 8 or 16")->capture_default_str();
     sub->add_option("--init", o->init, "random, content, style, or an image/.npy path")->capture_default_str();
     sub->add_option("--optimizer", o->optimizer, "lbfgs or adam")->capture_default_str();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/in_process.h"
 #include "cli/model_stylizer.h"
 #include "cli/progress.h"
 #include "core/error.h"
@@ -39,12 +40,16 @@ void run_images(const StylizeOptions& o, bool folder, const ImageFn& fn) {
     const auto start = std::chrono::steady_clock::now();
     std::error_code ec;
     if (!folder) {
-        check_writable(o.output);
+        // In-process, the image goes to the result hook too, or only there without --output.
+        RunHooks* hooks = active_run_hooks();
+        if (!o.output.empty()) check_writable(o.output);
         const Tensor<float> rgb = load_image(o.content);
         const Tensor<float> out = fn(rgb.cview(), o.content);
-        save_image(o.output, out.cview());
+        if (!o.output.empty()) save_image(o.output, out.cview());
+        if (hooks && hooks->on_result) hooks->on_result(out);
         if (!o.quiet)
-            std::fprintf(stderr, "nst: wrote %s (%dx%d) in %.3f s\n", o.output.c_str(), out.shape().w,
+            std::fprintf(stderr, "nst: %s (%dx%d) in %.3f s\n",
+                         o.output.empty() ? "stylised" : ("wrote " + o.output).c_str(), out.shape().w,
                          out.shape().h,
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         return;
@@ -90,11 +95,13 @@ void stylize(StylizeOptions& o) {
     // Option values first (exit 2), then files (exit 3); with_model_stylizer checks the model's.
     std::error_code ec;
     const bool folder = fs::is_directory(o.content, ec);
-    if (!folder) {
+    if (o.output.empty() && folder)
+        throw_usage("--output: --content '" + o.content + "' is a folder; give the output folder");
+    if (!folder && !o.output.empty()) {
         check_image_extension(o.output);
         if (fs::is_directory(o.output, ec))
             throw_usage("--output '" + o.output + "' is a folder; --content is one image");
-    } else if (fs::exists(o.output, ec) && !fs::is_directory(o.output, ec)) {
+    } else if (folder && fs::exists(o.output, ec) && !fs::is_directory(o.output, ec)) {
         throw_usage("--output '" + o.output + "' is a file; --content '" + o.content + "' is a folder");
     }
 
@@ -113,7 +120,11 @@ Command add_stylize_command(CLI::App& app) {
                     "D1,D2,... one per level")
         ->required();
     sub->add_option("--content", o->content, "an image, or a folder of images (searched recursively)")->required();
-    sub->add_option("--output", o->output, "output image (.png), or a folder when --content is one")->required();
+    CLI::Option* output =
+        sub->add_option("--output", o->output, "output image (.png), or a folder when --content is one");
+    // In-process with a result hook (in_process.h), the image may be handed over unwritten.
+    const RunHooks* hooks = active_run_hooks();
+    if (!(hooks && hooks->on_result)) output->required();
     sub->add_option("--backend", o->backend, "cpu or cuda")->capture_default_str();
     sub->add_option("--gpu", o->gpu, "CUDA device index")->capture_default_str();
     sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();

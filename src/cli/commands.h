@@ -19,6 +19,7 @@ Command add_train_command(CLI::App& app);
 Command add_stylize_command(CLI::App& app);
 Command add_video_command(CLI::App& app);
 Command add_video_metrics_command(CLI::App& app);
+Command add_batch_command(CLI::App& app);
 
 // Notice printed whenever random weights are in use (spec §3).
 void warn_random_weights(const std::string& spec_or_source);

@@ -38,6 +38,14 @@ struct RunHooks {
     // With on_result set, --output may be empty (nothing is written).
     std::function<void(const Tensor<float>& rgb)> on_result;
     WeightCache* cache = nullptr;  // null: load per command, as the CLI does
+    // `nst eval` (the Python module's evaluate): with on_evaluate set, the gradient is always
+    // computed and handed over with the terms instead of printing JSON; --grad-out still writes.
+    // The hook may move from `grad` (the Python module returns it without a copy).
+    std::function<void(const LossSpec& spec, const LossTerms& terms, Tensor<float>& grad)> on_evaluate;
+    // `nst features` (the Python module's features/gram): with on_feature set, each layer's
+    // activation (1, C, H, W) and, with --gram, its Gram matrix (1, 1, C, C; else an empty view)
+    // are handed over instead of written; --out-dir is then not used.
+    std::function<void(const std::string& layer, ConstView<float> activation, ConstView<float> gram)> on_feature;
     // Filled by the command: the last iteration's terms and the iterations run (all stages).
     LossTerms final_terms;
     int iterations_done = 0;

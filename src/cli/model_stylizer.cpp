@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "cli/split.h"
+#include "cli/weight_cache.h"
 #include "core/error.h"
 #include "engine/adain_stylize.h"
 #include "engine/stylize.h"
@@ -137,7 +138,7 @@ void stylize_adain(const StylizeOptions& o, bool folder, const NetModel& decoder
     }
     check_adain_settings(settings, styles.size(), !mask_names.empty());
 
-    const NetModel encoder = load_model(o.encoder);
+    const NetModel encoder = load_model_cached(o.encoder);
     check_adain_models(encoder, o.encoder, decoder, o.model);
     std::vector<Tensor<float>> style_images;
     for (const std::string& s : styles) style_images.push_back(load_image(s));
@@ -221,7 +222,7 @@ void stylize_wct(const StylizeOptions& o, const std::vector<std::string>& model_
         decoder_levels.push_back(level);
     }
     settings.levels = given_levels.empty() ? decoder_levels : given_levels;
-    const NetModel encoder = load_model(o.encoder);
+    const NetModel encoder = load_model_cached(o.encoder);
     models.encoder = &encoder;
     models.encoder_name = "--encoder '" + o.encoder + "'";
     check_wct_models(models, settings.levels);
@@ -266,7 +267,7 @@ void with_model_stylizer(const StylizeOptions& o, bool folder, const UseStylizer
     if (model_files.size() > 1 && !o.method.empty() && o.method != "wct")
         throw_usage("--model: several files are WCT's decoders (one per level); --method " + o.method +
                     " takes one model");
-    NetModel model = load_model(model_files[0]);
+    NetModel model = load_model_cached(model_files[0]);
     const std::vector<std::string> methods = methods_for_arch(model.desc.arch);
     const std::string method = !o.method.empty()         ? o.method
                                : model_files.size() > 1 ? "wct"
@@ -281,7 +282,7 @@ void with_model_stylizer(const StylizeOptions& o, bool folder, const UseStylizer
     if (method == "wct") {
         std::vector<NetModel> decoders;
         decoders.push_back(std::move(model));
-        for (std::size_t i = 1; i < model_files.size(); ++i) decoders.push_back(load_model(model_files[i]));
+        for (std::size_t i = 1; i < model_files.size(); ++i) decoders.push_back(load_model_cached(model_files[i]));
         return stylize_wct(o, model_files, std::move(decoders), use);
     }
     if (!o.levels.empty() || o.wct_identity) throw_usage("--levels and --wct-identity are for --method wct");

@@ -7,6 +7,7 @@
 
 #include "cli/backend_options.h"
 #include "core/error.h"
+#include "cli/weight_cache.h"
 #include "core/rng.h"
 #include "io/npy.h"
 
@@ -239,7 +240,7 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg1
     p.color = parse_color_options(o.color);
 
     // --- files (exit 3)
-    p.weights = loaded ? std::move(*loaded) : load_weights(o.weights);
+    p.weights = loaded ? std::move(*loaded) : load_weights_cached(o.weights);
     // The objective's layer indices, tiling and memory plans are VGG19's.
     if (p.weights.arch != VggArch::Vgg19)
         throw_usage("--weights '" + o.weights + "' is " + arch_title(p.weights.arch) +

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "io/image.h"
+#include "io/memory_images.h"
 #include "io/image_truncation.h"
 #include "io/input_file.h"
 
@@ -77,6 +78,7 @@ JpegDecoder parse_jpeg_decoder(const std::string& name) {
 }
 
 Tensor<float> load_image(const std::string& path, JpegDecoder jpeg) {
+    if (const MemoryImage* m = find_memory_image(path)) return read_memory_image(*m, true);
     const std::string prefix = input_error_prefix("image", path);
     // stb's memory API takes an int length; no image within kMaxImagePixels needs more.
     const std::vector<unsigned char> bytes = read_input_file(path, "image", std::size_t(INT_MAX));

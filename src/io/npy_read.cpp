@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/image.h"
 #include "io/input_file.h"
+#include "io/memory_images.h"
 #include "io/npy.h"
 #include "io/npy_header.h"
 
@@ -80,6 +81,7 @@ NpyArray load_npy(const std::string& path) {
 }
 
 Tensor<float> load_npy_image(const std::string& path) {
+    if (const MemoryImage* m = find_memory_image(path)) return read_memory_image(*m, false);
     NpyArray a = load_npy(path);
     const std::string prefix = input_error_prefix("array", path);
     const auto& s = a.shape;
