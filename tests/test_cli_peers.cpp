@@ -3,10 +3,12 @@
 // one line) for each option's bad values; --output-iterate previous writes x_{N-1} (the same
 // tensor a run of N-1 iterations ends at); --output-rounding truncate writes floor(255 v) where
 // round writes round(255 v), from the same x; and the warning line when a preset that expects
-// the Caffe port gets torchvision-marked weights.
+// the Caffe port gets torchvision-marked weights; --preset pytorch-tutorial's image-space iterate
+// (.npy = the image, PNG = its truncation) and its refusal for video.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -117,4 +119,48 @@ TEST_CASE("cli peers: a Caffe-port preset given torchvision weights warns once")
     CHECK(test::count_lines(r.err.substr(r.err.find("nst: warning: --preset"))) >= 1);
     const test::RunResult quiet = run_nst(f.run_args(out, {"--weights", path, "--num-iterations", "1"}));
     CHECK(quiet.err.find("expects Caffe-port") == std::string::npos);  // nst's own presets take any weights
+}
+
+TEST_CASE("cli peers: --preset pytorch-tutorial optimises the RGB image itself") {
+    Fixture f("tutorial");
+    const std::string x = f.dir + "/x.npy", png = f.dir + "/x.png", net = f.dir + "/net.npy";
+    const std::vector<std::string> tutorial = {"--preset", "pytorch-tutorial"};
+    REQUIRE(run_nst(f.run_args(x, tutorial)).exit_code == 0);
+    REQUIRE(run_nst(f.run_args(png, tutorial)).exit_code == 0);
+    // In image space the .npy holds the image (no preprocessing to undo) and the PNG is
+    // floor(255 clamp(x)) of it: the preset's truncation, as ToPILImage after the final clamp_.
+    const Tensor<float> xt = load_npy_image(x), p = load_image(png);
+    REQUIRE(xt.shape() == p.shape());
+    int floors = 0, outside = 0;
+    for (std::size_t i = 0; i < xt.numel(); ++i) {
+        const float c = std::min(1.f, std::max(0.f, xt[i]));
+        floors += std::lround(p[i] * 255) == long(std::floor(c * 255.f));
+        outside += xt[i] < -0.5f || xt[i] > 1.5f;
+    }
+    CHECK(floors == int(xt.numel()));
+    CHECK(outside == 0);  // RGB, not the network's input (which spans about -2..2.6)
+    // The same preset optimising the network's input takes other steps (L-BFGS is not invariant
+    // to the per-channel scaling), so the option is what decides.
+    std::vector<std::string> in_net = tutorial;
+    in_net.insert(in_net.end(), {"--iterate-space", "network", "--clamp-iterate", "off"});
+    REQUIRE(run_nst(f.run_args(net, in_net)).exit_code == 0);
+    const Tensor<float> xn = load_npy_image(net);
+    double spread = 0;
+    for (std::size_t i = 0; i < xn.numel(); ++i) spread = std::max(spread, double(std::fabs(xn[i])));
+    CHECK(spread > 1.5);  // network space (random weights are caffe-preprocessed: 0..255 minus the mean)
+}
+
+TEST_CASE("cli peers: bad --iterate-space and --clamp-iterate values and no image space for video") {
+    Fixture f("space");
+    const std::string out = f.dir + "/out.png";
+    check_cli_error(f.run_args(out, {"--iterate-space", "rgb"}), 2, out, "--iterate-space");
+    check_cli_error(f.run_args(out, {"--clamp-iterate", "yes"}), 2, out, "--clamp-iterate");
+    // Refused with the option values, before any frame is read or written.
+    const std::string frames = f.dir + "/frames", clip_out = f.dir + "/styled.mkv";
+    std::filesystem::create_directories(frames);
+    test::smooth_png(frames, "frame_00001.png", 40, 48, 1);
+    test::smooth_png(frames, "frame_00002.png", 40, 48, 2);
+    check_cli_error({"video", "--content", frames, "--style", f.style, "--output", clip_out, "--weights", "random:3",
+                     "--image-size", "32", "--preset", "pytorch-tutorial", "--backend", "cpu"},
+                    2, clip_out, "--iterate-space image");
 }

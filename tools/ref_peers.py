@@ -9,10 +9,18 @@ images are make_reference.py's (nst's RNG, --weights random:0), the loss forms a
 here, the gradient normalisations as autograd Functions on the features, and the optimiser is
 torch.optim.LBFGS itself with the preset's tolerances, one step() call of max_iter = ITERATIONS.
 Stored: per configuration its first ITERATIONS L-BFGS totals and the terms at the start.
+
+The PyTorch tutorial's conventions (--preset pytorch-tutorial; pytorch/tutorials,
+advanced_source/neural_style_tutorial.py) differ in kind and are stored apart, under
+"pytorch_tutorial": x is RGB in [0, 1], clamped in place before every evaluation, the network
+sees (x - mean) / std, the layers are taken before their ReLU; see TUTORIAL below.
 """
 import json
+import math
 
 import torch
+
+import nst_rng
 
 ITERATIONS = 10
 
@@ -137,6 +145,122 @@ def lbfgs_totals(problem, x0, cfg):
     return totals
 
 
+# --- the PyTorch tutorial -----------------------------------------------------------------------
+# Its conventions, from their definition (no tutorial code): x in RGB [0, 1] optimised directly and
+# clamped to [0, 1] in place before every evaluation (the optimiser's own iterate); network input
+# (x - mean) / std with ImageNet's mean and std; VGG19 with max pooling; the tutorial's conv_1 ...
+# conv_5 = conv1_1, conv1_2, conv2_1, conv2_2, conv3_1 taken before their ReLU, content conv_4 =
+# conv2_2; content term 1 * mean((F - P)^2); style term 1e6 * sum over layers of mean((G - A)^2),
+# G = F F^T / (C H W) of each image at its own size; no TV; x0 = the content image;
+# torch.optim.LBFGS with its defaults (lr 1, history 100, tolerance_grad 1e-7,
+# tolerance_change 1e-9, no line search), one step() of max_iter = TUTORIAL_ITERATIONS.
+# Images in [0, 1] from nst's RNG as make_reference.py's (x = float(scale * u + offset)), the
+# content and style streams with scale 1 and offset 0; the weights are --weights random:0, their
+# input channels taken in the order R, G, B (torchvision's).
+TUTORIAL_ITERATIONS = 20
+TUTORIAL_IMAGES = {
+    "seed": 0,
+    "content": {"stream": 1000, "shape": [1, 3, 33, 37], "scale": 1.0, "offset": 0.0},
+    "style": {"stream": 1001, "shape": [1, 3, 41, 35], "scale": 1.0, "offset": 0.0},
+}
+TUTORIAL = {"name": "pytorch-tutorial", "loss": "pytorch-tutorial", "content_weight": 1.0, "style_weight": 1e6,
+            "tv_weight": 0.0, "tv_form": "squared-l2", "grad_norm": "none", "normalize_weights": False,
+            "style_layer_weights": [1.0, 1.0, 1.0, 1.0, 1.0], "tol_grad": 1e-7, "tol_change": 1e-9,
+            "pooling": "max", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+            "content_layers": ["conv2_2"], "style_layers": ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1"],
+            "init": "content", "clamp": [0.0, 1.0]}
+TUTORIAL_CONVS = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1"]  # the first five, in order
+
+
+def tutorial_image(name):
+    s = TUTORIAL_IMAGES
+    spec = s[name]
+    n = math.prod(spec["shape"])
+    u = nst_rng.uniform_array(s["seed"], spec["stream"], 0, n)
+    return torch.from_numpy((spec["scale"] * u + spec["offset"]).astype("float32").reshape(spec["shape"])).double()
+
+
+def tutorial_convs(x, weights):
+    """Pre-ReLU conv outputs {conv name: tensor} of conv1_1 ... conv3_1 for an RGB [0, 1] image."""
+    mean = torch.tensor(TUTORIAL["mean"], dtype=torch.float64).view(-1, 1, 1)
+    std = torch.tensor(TUTORIAL["std"], dtype=torch.float64).view(-1, 1, 1)
+    h = (x - mean) / std
+    out = {}
+    for k, name in enumerate(TUTORIAL_CONVS):
+        if name in ("conv2_1", "conv3_1"):
+            h = torch.nn.functional.max_pool2d(h, 2, 2)
+        w = weights[k]
+        a = torch.nn.functional.conv2d(h, w, torch.zeros(w.shape[0], dtype=w.dtype), padding=1)
+        out[name] = a
+        h = torch.relu(a)
+    return out
+
+
+def tutorial_gram(a):
+    _, c, hh, ww = a.shape
+    f = a.reshape(c, hh * ww)
+    return f @ f.t() / (c * hh * ww)
+
+
+class TutorialProblem:
+    def __init__(self, weights, content, style):
+        self.weights = weights
+        with torch.no_grad():
+            ac = tutorial_convs(content, weights)
+            ast = tutorial_convs(style, weights)
+        self.P = {l: ac[l] for l in TUTORIAL["content_layers"]}
+        self.A = {l: tutorial_gram(ast[l]) for l in TUTORIAL["style_layers"]}
+
+    def terms(self, x):
+        a = tutorial_convs(x, self.weights)
+        t = {"content": {l: TUTORIAL["content_weight"] * ((a[l] - self.P[l]) ** 2).mean() for l in self.P},
+             "style": {l: TUTORIAL["style_weight"] * lw * ((tutorial_gram(a[l]) - self.A[l]) ** 2).mean()
+                       for l, lw in zip(TUTORIAL["style_layers"], TUTORIAL["style_layer_weights"])}}
+        t["tv"] = torch.zeros((), dtype=x.dtype)
+        t["total"] = sum(t["style"].values()) + sum(t["content"].values())
+        return t
+
+
+def tutorial_case(weights):
+    content, style = tutorial_image("content"), tutorial_image("style")
+    p = TutorialProblem(weights, content, style)
+    r = dict(TUTORIAL)
+    r["iterations"] = TUTORIAL_ITERATIONS
+    r["images"] = TUTORIAL_IMAGES
+    t = p.terms(content.clone())
+    r["terms"] = {"content": [t["content"][l].item() for l in TUTORIAL["content_layers"]],
+                  "style": [t["style"][l].item() for l in TUTORIAL["style_layers"]], "tv": t["tv"].item(),
+                  "total": t["total"].item()}
+    x = content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=TUTORIAL_ITERATIONS, history_size=100, line_search_fn=None,
+                            tolerance_grad=TUTORIAL["tol_grad"], tolerance_change=TUTORIAL["tol_change"])
+    totals, contents, styles, clamped, sums = [], [], [], [], []
+
+    def closure():
+        with torch.no_grad():
+            before = x.detach().clone()
+            x.clamp_(*TUTORIAL["clamp"])
+            clamped.append(int((x.detach() != before).sum()))
+            sums.append(math.fsum(x.detach().reshape(-1).tolist()))
+        opt.zero_grad()
+        t = p.terms(x)
+        t["total"].backward()
+        totals.append(t["total"].item())
+        contents.append(sum(v.item() for v in t["content"].values()))
+        styles.append([t["style"][l].item() for l in TUTORIAL["style_layers"]])
+        return t["total"]
+
+    opt.step(closure)
+    r["lbfgs_totals"] = totals
+    r["lbfgs_content"] = contents
+    r["lbfgs_style"] = styles
+    r["lbfgs_clamped"] = clamped
+    r["lbfgs_x_sums"] = sums
+    print(f"{r['name']:26s} total {r['terms']['total']:.6g}, {len(totals)} L-BFGS totals, last {totals[-1]:.6g}, "
+          f"clamped per evaluation {clamped}")
+    return r
+
+
 def write(path, vgg19, gram_raw, weights, images, content_layers, style_layers, settings_images):
     out = {"format": 1, "iterations": ITERATIONS, "images": settings_images, "content_layers": content_layers,
            "style_layers": style_layers, "start": "start", "configs": []}
@@ -152,6 +276,7 @@ def write(path, vgg19, gram_raw, weights, images, content_layers, style_layers, 
         out["configs"].append(r)
         print(f"{cfg['name']:26s} total {r['terms']['total']:.6g}, {len(r['lbfgs_totals'])} L-BFGS totals, "
               f"last {r['lbfgs_totals'][-1]:.6g}")
+    out["pytorch_tutorial"] = tutorial_case(weights)
     with open(path, "w") as fh:
         json.dump(out, fh, indent=1)
     return path

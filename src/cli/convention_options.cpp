@@ -21,6 +21,9 @@ void ConventionOptions::add_to(CLI::App& app) {
     o_normalize_weights = app.add_flag("--normalize-weights", normalize_weights,
                                        "neural-style-pt's -normalize_weights: each content weight / max(C, H, W) of its "
                                        "layer, each style weight / C");
+    app.add_option("--iterate-space", iterate_space,
+                   "what L-BFGS/Adam optimise: network (the preprocessed image) or image (RGB in [0, 1], the "
+                   "preprocessing applied inside the objective, as the PyTorch tutorial; preset default)");
 }
 
 void ConventionOptions::add_run_options(CLI::App& app) {
@@ -32,6 +35,9 @@ void ConventionOptions::add_run_options(CLI::App& app) {
     o_tol_change = app.add_option("--tol-change", tol_change,
                                   "L-BFGS: stop when a step or the loss change is <= X (torch's tolerance_change; "
                                   "-1 = never; preset default)");
+    app.add_option("--clamp-iterate", clamp_iterate,
+                   "on: clamp x to the image range [0, 1] in place before every evaluation (the PyTorch tutorial); "
+                   "off (preset default)");
 }
 
 PresetDefaults resolve_conventions(const ConventionOptions& o, PresetDefaults p) {
@@ -45,6 +51,16 @@ PresetDefaults resolve_conventions(const ConventionOptions& o, PresetDefaults p)
     if (!o.tv_form.empty()) p.tv_form = parse_tv_form(o.tv_form);
     if (!o.normalize_gradients.empty()) p.grad_norm = parse_grad_norm(o.normalize_gradients);
     if (o.o_normalize_weights && o.o_normalize_weights->count()) p.normalize_weights = true;
+    if (!o.iterate_space.empty()) {
+        if (o.iterate_space != "network" && o.iterate_space != "image")
+            throw_usage("--iterate-space: expected network or image, got '" + o.iterate_space + "'");
+        p.image_space = o.iterate_space == "image";
+    }
+    if (!o.clamp_iterate.empty()) {
+        if (o.clamp_iterate != "on" && o.clamp_iterate != "off")
+            throw_usage("--clamp-iterate: expected on or off, got '" + o.clamp_iterate + "'");
+        p.clamp_iterate = o.clamp_iterate == "on";
+    }
     if (!o.output_iterate.empty()) p.output_iterate = parse_output_iterate(o.output_iterate);
     if (!o.output_rounding.empty()) p.output_rounding = parse_output_rounding(o.output_rounding);
     const auto tolerance = [](double v, const char* option) {

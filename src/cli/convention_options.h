@@ -5,9 +5,10 @@
 //   problem (run and eval): --caffe-scale 255|256, --resize stb|pil-bilinear, --jpeg-decoder
 //                           stb|libjpeg, --tv-form
 //                           squared-l2|l1, --normalize-gradients none|jcjohnson|neural-style-pt,
-//                           --normalize-weights
+//                           --normalize-weights, --iterate-space network|image
 //   run only:               --output-iterate last|previous, --output-rounding round|truncate,
-//                           --tol-grad X, --tol-change X (torch's L-BFGS tolerances; -1 = off)
+//                           --tol-grad X, --tol-change X (torch's L-BFGS tolerances; -1 = off),
+//                           --clamp-iterate on|off
 #pragma once
 #include <string>
 
@@ -21,7 +22,8 @@ struct ConventionOptions {
     double caffe_scale = 0;  // 0: the preset's
     std::string resize, jpeg_decoder, tv_form, normalize_gradients;
     bool normalize_weights = false;
-    std::string output_iterate, output_rounding;
+    std::string iterate_space;
+    std::string output_iterate, output_rounding, clamp_iterate;
     double tol_grad = 0, tol_change = 0;
     CLI::Option* o_caffe_scale = nullptr;
     CLI::Option* o_normalize_weights = nullptr;

@@ -108,6 +108,20 @@ std::vector<double> parse_weight_list(const std::string& list, const std::string
     return out;
 }
 
+IterateSpace iterate_space(const PresetDefaults& preset, const Preprocessor& pre) {
+    IterateSpace space;
+    space.image = preset.image_space;
+    pre.affine(space.map.src, space.map.a, space.map.b);
+    space.clamp = preset.clamp_iterate;
+    // The image range [0, 1], in network space its image under the map (channel by channel).
+    for (int c = 0; c < 3 && !space.image; ++c) {
+        const double at0 = space.map.b[c], at1 = space.map.a[c] + space.map.b[c];
+        space.box.lo[c] = float(std::min(at0, at1));
+        space.box.hi[c] = float(std::max(at0, at1));
+    }
+    return space;
+}
+
 Tensor<float> random_init(const Problem& p, std::uint64_t seed) {
     Tensor<float> x(p.spec.content.shape());
     if (p.preset.random_init == RandomInit::Gaussian) {
@@ -248,6 +262,9 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg1
     p.pre.kind = p.weights.preprocess;
     p.pre.caffe_scale = p.preset.caffe_scale;
     p.spec.caffe_scale = p.preset.caffe_scale;
+    // Before any image is loaded: in image space they stay RGB (the engine maps them).
+    p.spec.iterate = iterate_space(p.preset, p.pre);
+    p.pre.image_space = p.spec.iterate.image;
     warn_preprocess_mismatch(p.preset, p.weights);
     const ResizeFilter filter = p.preset.resize;
     const ImageReading reading = image_reading(p.preset);

@@ -87,6 +87,9 @@ Tensor<float> load_network_image(const std::string& path, const Preprocessor& pr
 Tensor<float> to_network(Tensor<float> rgb, const Preprocessor& pre, int h, int w,
                          ResizeFilter filter = ResizeFilter::Stb);
 
+// The iterate's space and box of a preset (--iterate-space, --clamp-iterate) for weights
+// preprocessed by pre (engine/iterate_space.h).
+IterateSpace iterate_space(const PresetDefaults& preset, const Preprocessor& pre);
 // One nst: warning: line when the preset expects the other preprocessing than the weights'
 // (a Caffe-port preset given torchvision weights, or the reverse); silent for random weights.
 void warn_preprocess_mismatch(const PresetDefaults& preset, const Vgg19Weights& weights);

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "engine/iterate_space.h"
 #include "loss/objective.h"
 #include "nn/vgg19_layers.h"
 #include "nn/weights.h"
@@ -60,6 +61,9 @@ struct ProblemSpec {
     std::vector<Tensor<float>> content_masks;  // empty or one per style: (1, 1, H, W)
     Tensor<float> edit_mask;                   // empty or (1, 1, H, W): gradient multiplier
     Tensor<float> init;                    // (1, 3, H, W) the starting point x0
+    // The iterate's space and box (engine/iterate_space.h). In image space, content, styles and
+    // init above are RGB images, mapped into the network's input by the engine.
+    IterateSpace iterate;
     LossSpec loss;
     // Temporal targets, nearest previous frame first; empty = no temporal term (images).
     std::vector<TemporalFrame> temporal;
@@ -87,7 +91,8 @@ struct ProblemSpec {
 // (the papers use up to 3).
 constexpr int kMaxTemporalFrames = 8;
 
-// Usage errors (exit 2) for temporal targets that do not fit the problem: more than
+// Usage errors (exit 2) for temporal targets that do not fit the problem (also: any temporal
+// target with an image-space iterate, whose warped frames would be in another space): more than
 // kMaxTemporalFrames, a warped frame not (1, 3, H, W) at the content's size, a weight map not
 // (1, 1, H, W). Both engines call it before building their objective.
 void check_temporal(const ProblemSpec& spec);

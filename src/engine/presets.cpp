@@ -57,6 +57,32 @@ PresetDefaults make_gatys_notebook() {
     return p;
 }
 
+PresetDefaults make_pytorch_tutorial() {
+    // pytorch/tutorials advanced_source/neural_style_tutorial.py: torchvision's VGG19 with the
+    // ImageNet normalisation as the model's first module, the losses after conv_4 (= conv2_2) and
+    // conv_1..conv_5 (= conv1_1, conv1_2, conv2_1, conv2_2, conv3_1), i.e. before their ReLUs;
+    // content F.mse_loss, Gram / (B C H W) with F.mse_loss (jcjohnson's scales), content weight 1,
+    // style weight 1e6, no TV; Resize(imsize) (shortest side) of PIL images; the RGB image in
+    // [0, 1] optimised by torch.optim.LBFGS with its defaults and clamped to [0, 1] in place at
+    // the start of every closure; the result shown through ToPILImage (truncation). Its noise
+    // start (torch.randn, commented out there) cannot be matched: --init random gives uniform
+    // [0, 1) noise in image space; pass the tutorial's own tensor with --init x.npy.
+    PresetDefaults p{Preset::JcJohnson, 1, 1e6, 0, Pooling::Max, RandomInit::Uniform, 255.f, "conv2_2",
+                     "conv1_1,conv1_2,conv2_1,conv2_2,conv3_1"};
+    p.name = "pytorch-tutorial";
+    p.size_rule = SizeRule::Short;
+    p.resize = ResizeFilter::PilBilinear;
+    p.jpeg = have_libjpeg() ? JpegDecoder::Libjpeg : JpegDecoder::Stb;
+    p.output_rounding = OutputRounding::Truncate;
+    p.tol_grad = 1e-7;
+    p.tol_change = 1e-9;
+    p.image_space = true;
+    p.clamp_iterate = true;
+    p.expects_preprocess = true;  // torchvision's vgg19 weights
+    p.expected_preprocess = PreprocessKind::Torchvision;
+    return p;
+}
+
 }  // namespace
 
 ResizeFilter parse_resize_filter(const std::string& name) {
@@ -87,14 +113,16 @@ const PresetDefaults& preset_defaults(Preset preset) {
     return preset == Preset::Gatys ? gatys : jcjohnson;
 }
 
-const char* preset_names() { return "jcjohnson, gatys, neural-style-pt, gatys-notebook"; }
+const char* preset_names() { return "jcjohnson, gatys, neural-style-pt, gatys-notebook, pytorch-tutorial"; }
 
 const PresetDefaults& preset_named(const std::string& name) {
     static const PresetDefaults neural_style_pt = make_neural_style_pt();
+    static const PresetDefaults pytorch_tutorial = make_pytorch_tutorial();
     if (name == "jcjohnson") return preset_defaults(Preset::JcJohnson);
     if (name == "gatys") return preset_defaults(Preset::Gatys);
     if (name == "neural-style-pt") return neural_style_pt;
     if (name == "gatys-notebook") return preset_defaults(Preset::GatysNotebook);
+    if (name == "pytorch-tutorial") return pytorch_tutorial;
     throw_usage("--preset: unknown preset '" + name + "' (expected one of: " + preset_names() + ")");
 }
 

@@ -56,6 +56,8 @@ struct PresetDefaults {
     OutputIterate output_iterate = OutputIterate::Last;
     OutputRounding output_rounding = OutputRounding::Round;
     double tol_grad = -1, tol_change = -1;  // torch's L-BFGS tolerances; -1 = off
+    bool image_space = false;    // --iterate-space image: x is the RGB image (engine/iterate_space.h)
+    bool clamp_iterate = false;  // --clamp-iterate on: x clamped to the image range before each evaluation
     // The preprocessing the peer's own weights use; a run warns when the weights given say
     // otherwise (nst weights info explains the rule). Unset for nst's presets (any weights).
     bool expects_preprocess = false;
