@@ -14,6 +14,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -105,8 +106,10 @@ double l1_of_tap(const LossSpec& spec, const Tensor<double>& x, int layer) {
     cpu::Objective<double> obj(net, spec);
     obj.set_content(content.cview());
     obj.set_styles({style.cview()}, {});
+    // Named: a range-for over .at() of the returned map would outlive the temporary map.
+    const std::map<int, Tensor<double>> taps = obj.tap_gradients(x.cview());
     double l1 = 0;
-    for (double v : obj.tap_gradients(x.cview()).at(layer)) l1 += std::fabs(v);
+    for (double v : taps.at(layer)) l1 += std::fabs(v);
     return l1;
 }
 

@@ -176,11 +176,9 @@ private:
         Tensor<float> mapped;
         m_objective.set_content(as_network_input(m_spec.iterate, m_spec.content, mapped));
         if (styles) {
-            std::vector<Tensor<float>> mapped_styles(m_spec.styles.size());
+            std::vector<Tensor<float>> mapped_styles;
             std::vector<ConstView<float>> images, masks;
-            for (std::size_t k = 0; k < m_spec.styles.size(); ++k)
-                images.push_back(as_network_input(m_spec.iterate, m_spec.styles[k], mapped_styles[k]));
-            for (const auto& s : m_spec.style_masks) masks.push_back(s.cview());  // an empty one = whole image
+            style_views(m_spec, mapped_styles, images, masks);
             m_objective.set_styles(images, m_spec.style_blend, masks);
         }
         m_objective.set_temporal(temporal_targets(m_spec), m_preprocess, temporal_caffe_scale(m_spec));

@@ -96,6 +96,11 @@ constexpr int kMaxTemporalFrames = 8;
 // kMaxTemporalFrames, a warped frame not (1, 3, H, W) at the content's size, a weight map not
 // (1, 1, H, W). Both engines call it before building their objective.
 void check_temporal(const ProblemSpec& spec);
+// The style images and masks of spec as both engines' objectives take them (set_styles): the
+// images as network input (image-space ones mapped into `mapped`, which must outlive the views),
+// the masks as given (an empty one = the whole image).
+void style_views(const ProblemSpec& spec, std::vector<Tensor<float>>& mapped, std::vector<ConstView<float>>& images,
+                 std::vector<ConstView<float>>& masks);
 // Views of spec.temporal as the objectives take them (valid while spec lives).
 std::vector<TemporalTarget<float>> temporal_targets(const ProblemSpec& spec);
 // The next frame of a clip (nst video), given to the engine of the previous one (Engine::next_frame).

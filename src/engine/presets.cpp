@@ -9,6 +9,21 @@ namespace {
 
 constexpr const char* kReluStyle = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1";
 
+// What the PyTorch peers share in reading and writing images: PIL decodes JPEGs with libjpeg and
+// resizes with its bilinear filter to truncated sides; ToPILImage truncates on output.
+void pil_images(PresetDefaults& p) {
+    p.resize = ResizeFilter::PilBilinear;
+    p.jpeg = have_libjpeg() ? JpegDecoder::Libjpeg : JpegDecoder::Stb;
+    p.output_rounding = OutputRounding::Truncate;
+}
+
+// torch.optim.LBFGS's default tolerances (tolerance_grad 1e-7, tolerance_change 1e-9), which the
+// notebook and the tutorial keep.
+void torch_lbfgs_tolerances(PresetDefaults& p) {
+    p.tol_grad = 1e-7;
+    p.tol_change = 1e-9;
+}
+
 PresetDefaults make_jcjohnson() {
     // jcjohnson/neural-style's defaults, including its x256 caffe scaling quirk.
     return PresetDefaults{Preset::JcJohnson, 5, 100, 1e-3, Pooling::Max, RandomInit::Gaussian, 256.f, "relu4_2", kReluStyle};
@@ -28,11 +43,9 @@ PresetDefaults make_neural_style_pt() {
     PresetDefaults p = make_jcjohnson();
     p.name = "neural-style-pt";
     p.caffe_scale = 255.f;
-    p.resize = ResizeFilter::PilBilinear;
-    p.jpeg = have_libjpeg() ? JpegDecoder::Libjpeg : JpegDecoder::Stb;
+    pil_images(p);
     p.tv_form = TvForm::L1;
     p.output_iterate = OutputIterate::Previous;
-    p.output_rounding = OutputRounding::Truncate;
     p.expects_preprocess = true;  // its models/vgg19-d01eb7cb.pth is the Caffe port
     p.expected_preprocess = PreprocessKind::Caffe;
     return p;
@@ -47,11 +60,8 @@ PresetDefaults make_gatys_notebook() {
     PresetDefaults p{Preset::GatysNotebook, 1, 1e3, 0, Pooling::Max, RandomInit::Gaussian, 255.f, "relu4_2", kReluStyle};
     p.name = "gatys-notebook";
     p.size_rule = SizeRule::Short;
-    p.resize = ResizeFilter::PilBilinear;
-    p.jpeg = have_libjpeg() ? JpegDecoder::Libjpeg : JpegDecoder::Stb;
-    p.output_rounding = OutputRounding::Truncate;
-    p.tol_grad = 1e-7;
-    p.tol_change = 1e-9;
+    pil_images(p);
+    torch_lbfgs_tolerances(p);
     p.expects_preprocess = true;  // vgg_conv.pth: the Caffe VGG19 converted
     p.expected_preprocess = PreprocessKind::Caffe;
     return p;
@@ -71,11 +81,8 @@ PresetDefaults make_pytorch_tutorial() {
                      "conv1_1,conv1_2,conv2_1,conv2_2,conv3_1"};
     p.name = "pytorch-tutorial";
     p.size_rule = SizeRule::Short;
-    p.resize = ResizeFilter::PilBilinear;
-    p.jpeg = have_libjpeg() ? JpegDecoder::Libjpeg : JpegDecoder::Stb;
-    p.output_rounding = OutputRounding::Truncate;
-    p.tol_grad = 1e-7;
-    p.tol_change = 1e-9;
+    pil_images(p);
+    torch_lbfgs_tolerances(p);
     p.image_space = true;
     p.clamp_iterate = true;
     p.expects_preprocess = true;  // torchvision's vgg19 weights
