@@ -91,6 +91,12 @@ else()
   message(STATUS "nst: OpenCV video module not found, no flow estimation (Debian: libopencv-video-dev)")
 endif()
 
+# ---- optional: libjpeg for --jpeg-decoder libjpeg (src/io/jpeg_libjpeg.cpp) ----------------------
+# The decoder PIL uses, so that the peer presets read JPEGs as the peers do (Debian: libjpeg-dev).
+find_package(JPEG QUIET)
+set(NST_HAVE_LIBJPEG ${JPEG_FOUND})
+message(STATUS "nst: libjpeg ${NST_HAVE_LIBJPEG}")
+
 # ---- optional: video files (src/video/clip_*.cpp) -----------------------------------------------
 # FFmpeg's libraries through pkg-config (Debian: libavformat-dev libavcodec-dev libswscale-dev
 # libavutil-dev). Without them frame folders still work and video paths give an input error.

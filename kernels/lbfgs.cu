@@ -75,12 +75,60 @@ __device__ inline void store_partial(double acc, double* partials, double* scrat
 __device__ inline bool is_block0_thread0() { return blockIdx.x == 0 && threadIdx.x == 0; }
 
 // One thread. Decides whether this step runs (run state, finite total) and snapshots the ring.
+__global__ void __launch_bounds__(kThreads) lbfgs_tolerances_kernel(LbfgsView v, const float* g) {
+    __shared__ double scratch[kThreads];
+    long long begin, end;
+    block_slice(v.n, blockIdx.x, gridDim.x, begin, end);
+    double g_max = 0, d_max = 0;
+    for (long long e = begin + threadIdx.x; e < end; e += kThreads) {
+        g_max = fmax(g_max, fabs(static_cast<double>(g[e])));
+        d_max = fmax(d_max, fabs(static_cast<double>(v.d[e])));
+    }
+    // Block maximum through shared memory (max is order-free, so any tree gives the same value).
+    for (int which = 0; which < 2; ++which) {
+        scratch[threadIdx.x] = which == 0 ? g_max : d_max;
+        __syncthreads();
+        for (int stride = kThreads / 2; stride > 0; stride >>= 1) {
+            if (static_cast<int>(threadIdx.x) < stride)
+                scratch[threadIdx.x] = fmax(scratch[threadIdx.x], scratch[threadIdx.x + stride]);
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) v.tol_partials[which * kMaxPartials + blockIdx.x] = scratch[0];
+        __syncthreads();
+    }
+}
+
+// cpu::Lbfgs::tolerance_stop on the device scalars (one thread).
+__device__ bool tolerance_stop(const LbfgsView& v, const LbfgsScalars& sc) {
+    if (v.tol_grad < 0 && v.tol_change < 0) return false;
+    double g_max = 0, d_max = 0;
+    for (int b = 0; b < v.blocks; ++b) {
+        g_max = fmax(g_max, v.tol_partials[b]);
+        d_max = fmax(d_max, v.tol_partials[kMaxPartials + b]);
+    }
+    if (g_max <= v.tol_grad) return true;
+    if (sc.iter == 0) return false;
+    // max|t d| as the CPU forms it: float(d * float(t)) is monotone in |d|.
+    const double td_max = fabs(static_cast<double>(__fmul_rn(static_cast<float>(d_max), __double2float_rn(sc.t))));
+    if (td_max <= v.tol_change) return true;
+    const double change = fabs(static_cast<double>(__double2float_rn(*v.total)) -
+                               static_cast<double>(__double2float_rn(sc.prev_loss)));
+    return change < v.tol_change;
+}
+
 __global__ void lbfgs_begin_kernel(LbfgsView v) {
     LbfgsScalars& sc = *v.scalars;
     if (!step_allowed(*v.state, v.total)) {  // no history change either
         sc.skip = 1;
         return;
     }
+    if (tolerance_stop(v, sc)) {  // torch broke out of its loop before this step: x unchanged
+        sc.skip = 1;
+        v.state->status = cuda::kStopped;
+        v.state->status_iter = static_cast<int>(v.state->iter + 1);
+        return;
+    }
+    sc.prev_loss = *v.total;
     sc.skip = 0;
     sc.iter += 1;
     sc.first = sc.iter == 1 ? 1 : 0;
@@ -283,7 +331,7 @@ __global__ void __launch_bounds__(kThreads) lbfgs_finish_kernel(LbfgsView v, flo
         const double inv_l1 = 1.0 / sum_partials(partials_of(v.partials, 0, 1), blocks, scratch);
         t = __dmul_rn(inv_l1 < 1.0 ? inv_l1 : 1.0, v.learning_rate);  // std::min(1.0, inv_l1) * lr
     }
-    const bool stop = gtd > 1.0;  // torch's gtd > -tolerance_change
+    const bool stop = gtd > -v.tol_change;  // torch's test (1 with nst's tolerance_change = -1)
     if (is_block0_thread0()) {
         sc.t = t;
         sc.gtd = gtd;
@@ -305,6 +353,12 @@ __global__ void __launch_bounds__(kThreads) lbfgs_finish_kernel(LbfgsView v, flo
 
 void lbfgs_begin(const LbfgsView& v, cudaStream_t stream) {
     lbfgs_begin_kernel<<<1, 1, 0, stream>>>(v);
+    NST_CUDA_CHECK(cudaGetLastError());
+}
+
+void lbfgs_tolerances(const LbfgsView& v, const float* g, cudaStream_t stream) {
+    if (v.tol_grad < 0 && v.tol_change < 0) return;  // fixed for the run, so the sequence stays fixed
+    lbfgs_tolerances_kernel<<<v.blocks, kThreads, 0, stream>>>(v, g);
     NST_CUDA_CHECK(cudaGetLastError());
 }
 

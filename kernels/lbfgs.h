@@ -54,6 +54,7 @@ struct LbfgsScalars {
     double h_diag;  // y.s / y.y of the newest kept pair (1 before any)
     double ys, yy;  // the last candidate pair's y.s and y.y
     double gtd;     // g.d of the last step (the stop test)
+    double prev_loss;  // the total of the previous step (tolerance_change's loss test)
 };
 
 // Partials: 2 buffers x 2 sums x kMaxPartials doubles.
@@ -73,12 +74,19 @@ struct LbfgsView {
     int m;              // history size M
     int blocks;         // reduce_blocks(n): the grid of every reduce kernel
     double learning_rate;
+    double tol_grad = -1;            // torch's tolerance_grad / tolerance_change (cpu::LbfgsOptions);
+    double tol_change = -1;          //   both < 0: lbfgs_tolerances queues nothing, only g.d > 1 stops
+    double* tol_partials = nullptr;  // (2 * kMaxPartials): per block max|g| then max|d|, for lbfgs_begin
     cuda::RunState* state;
     const double* total;  // the iteration's total loss
 };
 
 // The launch sequence of one step, in this order (see above). Host functions; each queues one
 // kernel on `stream`, never synchronises and never allocates.
+// Before lbfgs_begin when a tolerance is set: per block max|g| and max|d| into tol_partials;
+// lbfgs_begin then makes cpu::Lbfgs::step's tolerance tests (max|g| <= tol_grad; after the first
+// step max|t d| <= tol_change and |loss - prev_loss| < tol_change in float32) and stops the run.
+void lbfgs_tolerances(const LbfgsView& v, const float* g, cudaStream_t stream);
 void lbfgs_begin(const LbfgsView& v, cudaStream_t stream);
 void lbfgs_pair_dots(const LbfgsView& v, const float* g, cudaStream_t stream);
 void lbfgs_first_pass(const LbfgsView& v, const float* g, cudaStream_t stream);

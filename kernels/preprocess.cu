@@ -87,6 +87,7 @@ __global__ void torch_to_image_kernel(float* rgb, const float* x, std::size_t pl
 
 void check_scale(const Preprocessor& pre) {
     NST_REQUIRE(pre.kind != PreprocessKind::Caffe || pre.caffe_scale > 0.f, "caffe scale must be positive");
+    NST_REQUIRE(!pre.image_space, "the preprocessing kernels map into the network's input, not an image-space iterate");
 }
 
 }  // namespace

@@ -23,4 +23,12 @@ void tv_loss(const float* x,      // (N, C, H, W), device
              double* partials,    // tv_loss_partials(planes, h, w) doubles, device
              cudaStream_t stream);
 
+// The L1 form (--tv-form l1), the twin of cpu::tv_l1_loss: partials[b] = block b's part of
+// sum |x_{i+1,j} - x_{i,j}| + sum |x_{i,j+1} - x_{i,j}| over every neighbour pair (terms.h applies
+// scale itself); unless dx is null, dx += float(scale * g) with g the signs each element gathers
+// (sign(0) = 0). Writes tv_l1_loss_partials(planes, h, w) partials (0: nothing queued).
+int tv_l1_loss_partials(int planes, int h, int w);
+void tv_l1_loss(const float* x, int planes, int h, int w, double scale, float* dx, double* partials,
+                cudaStream_t stream);
+
 }  // namespace nst::kernels

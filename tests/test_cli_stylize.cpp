@@ -22,15 +22,6 @@ using namespace nst;
 namespace {
 
 // A width-8 pytorch-examples TransformerNet with torch's initialisation, written as a model file.
-std::string small_model(const std::string& dir, std::uint64_t seed = 3) {
-    NetModel m;
-    m.desc = transformer_net_desc(TransformerLayout::PytorchExamples, 8);
-    m.params = init_params(m.desc, seed);
-    m.metadata = {{"nst.width", "8"}, {"nst.io", "rgb255"}, {"nst.source", "test"}};
-    const std::string path = dir + "/model.safetensors";
-    save_model(path, m);
-    return path;
-}
 
 }  // namespace
 
@@ -93,7 +84,7 @@ TEST_CASE("stylize: caffe-bgr models get BGR minus the mean in and give it back"
 
 TEST_CASE("stylize cli: odd sizes keep their size and a folder gives a folder") {
     const std::string dir = test::temp_dir("cli_stylize");
-    const std::string model = small_model(dir);
+    const std::string model = test::transformer_model_file(dir, 3);
     const std::string content = test::smooth_png(dir, "odd.png", 37, 29, 1);
     const test::RunResult r = test::run_nst({"stylize", "--model", model, "--content", content, "--output",
                                              dir + "/out.png", "--quiet"});
@@ -118,7 +109,7 @@ TEST_CASE("stylize cli: odd sizes keep their size and a folder gives a folder") 
 
 TEST_CASE("stylize cli: bad input fails with one line and leaves the output alone") {
     const std::string dir = test::temp_dir("cli_stylize_errors");
-    const std::string model = small_model(dir);
+    const std::string model = test::transformer_model_file(dir, 3);
     const std::string content = test::smooth_png(dir, "c.png", 16, 16, 1);
     const std::string out = dir + "/out.png";
     test::check_cli_error({"stylize", "--model", dir + "/missing.safetensors", "--content", content, "--output", out},

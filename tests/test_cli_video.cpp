@@ -166,11 +166,7 @@ TEST_CASE("nst video: an interrupted run resumes bit for bit and other settings 
 TEST_CASE("nst video --model: a feed-forward model stylises every frame and the metric is reported") {
     const std::string dir = temp_dir("cli_video_model");
     const std::string clip = translating_clip(dir + "/clip", 5, 36, 44, 2, 0);
-    NetModel m;
-    m.desc = transformer_net_desc(TransformerLayout::PytorchExamples, 8);
-    m.params = init_params(m.desc, 3);
-    m.metadata = {{"nst.width", "8"}, {"nst.io", "rgb255"}, {"nst.source", "test"}};
-    save_model(dir + "/model.safetensors", m);
+    test::transformer_model_file(dir, 3);
     const RunResult r = run_nst({"video", "--model", dir + "/model.safetensors", "--content", clip, "--output",
                                  dir + "/out", "--backend", "cpu", "--quiet"});
     require_ok(r);
@@ -192,11 +188,7 @@ TEST_CASE("nst video: a video file in and out keeps the frame count and rate" * 
         for (const std::string& f : list_frames(frames)) enc->write(load_image(f).cview());
         enc->finish();
     }
-    NetModel m;
-    m.desc = transformer_net_desc(TransformerLayout::PytorchExamples, 8);
-    m.params = init_params(m.desc, 4);
-    m.metadata = {{"nst.width", "8"}, {"nst.io", "rgb255"}, {"nst.source", "test"}};
-    save_model(dir + "/model.safetensors", m);
+    test::transformer_model_file(dir, 4);
     const RunResult r = run_nst({"video", "--model", dir + "/model.safetensors", "--content", dir + "/in.mkv",
                                  "--output", dir + "/out.mkv", "--backend", "cpu", "--quiet"});
     require_ok(r);

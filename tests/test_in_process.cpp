@@ -48,15 +48,6 @@ InProcessError run_expecting_error(const std::vector<std::string>& args) {
 }
 
 // A width-8 TransformerNet model file for nst stylize.
-std::string model_file(const std::string& dir, std::uint64_t seed) {
-    NetModel m;
-    m.desc = transformer_net_desc(TransformerLayout::PytorchExamples, 8);
-    m.params = init_params(m.desc, seed);
-    m.metadata = {{"nst.width", "8"}, {"nst.io", "rgb255"}, {"nst.source", "test"}};
-    const std::string path = dir + "/model.safetensors";
-    save_model(path, m);
-    return path;
-}
 
 }  // namespace
 
@@ -89,7 +80,7 @@ TEST_CASE("in-process: run and stylize write the nst binary's bytes and hand ove
     CHECK(cache.loads() == 1);
 
     // nst stylize, with the model from the cache on the second job.
-    const std::string model = model_file(f.dir, 3);
+    const std::string model = test::transformer_model_file(f.dir, 3);
     const std::vector<std::string> stylize = {"stylize", "--model", model, "--content", f.content, "--quiet"};
     std::vector<std::string> cli_args = stylize;
     cli_args.insert(cli_args.end(), {"--output", f.path("stylize_cli.png")});
@@ -188,12 +179,12 @@ TEST_CASE("in-process: the weight cache reloads a changed file and hands out cop
     (void)cache.vgg("random:6");
     CHECK(cache.loads() == 2);
 
-    const std::string model = model_file(dir, 1);
+    const std::string model = test::transformer_model_file(dir, 1);
     const NetModel first = cache.model(model);
     CHECK(cache.model(model).params == first.params);
     CHECK(cache.loads() == 3);
     // Rewritten (same size, another time stamp): read again, and the new parameters come back.
-    model_file(dir, 2);
+    test::transformer_model_file(dir, 2);
     std::filesystem::last_write_time(model, std::filesystem::last_write_time(model) + std::chrono::seconds(5));
     const NetModel second = cache.model(model);
     CHECK(cache.loads() == 4);

@@ -13,6 +13,8 @@
 
 #include "core/rng.h"
 #include "io/image.h"
+#include "nn/net_model.h"
+#include "nn/transformer_net.h"
 
 namespace nst::test {
 
@@ -128,6 +130,16 @@ void check_cli_error(const std::vector<std::string>& args, int code, const std::
 }
 
 std::string shared_image(const std::string& name) { return std::string(NST_SHARED_IMAGES) + "/" + name; }
+
+std::string transformer_model_file(const std::string& dir, std::uint64_t seed) {
+    NetModel m;
+    m.desc = transformer_net_desc(TransformerLayout::PytorchExamples, 8);
+    m.params = init_params(m.desc, seed);
+    m.metadata = {{"nst.width", "8"}, {"nst.io", "rgb255"}, {"nst.source", "test"}};
+    const std::string path = dir + "/model.safetensors";
+    save_model(path, m);
+    return path;
+}
 
 std::string smooth_png(const std::string& dir, const std::string& name, int h, int w, std::uint64_t seed) {
     Tensor<float> rgb(Shape{1, 3, h, w});

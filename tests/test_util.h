@@ -69,6 +69,10 @@ std::string smooth_png(const std::string& dir, const std::string& name, int h, i
 
 int count_lines(const std::string& s);
 
+// A width-8 TransformerNet (pytorch/examples layout, rgb255 io) with init_params(seed), written as
+// DIR/model.safetensors for the feed-forward CLI tests (stylize, video --model, in-process).
+std::string transformer_model_file(const std::string& dir, std::uint64_t seed);
+
 // A fresh test directory with a content and a style image (smooth_png, seeds 1 and 2), and the
 // arguments of a quick `nst run` over them: random weights, the cpu backend, no progress lines.
 struct RunImages {

@@ -16,6 +16,7 @@ pkgs=(
   libzip-dev libhdf5-dev                                   # nst weights convert: PyTorch zip, Keras .h5
   libopencv-video-dev                                      # nst video: optical flow (DIS)
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # nst video: video files
+  libjpeg-dev                                              # --jpeg-decoder libjpeg (the peer presets)
   # downloads (tools/fetch_images.sh, tools/fetch_weights.sh)
   curl
 )

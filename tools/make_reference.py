@@ -675,13 +675,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out-dir", default=os.path.join(repo, "tests", "data"))
     ap.add_argument("--parts", default="all",
-                    choices=["all", "core", "guided", "color", "feedforward", "adain", "adain-train", "wct"],
+                    choices=["all", "core", "guided", "color", "feedforward", "adain", "adain-train", "wct", "peers"],
                     help="core: ref_common/max/avg; guided: ref_guided (spatial and scale controls); "
                          "color: ref_color (colour transforms, numpy); feedforward: ref_transformer "
                          "(TransformerNet forward, gradients, Adam step); adain: ref_adain (AdaIN "
                          "stylisation, tools/ref_adain.py); adain-train: ref_adain_train "
                          "(AdaIN decoder training step, tools/ref_adain_train.py); wct: ref_wct (WCT "
-                         "stylisation at one to five levels, tools/make_wct_reference.py)")
+                         "stylisation at one to five levels, tools/make_wct_reference.py); peers: ref_peers.json "
+                         "(the peer presets' conventions, tools/ref_peers.py)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     if args.parts in ("all", "color"):
@@ -743,6 +744,14 @@ def main():
 
     point = images["point"]
     written = []
+    if args.parts in ("all", "peers"):
+        import ref_peers  # noqa: E402 (tools/ is on sys.path)
+        written.append(ref_peers.write(os.path.join(args.out_dir, "ref_peers.json"), vgg19, gram_raw, weights, images,
+                                       CONTENT_LAYERS, STYLE_LAYERS, SETTINGS["images"]))
+    if args.parts == "peers":
+        for p in written:
+            print(f"wrote {os.path.relpath(p)} ({os.path.getsize(p) / 1e6:.2f} MB)")
+        return
     if args.parts in ("all", "feedforward"):
         written.append(write_feedforward(args.out_dir, metadata, start))
     if args.parts == "feedforward":

@@ -43,7 +43,7 @@ void eval(const EvalOptions& o) {
     if (!backend_note.empty()) std::fprintf(stderr, "nst: %s\n", backend_note.c_str());
     if (p.weights.random) warn_random_weights(p.weights.source);
     const Shape shape = p.spec.content.shape();
-    Tensor<float> x = load_network_image(o.image, p.pre, shape.h, shape.w, "--image");
+    Tensor<float> x = load_network_image(o.image, p.pre, shape.h, shape.w, "--image", image_reading(p.preset));
     p.spec.init = x.clone();
     p.spec.lbfgs_history = 1;  // the optimiser is not used; keep its memory small
     const LossSpec loss = p.spec.loss;

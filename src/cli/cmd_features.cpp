@@ -33,7 +33,7 @@ struct FeaturesOptions {
 };
 
 void features(const FeaturesOptions& o) {
-    const PresetDefaults preset = preset_defaults(parse_preset(o.preset));
+    const PresetDefaults preset = preset_named(o.preset);
     Pooling pooling = preset.pooling;
     if (!o.pooling.empty()) {
         if (o.pooling != "max" && o.pooling != "avg") throw_usage("--pooling: choose max or avg");

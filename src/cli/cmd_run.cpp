@@ -73,7 +73,7 @@ Tensor<float> make_init(const RunOptions& o, const Problem& p) {
     // --init style: the first style image, resized to the content's size.
     std::string path = o.init;
     if (o.init == "style") path = o.problem.styles.front().substr(0, o.problem.styles.front().find(','));
-    Tensor<float> x = load_network_image(path, p.pre, shape.h, shape.w, "--init");
+    Tensor<float> x = load_network_image(path, p.pre, shape.h, shape.w, "--init", image_reading(p.preset));
     color_init_image(p.color, p.pre, x);  // grey under --color-control luminance
     return x;
 }
@@ -88,14 +88,17 @@ Tensor<float> output_rgb(const Tensor<float>& x, const Preprocessor& pre, const 
 }
 
 // A .npy output is the raw optimised tensor x, untouched, so that it can be evaluated or resumed.
+// --output-rounding truncate writes the 8-bit levels ToPILImage would (truncation).
 void save_result(const std::string& path, const Tensor<float>& x, const Preprocessor& pre, int depth,
-                 const ColorPlan& color) {
+                 const ColorPlan& color, OutputRounding rounding) {
     if (output_kind(path) == OutputKind::Npy) {
         const Shape s = x.shape();
         save_npy(path, x.data(), {s.n, s.c, s.h, s.w});
         return;
     }
-    save_image(path, output_rgb(x, pre, color).cview(), depth);
+    Tensor<float> rgb = output_rgb(x, pre, color);
+    if (rounding == OutputRounding::Truncate && depth == 8) truncate_to_8bit_levels(rgb.view());
+    save_image(path, rgb.cview(), depth);
 }
 
 // What one stage needs besides its problem: where it saves, and how it reports.
@@ -106,18 +109,30 @@ struct StageContext {
     std::string save_base;    // --save-iter names derive from it (the output, or its stage path)
     double run_seconds = 0;   // wall seconds of the stages before this one
     TraceMemory memory;       // the stage's plan, for the trace
+    OutputIterate iterate = OutputIterate::Last;      // --output-iterate (preset default)
+    OutputRounding rounding = OutputRounding::Round;  // --output-rounding (preset default)
 };
 
 // Runs one stage's optimisation on `engine`; returns the iterations done (fewer than asked
-// when L-BFGS stops early, or when an in-process iteration hook says stop: then `halted` is set).
+// when L-BFGS stops early, or when an in-process iteration hook says stop: then `halted` is set)
+// and the image to write in `result`: x_N, or with --output-iterate previous x_{N-1}, the point
+// the N-th iteration evaluated (neural-style-pt's saves, intermediate ones included, are one
+// step behind). When L-BFGS stops at iteration k it does not step, so x is then the point
+// iteration k evaluated under either rule; a halted run hands over the current x.
 int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const Preprocessor& pre,
-              const ColorPlan& color, Progress& progress, Trace& trace, bool& halted) {
+              const ColorPlan& color, Progress& progress, Trace& trace, Tensor<float>& result, bool& halted) {
     int done = 0;
     bool stopped = false;
     RunHooks* hooks = active_run_hooks();
     // An iteration hook may stop after any iteration, so that the engine must not run ahead of
     // it: one iteration per batch then (on CUDA, one host copy of the loss per iteration).
     const int max_batch = hooks && hooks->on_iteration ? 1 : kMaxBatch;
+    const bool lag = sc.iterate == OutputIterate::Previous;
+    const auto is_save_point = [&](int it) {
+        return it == sc.iterations || (o.save_iter > 0 && it % o.save_iter == 0);
+    };
+    Tensor<float> held;  // with lag: x before the iteration that ends at the next save point
+    if (lag && is_save_point(1)) held = engine.current();
     // Iterations run in batches that end at print, save and ring points, so that a GPU engine
     // hands its loss values to the host only there (every iteration when --trace is on, but
     // still one copy per batch).
@@ -125,6 +140,8 @@ int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const
         int next = std::min(sc.iterations, done + max_batch);
         if (o.print_iter > 0) next = std::min(next, (done / o.print_iter + 1) * o.print_iter);
         if (o.save_iter > 0) next = std::min(next, (done / o.save_iter + 1) * o.save_iter);
+        // With lag the batch ends one short of a save point, where x_{point-1} is taken.
+        if (lag && is_save_point(next) && next - 1 > done) next -= 1;
         engine.advance(next - done);
         const std::vector<IterationRecord> records = engine.take_records();
         TraceMemory memory = sc.memory;
@@ -143,7 +160,10 @@ int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const
             }
             if (r.stopped) {
                 if (!o.quiet)
-                    std::fprintf(stderr, "nst: L-BFGS stopped at iteration %d (no descent direction)\n", r.iter);
+                    std::fprintf(stderr,
+                                 "nst: L-BFGS stopped at iteration %d (torch's stopping rule: a tolerance met, or no "
+                                 "descent direction)\n",
+                                 r.iter);
                 stopped = true;
                 break;
             }
@@ -156,8 +176,11 @@ int run_stage(const RunOptions& o, const StageContext& sc, Engine& engine, const
                                              : "") +
                           "; nothing else was written");
         if (!stopped && o.save_iter > 0 && done % o.save_iter == 0 && done != sc.iterations)
-            save_result(iteration_path(sc.save_base, done), engine.current(), pre, o.output_depth, color);
+            save_result(iteration_path(sc.save_base, done), lag ? held.clone() : engine.current(), pre,
+                        o.output_depth, color, sc.rounding);
+        if (lag && !stopped && done < sc.iterations && is_save_point(done + 1)) held = engine.current();
     }
+    result = lag && !stopped && !held.empty() ? std::move(held) : engine.current();
     return done;
 }
 
@@ -255,6 +278,11 @@ void run(RunOptions& o) {
         p.spec.learning_rate = o.learning_rate;
         p.spec.lbfgs_history = mplan.lbfgs_history;
         p.spec.lbfgs_history_precision = history_precision;
+        p.spec.lbfgs_tol_grad = p.preset.tol_grad;
+        p.spec.lbfgs_tol_change = p.preset.tol_change;
+        if (optimizer != OptimizerKind::Lbfgs && (p.preset.tol_grad >= 0 || p.preset.tol_change >= 0) &&
+            (o.problem.conventions.o_tol_grad->count() || o.problem.conventions.o_tol_change->count()))
+            throw_usage("--tol-grad / --tol-change: apply to --optimizer lbfgs only");
         p.spec.tile_rows = mplan.tile_rows;
         CudaOptions stage_cuda = cuda;
         stage_cuda.precision = p.spec.cuda.precision;
@@ -281,14 +309,16 @@ void run(RunOptions& o) {
         sc.run_seconds = run_seconds();
         sc.memory = TraceMemory{mplan.estimate.total(), mplan.tile_rows, mplan.lbfgs_history, 0,
                                 optimizer == OptimizerKind::Lbfgs ? history_precision_name(history_precision) : ""};
+        sc.iterate = p.preset.output_iterate;
+        sc.rounding = p.preset.output_rounding;
+        Tensor<float> result;
         bool halted = false;
-        total_done += run_stage(o, sc, *engine, pre, color, progress, trace, halted);
+        total_done += run_stage(o, sc, *engine, pre, color, progress, trace, result, halted);
         // A run stopped by its iteration hook ends here, its result saved as the final one.
         const bool last = k + 1 == num_stages || halted;
         const std::string path = last ? o.output : stage_path(o.output, k + 1);
         // A finished stage is on disk before the next begins, so a later failure keeps it.
-        Tensor<float> result = engine->current();
-        if (write_output) save_result(path, result, pre, o.output_depth, color);
+        if (write_output) save_result(path, result, pre, o.output_depth, color, sc.rounding);
         if (last && hooks && hooks->on_result) hooks->on_result(output_rgb(result, pre, color));
         peak = std::max(peak, engine->peak_memory_bytes());
         last_kind = engine->peak_memory_kind();
@@ -326,6 +356,7 @@ Command add_run_command(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("run", "style transfer: optimise an image to match content and style");
     o->problem.add_to(*sub);
     o->problem.color.add_run_options(*sub);
+    o->problem.conventions.add_run_options(*sub);
     o->memory.add_to(*sub);
     o->o_output =
         sub->add_option("--output", o->output, ".png, .jpg or .npy (raw optimised tensor)")->capture_default_str();

@@ -84,6 +84,11 @@ VideoPlan plan_options(VideoOptions& o) {
         throw_usage("--style is required (or --model for a feed-forward model)");
     }
     if (o.passes < 1 || o.passes > 1000) throw_usage("--passes: must be in 1..1000");
+    // The temporal loss compares network-space frames (engine/iterate_space.h).
+    if (!plan.feedforward && resolve_conventions(o.problem.conventions, preset_named(o.problem.preset)).image_space)
+        throw_usage("--iterate-space image (preset " + o.problem.preset +
+                    ") is not available for video: the temporal loss works in the network's input space; give "
+                    "--iterate-space network");
     if (o.temporal_after < 1) throw_usage("--temporal-after: must be >= 1");
     require_finite(o.blend_weight, "--blend-weight");
     require_finite(o.blend_weight_last_pass, "--blend-weight-last-pass");

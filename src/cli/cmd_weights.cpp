@@ -317,6 +317,9 @@ void info_cmd(const InfoArgs& a) {
         naming = naming_name(c.format, c.naming);
         why = c.preprocess_reason + "; as `nst weights convert` would write it";
     }
+    // A features.N file cannot say whose weights it holds: say the rule and the override (issue #16).
+    const bool ambiguous_names = naming.find("features") != std::string::npos || naming.find("torchvision") != std::string::npos;
+    const std::string rule = ambiguous_names ? convert::torchvision_names_rule() : "";
     std::error_code ec;
     const auto bytes = std::filesystem::file_size(a.file, ec);
     std::size_t params = 0;
@@ -332,6 +335,7 @@ void info_cmd(const InfoArgs& a) {
         j["naming"] = naming;
         j["preprocess"] = preprocess_name(w.preprocess);
         j["preprocess_reason"] = why;
+        if (!rule.empty()) j["preprocess_rule"] = rule;
         j["normalized"] = w.normalized;
         j["source"] = w.source;
         j["checksum"] = checksum;
@@ -358,6 +362,7 @@ void info_cmd(const InfoArgs& a) {
                 native ? "" : " (not native: convert it with `nst weights convert` to use it)");
     std::printf("source      %s\n", w.source.empty() ? "(none)" : w.source.c_str());
     std::printf("preprocess  %s\n            (%s)\n", preprocess_description(w.preprocess).c_str(), why.c_str());
+    if (!rule.empty()) std::printf("            rule: %s\n", rule.c_str());
     std::printf("normalized  %s\n", w.normalized ? "true (Gatys's normalisation: mean activation 1 per filter)" : "false");
     std::printf("checksum    %s (FNV-1a 64 of the float32 conv weights and biases)\n", checksum.c_str());
     std::printf("parameters  %zu in %d conv layers\n", params, w.num_convs());

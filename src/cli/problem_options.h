@@ -10,6 +10,7 @@
 
 #include "cli/control_options.h"
 #include "cli/color_options.h"
+#include "cli/convention_options.h"
 #include "engine/engine.h"
 #include "engine/presets.h"
 #include "io/image.h"
@@ -39,6 +40,7 @@ struct ProblemOptions {
     bool plan_only = false;  // --dry-run: the backend may be a CUDA device this machine lacks
     ControlOptions controls;  // spatial and scale controls (control_options.h)
     ColorOptions color;  // --match-color, --color-control, --luminance-match (--original-colors: run)
+    ConventionOptions conventions;  // peer conventions (--caffe-scale, --resize, ...; issue #16)
 
     // Options whose presence decides whether the preset's default applies.
     CLI::Option* o_content_weight = nullptr;
@@ -47,6 +49,7 @@ struct ProblemOptions {
     CLI::Option* o_content_layers = nullptr;
     CLI::Option* o_style_layers = nullptr;
     CLI::Option* o_pooling = nullptr;
+    CLI::Option* o_size_rule = nullptr;
 
     void add_to(CLI::App& app);
 };
@@ -54,7 +57,7 @@ struct ProblemOptions {
 // Everything a backend needs, resolved from the options.
 struct Problem {
     Vgg19Weights weights;
-    PresetDefaults preset;
+    PresetDefaults preset;  // the named preset with the convention options applied
     Preprocessor pre;
     SizeRule size_rule = SizeRule::Max;
     Backend backend = Backend::Cpu;
@@ -70,11 +73,26 @@ Problem resolve_problem(const ProblemOptions& o, std::string& backend_note, Vgg1
 
 // Loads an image file or a preprocessed .npy as network-space x. Images are resized to
 // (h, w) when h > 0; a .npy must already be (1, 3, h, w) when h > 0.
-Tensor<float> load_network_image(const std::string& path, const Preprocessor& pre, int h, int w,
-                                 const std::string& option);
+// How image files are read and resized (--jpeg-decoder, --resize): the preset's, or nst's.
+struct ImageReading {
+    ResizeFilter resize = ResizeFilter::Stb;
+    JpegDecoder jpeg = JpegDecoder::Stb;
+};
+inline ImageReading image_reading(const PresetDefaults& p) { return {p.resize, p.jpeg}; }
 
-// Resizes an RGB image to (h, w) when h > 0 and maps it into network space.
-Tensor<float> to_network(Tensor<float> rgb, const Preprocessor& pre, int h, int w);
+Tensor<float> load_network_image(const std::string& path, const Preprocessor& pre, int h, int w,
+                                 const std::string& option, const ImageReading& reading = {});
+
+// Resizes an RGB image to (h, w) when h > 0 (by `filter`, --resize) and maps it into network space.
+Tensor<float> to_network(Tensor<float> rgb, const Preprocessor& pre, int h, int w,
+                         ResizeFilter filter = ResizeFilter::Stb);
+
+// The iterate's space and box of a preset (--iterate-space, --clamp-iterate) for weights
+// preprocessed by pre (engine/iterate_space.h).
+IterateSpace iterate_space(const PresetDefaults& preset, const Preprocessor& pre);
+// One nst: warning: line when the preset expects the other preprocessing than the weights'
+// (a Caffe-port preset given torchvision weights, or the reverse); silent for random weights.
+void warn_preprocess_mismatch(const PresetDefaults& preset, const Vgg19Weights& weights);
 
 // The preset's random starting point (1, 3, H, W) of the content's size, network space: 0.001 N(0, 1)
 // in network space (jcjohnson) or uniform [0, 1) noise in image space, preprocessed (gatys); the

@@ -26,6 +26,19 @@ constexpr const char* kCaffePorts[] = {"d01eb7cb", "74e45263", "00b39a1b"};
 
 }  // namespace
 
+std::string torchvision_names_rule() {
+    std::string hashes;
+    for (const char* h : kCaffePorts) hashes += std::string(hashes.empty() ? "" : ", ") + h;
+    return "features.N names are torchvision's AND those of Caffe ports (jcjohnson's vgg19-d01eb7cb.pth, used by "
+           "neural-style-pt); the tensors cannot tell them apart, so nst takes torchvision preprocessing unless the "
+           "file name holds a known Caffe-port hash (" + hashes + "). Override: `nst weights convert IN OUT "
+           "--preprocess caffe|torchvision`";
+}
+
+namespace {
+
+}  // namespace
+
 void check_options(const ConvertOptions& o) {
     Format from = Format::Safetensors;
     parse_format(o.from, from);

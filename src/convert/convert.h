@@ -38,6 +38,11 @@ struct Converted {
 // Checks option values first (nst::Error(Usage)), then reads and maps the file (Input).
 Converted convert_weights(const std::string& path, const ConvertOptions& options);
 
+// The rule for a torchvision-named (features.N) file, whose tensors cannot tell a torchvision
+// network from a Caffe port, in one sentence naming the known Caffe-port hashes and the override
+// (`nst weights info` prints it; issue #16).
+std::string torchvision_names_rule();
+
 // The same for a checkpoint already opened (read_checkpoint); options already checked.
 Converted convert_vgg19(const Checkpoint& ck, const ConvertOptions& options);
 

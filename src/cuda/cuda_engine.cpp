@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The CUDA backend's Engine: cuda::Vgg19Net + cuda::Objective + a device-resident optimiser,
 // one iteration queued as
-//     iteration_begin -> objective (forward, losses, backward, TV, temporal) -> optimiser step -> record
+//     iteration_begin -> [clamp x] -> [x mapped into the network's input] -> objective (forward,
+//     losses, backward, TV, temporal) -> [gradient mapped back] -> optimiser step -> record
+// (the bracketed steps only with --clamp-iterate and --iterate-space image: engine/iterate_space.h)
 // on one stream. The first iteration runs eagerly (cuDNN and our kernels warm up, nothing is
 // allocated any more afterwards); the same sequence is then captured once into a CUDA graph and
 // replayed for every later iteration. The graph reads all changing scalars (iteration number,
@@ -26,6 +28,8 @@
 #include "cuda/run_state.h"
 #include "cuda/vgg19_cuda.h"
 #include "engine/engine.h"
+#include "kernels/box.h"
+#include "kernels/channel_map.h"
 #include "kernels/run_state.h"
 #include "kernels/temporal_loss.h"
 
@@ -62,6 +66,10 @@ public:
         const Shape shape = m_spec.init.shape();
         m_x = Tensor<float>(shape, Device::Cuda);
         m_g = Tensor<float>(shape, Device::Cuda);
+        if (m_spec.iterate.image) {
+            m_net_x = Tensor<float>(shape, Device::Cuda);
+            m_net_g = Tensor<float>(shape, Device::Cuda);
+        }
         m_state = Buffer(sizeof(cuda::RunState), Device::Cuda);
         m_ring = Buffer(sizeof(double) * kRingCapacity * std::size_t(m_objective.num_terms() + 1), Device::Cuda);
         start();
@@ -135,7 +143,7 @@ public:
             m_eval_g = Tensor<float>(x.shape, Device::Cuda);
         }
         device_memory::copy(m_eval_x.data(), x.data, x.numel() * sizeof(float), true, false);
-        m_objective.evaluate(m_eval_x.cview(), grad.empty() ? TensorView<float>{} : m_eval_g.view());
+        evaluate_at(m_eval_x, grad.empty() ? nullptr : &m_eval_g);
         const LossTerms terms = m_objective.terms_to_host();
         if (!grad.empty()) device_memory::copy(grad.data, m_eval_g.data(), grad.numel() * sizeof(float), false, true);
         return terms;
@@ -145,14 +153,32 @@ public:
     const char* peak_memory_kind() const override { return "device"; }
 
 private:
-    // The targets of m_spec: content, temporal and (styles) the style Grams; then the buffers of
-    // an evaluation at the problem's size.
+    // Queues the objective at iterate x (device, (1, 3, H, W)); the gradient goes to *grad unless
+    // null. In image space the objective sees map(x) and its gradient comes back transposed.
+    void evaluate_at(const Tensor<float>& x, Tensor<float>* grad) {
+        const IterateSpace& space = m_spec.iterate;
+        if (!space.image) {
+            m_objective.evaluate(x.cview(), grad ? grad->view() : TensorView<float>{});
+            return;
+        }
+        const cudaStream_t s = m_ctx.stream();
+        const kernels::ChannelAffine map = kernels::to_affine(space.map);
+        const std::size_t plane = x.shape().plane();
+        kernels::channel_affine(m_net_x.data(), x.data(), 1, plane, map, s);
+        m_objective.evaluate(m_net_x.cview(), grad ? m_net_g.view() : TensorView<float>{});
+        if (grad) kernels::channel_affine_backward(grad->data(), m_net_g.data(), 1, plane, map, s);
+    }
+
+    // The targets of m_spec: content, temporal and (styles) the style Grams, given to the
+    // objective as network input (image-space images mapped on the host, as the CPU engine
+    // does); then the buffers of an evaluation at the problem's size.
     void set_targets(bool styles) {
-        m_objective.set_content(m_spec.content.cview());
+        Tensor<float> mapped;
+        m_objective.set_content(as_network_input(m_spec.iterate, m_spec.content, mapped));
         if (styles) {
+            std::vector<Tensor<float>> mapped_styles;
             std::vector<ConstView<float>> images, masks;
-            for (const auto& s : m_spec.styles) images.push_back(s.cview());
-            for (const auto& s : m_spec.style_masks) masks.push_back(s.cview());  // an empty one = whole image
+            style_views(m_spec, mapped_styles, images, masks);
             m_objective.set_styles(images, m_spec.style_blend, masks);
         }
         m_objective.set_temporal(temporal_targets(m_spec), m_preprocess, temporal_caffe_scale(m_spec));
@@ -175,7 +201,8 @@ private:
         if (m_spec.optimizer == OptimizerKind::Lbfgs)
             m_lbfgs = std::make_unique<cuda::Lbfgs>(m_ctx, m_x.numel(),
                                                     cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
-                                                                      m_spec.lbfgs_history_precision},
+                                                                      m_spec.lbfgs_history_precision,
+                                                                      m_spec.lbfgs_tol_grad, m_spec.lbfgs_tol_change},
                                                     state(), total);
         else
             m_adam = std::make_unique<cuda::Adam>(m_ctx, m_x.numel(), cpu::AdamOptions{m_spec.learning_rate}, state(),
@@ -193,7 +220,13 @@ private:
     void enqueue_iteration() {
         const cudaStream_t s = m_ctx.stream();
         kernels::iteration_begin(state(), s);
-        m_objective.evaluate(m_x.cview(), m_g.view());
+        if (m_spec.iterate.clamp) {
+            // The optimiser keeps the clamped x (torch's in-place clamp_).
+            const ChannelBox& b = m_spec.iterate.box;
+            const kernels::Box3 box{{b.lo[0], b.lo[1], b.lo[2]}, {b.hi[0], b.hi[1], b.hi[2]}};
+            kernels::clamp_to_box(m_x.data(), 1, m_x.shape().plane(), box, s);
+        }
+        evaluate_at(m_x, &m_g);
         {
             cuda::NvtxRange range("optimiser step");
             if (m_lbfgs)
@@ -289,6 +322,7 @@ private:
     PreprocessKind m_preprocess;
     Tensor<float> m_x, m_g;            // (1, 3, H, W) device: the variable and its gradient
     Tensor<float> m_eval_x, m_eval_g;  // (1, 3, H, W) device: evaluate()'s own point
+    Tensor<float> m_net_x, m_net_g;    // (1, 3, H, W) device, image space only: map(x), its gradient
     Buffer m_state, m_ring;            // cuda::RunState; kRingCapacity rows of terms + seconds
     std::unique_ptr<cuda::Lbfgs> m_lbfgs;
     std::unique_ptr<cuda::Adam> m_adam;

@@ -136,7 +136,8 @@ std::size_t cuda_planned_bytes(const LossSpec& loss, int window_h, int w, int im
         const std::size_t m = std::size_t(lbfgs_pairs);
         engine += 2 * m * image * history_value_bytes<float>(lbfgs_history_precision) + 2 * image * sizeof(float) +
                   2 * m * sizeof(double) +
-                  kernels::kLbfgsPartials * sizeof(double) + sizeof(kernels::LbfgsScalars);
+                  (kernels::kLbfgsPartials + 2 * kernels::kMaxPartials) * sizeof(double) +
+                  sizeof(kernels::LbfgsScalars);  // + lbfgs_tolerances' block maxima
     } else {
         engine += 2 * image * sizeof(float) + sizeof(kernels::AdamScalars);  // Adam: m, v, scalars
     }

@@ -52,6 +52,7 @@
 #include "kernels/style_loss.h"
 #include "kernels/temporal_loss.h"
 #include "kernels/terms.h"
+#include "kernels/grad_norm.h"
 #include "kernels/tv_loss.h"
 #include "loss/style_plan.h"
 #include "loss/tiling.h"
@@ -107,7 +108,8 @@ struct Objective::Impl {
         int channels = 0;
         long long positions = 0;
         double gram_scale = 0;
-        double coef = 0;        // 4 * loss_scale * gram_scale
+        double coef = 0;        // 4 * loss_scale * gram_scale (x grad_norm_factor)
+        double weight = 0;      // the term's weight: style weight x w_l (gradient normalisation)
     };
     // One content region's term at a style layer (content masks): style k, its guide, b_k.
     struct Region {
@@ -138,6 +140,8 @@ struct Objective::Impl {
     std::vector<std::vector<Region>> regions;         // [j]: the region terms evaluate() runs
     Tensor<float> edit_mask_host;                     // (1, 1, H, W) or empty
     Tensor<float> edit_mask;                          // its device copy for the prepared shape
+    Tensor<float> norm_scratch;                       // one term's gradient (GradNorm::JcJohnson), device
+    Tensor<double> norm_partials;                     // its L1 partials (kMaxPartials), device
     Tensor<float> cublas_scratch;                     // F o T for guided cuBLAS Grams, device
 
     std::vector<Tensor<float>> content_targets;   // per content layer (1, C, h, w), device
@@ -773,6 +777,7 @@ void Objective::set_temporal(const std::vector<TemporalTarget<float>>& targets, 
 
 void Objective::set_tile_rows(int rows) {
     if (rows < 0) throw_usage("--tile-rows: must be at least 0 (0 = untiled)");
+    check_grad_norm_tiling(m->spec, rows);
     m->tile_rows = rows;
     if (m->prepared) prepare(m->shape);
 }
@@ -815,7 +820,7 @@ void Objective::prepare(const Shape& x_shape) {
         if (s.content_weight == 0) continue;
         const LossScales sc = loss_scales(s.preset, plan.shape.c, (long long)plan.shape.plane());
         const double scale = s.content_weight * sc.content;
-        plan.two_scale = 2 * scale;
+        plan.two_scale = 2 * scale * grad_norm_factor(s.grad_norm, s.content_weight);
         o.sums.count[i] = kernels::content_loss_partials(plan.shape.numel());
         o.sums.scale[i] = scale;
     }
@@ -853,7 +858,8 @@ void Objective::prepare(const Shape& x_shape) {
         const LossScales sc = loss_scales(s.preset, plan.channels, plan.positions);
         const double loss_scale = s.style_weight * wl * sc.style;
         plan.gram_scale = sc.gram;
-        plan.coef = 4 * loss_scale * sc.gram;
+        plan.weight = s.style_weight * wl;
+        plan.coef = 4 * loss_scale * sc.gram * grad_norm_factor(s.grad_norm, plan.weight);
         o.sums.count[term] = kernels::style_value_partials(plan.channels);
         o.sums.scale[term] = loss_scale;
         o.ensure_gram_scratch(plan.channels, o.gram_columns(std::size_t(j)), false);
@@ -861,8 +867,20 @@ void Objective::prepare(const Shape& x_shape) {
 
     const int tv_term = o.nc + o.ns;
     const bool tv = s.tv_weight != 0;
-    o.sums.count[tv_term] = tv ? kernels::tv_loss_partials(x_shape.n * x_shape.c, x_shape.h, x_shape.w) : 0;
-    o.sums.scale[tv_term] = tv ? s.tv_weight * 0.5 : 0.0;  // value = tv_weight * 0.5 * sum
+    const bool l1 = s.tv_form == TvForm::L1;
+    const int planes = x_shape.n * x_shape.c;
+    o.sums.count[tv_term] = !tv ? 0
+                            : l1 ? kernels::tv_l1_loss_partials(planes, x_shape.h, x_shape.w)
+                                 : kernels::tv_loss_partials(planes, x_shape.h, x_shape.w);
+    // value = tv_weight * 0.5 * sum of squares, or tv_weight * sum of |differences|
+    o.sums.scale[tv_term] = tv ? s.tv_weight * (l1 ? 1.0 : 0.5) : 0.0;
+    if (s.grad_norm == GradNorm::JcJohnson && any_layer) {
+        NST_REQUIRE(!o.tiled(), "objective: jcjohnson gradient normalisation with tiling");
+        std::size_t most = 0;
+        for (int l : loss_taps(s)) most = std::max(most, layer_shape(l, x_shape.h, x_shape.w).numel());
+        o.ensure_scratch(o.norm_scratch, most);
+        if (o.norm_partials.empty()) o.norm_partials = Tensor<double>(Shape{1, 1, 1, kernels::kMaxPartials}, Device::Cuda);
+    }
     for (int t = tv_term + 1; t < kernels::kMaxTerms; ++t) o.sums.count[t] = 0;
     o.refresh_temporal_sums();
 
@@ -952,11 +970,24 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
             // The terms at each tap inside the backward pass, added into the gradient from above
             // (content, then style: the CPU objective's order).
             NvtxRange range("backward");
+            // With jcjohnson's normalisation each term writes into a zeroed scratch first, whose L1
+            // norm then scales it into g (kernels/grad_norm.h).
+            const bool normalize = s.grad_norm == GradNorm::JcJohnson;
+            auto add_term = [&](TensorView<float> g, double weight, auto&& term) {
+                if (!normalize) return term(g.data);
+                float* tmp = o.norm_scratch.data();
+                NST_CUDA_CHECK(cudaMemsetAsync(tmp, 0, g.numel() * sizeof(float), stream));
+                term(tmp);
+                kernels::grad_l1_partials(tmp, g.numel(), o.norm_partials.data(), stream);
+                kernels::grad_l1_scale_add(tmp, g.numel(), o.norm_partials.data(), weight, g.data, stream);
+            };
             o.net.backward(dx, [&](int l, TensorView<float> g) {
                 for (int i = 0; i < o.nc && s.content_weight != 0; ++i)
-                    if (s.content_layers[std::size_t(i)] == l) content_term(i, g.data);
+                    if (s.content_layers[std::size_t(i)] == l)
+                        add_term(g, s.content_weight, [&](float* df) { content_term(i, df); });
                 for (int j = 0; j < o.ns; ++j)
-                    if (style_on(j) && s.style_layers[std::size_t(j)] == l) style_term(j, g.data);
+                    if (style_on(j) && s.style_layers[std::size_t(j)] == l)
+                        add_term(g, o.style_plan[std::size_t(j)].weight, [&](float* df) { style_term(j, df); });
             });
         }
     } else if (grad) {
@@ -965,8 +996,12 @@ void Objective::evaluate(ConstView<float> x, TensorView<float> dx) {
     }
     if (s.tv_weight != 0) {
         NvtxRange range("loss tv");
-        kernels::tv_loss(x.data, x.shape.n * x.shape.c, x.shape.h, x.shape.w, s.tv_weight, grad ? dx.data : nullptr,
-                         o.slot(o.nc + o.ns), stream);
+        if (s.tv_form == TvForm::L1)
+            kernels::tv_l1_loss(x.data, x.shape.n * x.shape.c, x.shape.h, x.shape.w, s.tv_weight,
+                                grad ? dx.data : nullptr, o.slot(o.nc + o.ns), stream);
+        else
+            kernels::tv_loss(x.data, x.shape.n * x.shape.c, x.shape.h, x.shape.w, s.tv_weight,
+                             grad ? dx.data : nullptr, o.slot(o.nc + o.ns), stream);
     }
     if (o.temporal.count > 0) {
         NST_REQUIRE(o.temporal_shape == x.shape,

@@ -49,6 +49,7 @@ struct Lbfgs::Impl {
     Buffer history;   // (2, M, n) floats or bf16 values (options.history_precision): s slots, then y slots
     Buffer d;         // (n) floats
     Buffer g_prev;    // (n) floats
+    Buffer tol_partials;  // 2 * kMaxPartials doubles: lbfgs_tolerances' block maxima
     kernels::LbfgsView view{};
 
     kernels::LbfgsScalars read_scalars() const {
@@ -99,7 +100,7 @@ Lbfgs::Lbfgs(Context& ctx, std::size_t n, cpu::LbfgsOptions options, RunState* s
                                        device_array<double>(kernels::kLbfgsPartials),
                                        half ? device_array<Bf16>(2 * m_slots * n) : device_array<float>(2 * m_slots * n),
                                        device_array<float>(n),
-                                       device_array<float>(n), {}});
+                                       device_array<float>(n), device_array<double>(2 * kernels::kMaxPartials), {}});
     for (Buffer* b : {&m->rho, &m->alpha, &m->partials, &m->d, &m->g_prev}) zero(*b, stream);
     kernels::LbfgsScalars init{};
     init.skip = 1;
@@ -120,6 +121,9 @@ Lbfgs::Lbfgs(Context& ctx, std::size_t n, cpu::LbfgsOptions options, RunState* s
     v.m = options.history;
     v.blocks = kernels::reduce_blocks(n);
     v.learning_rate = options.learning_rate;
+    v.tol_grad = options.tol_grad;
+    v.tol_change = options.tol_change;
+    v.tol_partials = static_cast<double*>(m->tol_partials.data());
     v.state = state;
     v.total = total;
 }
@@ -132,6 +136,7 @@ void Lbfgs::step(float* x, const float* g) {
     const cudaStream_t stream = m->ctx.stream();
     // Always the same 2M + 4 launches (kernels/lbfgs.h): positions beyond the pairs kept return
     // on the device, so the sequence does not depend on device state and can live in a graph.
+    kernels::lbfgs_tolerances(v, g, stream);
     kernels::lbfgs_begin(v, stream);
     kernels::lbfgs_pair_dots(v, g, stream);
     kernels::lbfgs_first_pass(v, g, stream);

@@ -28,17 +28,6 @@ namespace {
 
 constexpr std::size_t kWorkspace = std::size_t(256) << 20;  // cuDNN workspace per convolution
 
-// The loss's input map with the coefficients rounded to float, as PerceptualLoss::to_net does.
-kernels::ChannelAffine affine_of(const ChannelMap& m) {
-    kernels::ChannelAffine a{};
-    for (int c = 0; c < 3; ++c) {
-        a.src[c] = m.src[c];
-        a.a[c] = float(m.a[c]);
-        a.b[c] = float(m.b[c]);
-    }
-    return a;
-}
-
 void upload(void* dst, const void* src, std::size_t bytes, cudaStream_t stream) {
     NST_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
 }
@@ -51,7 +40,7 @@ public:
           m_vgg(m_ctx, weights, Pooling::Max, Precision::Fp32, kWorkspace),
           m_net(m_ctx, c.desc, init_params(c.desc, c.sample.seed).data(), kWorkspace),
           m_n(param_count(c.desc)),
-          m_map(affine_of(loss_input_map(c.loss.io, c.loss.preprocess))),
+          m_map(kernels::to_affine(loss_input_map(c.loss.io, c.loss.preprocess))),
           m_nc(int(c.loss.content_layers.size())),
           m_ns(int(c.loss.style_layers.size())) {
         const PerceptualOptions& o = c.loss;

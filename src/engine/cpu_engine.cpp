@@ -54,14 +54,16 @@ public:
         for (int i = 0; i < count && !interrupt_signal(); ++i) {
             if (m_iter == 0) m_start = std::chrono::steady_clock::now();
             IterationRecord rec;
-            rec.terms = m_objective.evaluate(m_x.cview(), m_g.view());
+            // --clamp-iterate: the optimiser keeps the clamped x (torch's in-place clamp_).
+            if (m_spec.iterate.clamp) clamp_to_box(m_spec.iterate.box, m_x.view());
+            rec.terms = evaluate_at(m_x.cview(), m_g.view());
             rec.iter = ++m_iter;
             if (!std::isfinite(rec.terms.total))
                 throw_runtime("non-finite loss at iteration " + std::to_string(m_iter) +
                               "; lower --learning-rate or the loss weights");
             if (!m_converged) {
                 if (m_lbfgs)
-                    rec.stopped = m_converged = !m_lbfgs->step(m_x.data(), m_g.data());
+                    rec.stopped = m_converged = !m_lbfgs->step(m_x.data(), m_g.data(), rec.terms.total);
                 else
                     m_adam->step(m_x.data(), m_g.data());
             }
@@ -80,7 +82,7 @@ public:
 
     Tensor<float> current() const override { return m_x.clone(); }
 
-    LossTerms evaluate(ConstView<float> x, TensorView<float> grad) override { return m_objective.evaluate(x, grad); }
+    LossTerms evaluate(ConstView<float> x, TensorView<float> grad) override { return evaluate_at(x, grad); }
 
     std::size_t peak_memory_bytes() const override {
         struct rusage usage {};
@@ -90,13 +92,29 @@ public:
     const char* peak_memory_kind() const override { return "resident"; }
 
 private:
-    // The targets of m_spec: content, temporal and (styles) the style Grams.
+    // The objective at iterate x (1, 3, H, W); grad (same shape) is assigned unless empty. In
+    // image space the objective sees map(x) and its gradient goes back through the transpose.
+    LossTerms evaluate_at(ConstView<float> x, TensorView<float> grad) {
+        const IterateSpace& space = m_spec.iterate;
+        if (!space.image) return m_objective.evaluate(x, grad);
+        m_net_x.ensure(x.shape);
+        apply_channel_map(space.map, m_net_x.view(), x);
+        if (grad.empty()) return m_objective.evaluate(m_net_x.cview(), grad);
+        m_net_g.ensure(x.shape);
+        const LossTerms terms = m_objective.evaluate(m_net_x.cview(), m_net_g.view());
+        apply_channel_map_transpose(space.map, grad, m_net_g.cview());
+        return terms;
+    }
+
+    // The targets of m_spec: content, temporal and (styles) the style Grams, all given to the
+    // objective as network input (image-space images mapped).
     void set_targets(bool styles) {
-        m_objective.set_content(m_spec.content.cview());
+        Tensor<float> mapped;
+        m_objective.set_content(as_network_input(m_spec.iterate, m_spec.content, mapped));
         if (styles) {
+            std::vector<Tensor<float>> mapped_styles;
             std::vector<ConstView<float>> images, masks;
-            for (const auto& s : m_spec.styles) images.push_back(s.cview());
-            for (const auto& m : m_spec.style_masks) masks.push_back(m.cview());  // an empty one = whole image
+            style_views(m_spec, mapped_styles, images, masks);
             m_objective.set_styles(images, m_spec.style_blend, masks);
         }
         m_objective.set_temporal(temporal_targets(m_spec), m_preprocess, temporal_caffe_scale(m_spec));
@@ -114,7 +132,8 @@ private:
         if (m_spec.optimizer == OptimizerKind::Lbfgs)
             m_lbfgs = std::make_unique<cpu::Lbfgs<float>>(m_x.numel(),
                                                           cpu::LbfgsOptions{m_spec.learning_rate, m_spec.lbfgs_history,
-                                                                            m_spec.lbfgs_history_precision});
+                                                                            m_spec.lbfgs_history_precision,
+                                                                            m_spec.lbfgs_tol_grad, m_spec.lbfgs_tol_change});
         else
             m_adam = std::make_unique<cpu::Adam<float>>(m_x.numel(), cpu::AdamOptions{m_spec.learning_rate});
         m_iter = 0;
@@ -127,6 +146,7 @@ private:
     cpu::Objective<float> m_objective;
     PreprocessKind m_preprocess;
     Tensor<float> m_x, m_g;
+    Tensor<float> m_net_x, m_net_g;  // image space: map(x) and the objective's gradient there
     std::unique_ptr<cpu::Lbfgs<float>> m_lbfgs;
     std::unique_ptr<cpu::Adam<float>> m_adam;
     int m_iter = 0;

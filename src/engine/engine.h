@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "engine/iterate_space.h"
 #include "loss/objective.h"
 #include "nn/vgg19_layers.h"
 #include "nn/weights.h"
@@ -60,16 +61,25 @@ struct ProblemSpec {
     std::vector<Tensor<float>> content_masks;  // empty or one per style: (1, 1, H, W)
     Tensor<float> edit_mask;                   // empty or (1, 1, H, W): gradient multiplier
     Tensor<float> init;                    // (1, 3, H, W) the starting point x0
+    // The iterate's space and box (engine/iterate_space.h). In image space, content, styles and
+    // init above are RGB images, mapped into the network's input by the engine.
+    IterateSpace iterate;
     LossSpec loss;
     // Temporal targets, nearest previous frame first; empty = no temporal term (images).
     std::vector<TemporalFrame> temporal;
     Pooling pooling = Pooling::Max;
+    // The caffe scale S the images were preprocessed with (--caffe-scale or the preset's); 0 =
+    // the loss convention's preset default (temporal_caffe_scale).
+    double caffe_scale = 0;
     OptimizerKind optimizer = OptimizerKind::Lbfgs;
     double learning_rate = 1;
     int lbfgs_history = 100;
     // Storage of the L-BFGS (s, y) pairs (--lbfgs-history-precision; optim/lbfgs.h): bf16 halves
     // the history's memory and changes the iterates, so it is only ever the user's choice.
     HistoryPrecision lbfgs_history_precision = HistoryPrecision::Fp32;
+    // torch's L-BFGS tolerances (--tol-grad, --tol-change; cpu::LbfgsOptions): -1 disables them.
+    double lbfgs_tol_grad = -1;
+    double lbfgs_tol_change = -1;
     // Exact tiled evaluation (loss/tiling.h): strips owning this many image rows each; 0 = the
     // untiled evaluation. Chosen by the memory planner (engine/memory_plan.h) or --tile-rows.
     int tile_rows = 0;
@@ -81,10 +91,16 @@ struct ProblemSpec {
 // (the papers use up to 3).
 constexpr int kMaxTemporalFrames = 8;
 
-// Usage errors (exit 2) for temporal targets that do not fit the problem: more than
+// Usage errors (exit 2) for temporal targets that do not fit the problem (also: any temporal
+// target with an image-space iterate, whose warped frames would be in another space): more than
 // kMaxTemporalFrames, a warped frame not (1, 3, H, W) at the content's size, a weight map not
 // (1, 1, H, W). Both engines call it before building their objective.
 void check_temporal(const ProblemSpec& spec);
+// The style images and masks of spec as both engines' objectives take them (set_styles): the
+// images as network input (image-space ones mapped into `mapped`, which must outlive the views),
+// the masks as given (an empty one = the whole image).
+void style_views(const ProblemSpec& spec, std::vector<Tensor<float>>& mapped, std::vector<ConstView<float>>& images,
+                 std::vector<ConstView<float>>& masks);
 // Views of spec.temporal as the objectives take them (valid while spec lives).
 std::vector<TemporalTarget<float>> temporal_targets(const ProblemSpec& spec);
 // The next frame of a clip (nst video), given to the engine of the previous one (Engine::next_frame).

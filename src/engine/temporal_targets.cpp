@@ -12,8 +12,11 @@ namespace nst {
 
 namespace {
 
-void check_temporal_frames(const std::vector<TemporalFrame>& temporal, const Shape& cs) {
+void check_temporal_frames(const std::vector<TemporalFrame>& temporal, const Shape& cs, bool image_space) {
     if (temporal.empty()) return;
+    if (image_space)
+        throw_usage("temporal loss: not available with --iterate-space image (the warped frames and the loss are in "
+                    "the network's input space)");
     if (temporal.size() > std::size_t(kMaxTemporalFrames))
         throw_usage("temporal loss: " + std::to_string(temporal.size()) + " previous frames given, at most " +
                     std::to_string(kMaxTemporalFrames) + " are supported");
@@ -30,7 +33,9 @@ void check_temporal_frames(const std::vector<TemporalFrame>& temporal, const Sha
 
 }  // namespace
 
-void check_temporal(const ProblemSpec& spec) { check_temporal_frames(spec.temporal, spec.content.shape()); }
+void check_temporal(const ProblemSpec& spec) {
+    check_temporal_frames(spec.temporal, spec.content.shape(), spec.iterate.image);
+}
 
 std::vector<TemporalTarget<float>> temporal_targets(const ProblemSpec& spec) {
     std::vector<TemporalTarget<float>> out;
@@ -49,7 +54,7 @@ void apply_frame_update(ProblemSpec& spec, FrameUpdate& update) {
             throw_usage("next frame: " + std::to_string(update.styles.size()) + " style images, the problem has " +
                         std::to_string(spec.styles.size()));
     }
-    check_temporal_frames(update.temporal, cs);
+    check_temporal_frames(update.temporal, cs, spec.iterate.image);
     // Checked: nothing below throws, so a refused update leaves the problem as it was.
     if (!update.styles.empty()) spec.styles = std::move(update.styles);
     spec.content = std::move(update.content);
@@ -57,6 +62,8 @@ void apply_frame_update(ProblemSpec& spec, FrameUpdate& update) {
     spec.temporal = std::move(update.temporal);
 }
 
-double temporal_caffe_scale(const ProblemSpec& spec) { return preset_defaults(spec.loss.preset).caffe_scale; }
+double temporal_caffe_scale(const ProblemSpec& spec) {
+    return spec.caffe_scale > 0 ? spec.caffe_scale : preset_defaults(spec.loss.preset).caffe_scale;
+}
 
 }  // namespace nst

@@ -71,7 +71,13 @@ void deinterleave(const Sample* src, int h, int w, float max_value, TensorView<f
 
 }  // namespace
 
-Tensor<float> load_image(const std::string& path) {
+JpegDecoder parse_jpeg_decoder(const std::string& name) {
+    if (name == "stb") return JpegDecoder::Stb;
+    if (name == "libjpeg") return JpegDecoder::Libjpeg;
+    throw_usage("--jpeg-decoder: expected stb or libjpeg, got '" + name + "'");
+}
+
+Tensor<float> load_image(const std::string& path, JpegDecoder jpeg) {
     if (const MemoryImage* m = find_memory_image(path)) return read_memory_image(*m, true);
     const std::string prefix = input_error_prefix("image", path);
     // stb's memory API takes an int length; no image within kMaxImagePixels needs more.
@@ -99,6 +105,7 @@ Tensor<float> load_image(const std::string& path) {
     if (w <= 0 || h <= 0) throw_input(prefix + ": corrupt (zero width or height)");
     check_pixels(w, h);
     if (const char* why = find_truncation(data, bytes.size())) throw_input(prefix + ": " + why);
+    if (jpeg == JpegDecoder::Libjpeg && format == "JPEG") return decode_jpeg_libjpeg(bytes, prefix);
 
     // Three channels requested: stb replicates grey into RGB and drops alpha.
     int dw = 0, dh = 0, dc = 0;

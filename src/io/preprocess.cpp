@@ -4,6 +4,8 @@
 // written, which makes the caffe B/R swap safe when x and rgb are the same buffer.
 #include "io/preprocess.h"
 
+#include <algorithm>
+
 namespace nst {
 
 namespace {
@@ -21,10 +23,30 @@ void check_pair(const Preprocessor& p, const TensorView<float>& out, const Const
     NST_REQUIRE(out.shape == in.shape, "preprocessing: shapes differ: " + out.shape.str() + " vs " + in.shape.str());
 }
 
+// image_space: the iterate is the image; a copy unless the two views are one buffer.
+void copy_image(TensorView<float> out, ConstView<float> in) {
+    if (out.data != in.data) std::copy(in.begin(), in.end(), out.begin());
+}
+
 }  // namespace
+
+void Preprocessor::affine(int src[3], double a[3], double b[3]) const {
+    for (int c = 0; c < 3; ++c) {
+        if (kind == PreprocessKind::Caffe) {  // channel c is BGR's c: S * rgb_{2-c} - mean_c
+            src[c] = 2 - c;
+            a[c] = caffe_scale;
+            b[c] = -kCaffeMeanBgr[c];
+        } else {
+            src[c] = c;
+            a[c] = 1.0 / kTorchStd[c];
+            b[c] = -kTorchMean[c] / kTorchStd[c];
+        }
+    }
+}
 
 void Preprocessor::to_network(TensorView<float> x, ConstView<float> rgb) const {
     check_pair(*this, x, rgb);
+    if (image_space) return copy_image(x, rgb);
     const std::size_t plane = rgb.shape.plane();
     const double s = caffe_scale;
     for (int n = 0; n < rgb.shape.n; ++n) {
@@ -47,6 +69,7 @@ void Preprocessor::to_network(TensorView<float> x, ConstView<float> rgb) const {
 
 void Preprocessor::to_image(TensorView<float> rgb, ConstView<float> x) const {
     check_pair(*this, rgb, x);
+    if (image_space) return copy_image(rgb, x);
     const std::size_t plane = x.shape.plane();
     const double s = caffe_scale;
     for (int n = 0; n < x.shape.n; ++n) {

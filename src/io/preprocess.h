@@ -11,9 +11,17 @@ namespace nst {
 struct Preprocessor {
     PreprocessKind kind = PreprocessKind::Caffe;
     float caffe_scale = 255.f;  // S: 255, or 256 in the jcjohnson preset
+    // --iterate-space image (engine/iterate_space.h): the optimiser's x is the RGB image itself,
+    // so to_network and to_image are identities (copies) and the engine applies the map of
+    // affine() inside the objective. The CUDA preprocessing kernels refuse it.
+    bool image_space = false;
 
+    // Into the iterate's space: the network's input, or the image itself in image space.
     void to_network(TensorView<float> x, ConstView<float> rgb) const;   // (1, 3, H, W) each; may alias
     void to_image(TensorView<float> rgb, ConstView<float> x) const;     // inverse; no clamping
+    // The map RGB -> network input of kind and caffe_scale (image_space aside) as
+    // x_c = a_c * rgb[src_c] + b_c.
+    void affine(int src[3], double a[3], double b[3]) const;
 };
 
 }  // namespace nst

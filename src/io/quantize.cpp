@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "io/image.h"
 #include "io/image_encode.h"
 
 namespace nst {
@@ -35,5 +36,13 @@ std::vector<Sample> quantize(ConstView<float> rgb, double max_value) {
 
 std::vector<std::uint8_t> quantize_rgb8(ConstView<float> rgb) { return quantize<std::uint8_t>(rgb, 255.0); }
 std::vector<std::uint16_t> quantize_rgb16(ConstView<float> rgb) { return quantize<std::uint16_t>(rgb, 65535.0); }
+
+void truncate_to_8bit_levels(TensorView<float> rgb) {
+    NST_REQUIRE(rgb.device == Device::Host, "truncate_to_8bit_levels needs a host tensor");
+    for (float& v : rgb) {
+        const float c = v > 0.f ? (v < 1.f ? v : 1.f) : 0.f;  // NaN -> 0, as the encoder maps it
+        v = std::floor(c * 255.f) / 255.f;  // float product, as torch's pic.mul(255).byte()
+    }
+}
 
 }  // namespace nst

@@ -83,4 +83,11 @@ template <typename T>
 double tv_loss(ConstView<T> x,     // (1, C, H, W)
                double scale, TensorView<T> dx);
 
+// value = scale * sum over every neighbour pair of |difference| (rows and columns, the last ones
+// included): neural-style-pt's and TensorFlow's L1 total variation (--tv-form l1). dx += its
+// gradient, scale * sign(.) per difference with sign(0) = 0 (autograd's). dx may be empty.
+template <typename T>
+double tv_l1_loss(ConstView<T> x,  // (1, C, H, W)
+                  double scale, TensorView<T> dx);
+
 }  // namespace nst::cpu

@@ -84,6 +84,13 @@ LossSpec checked_loss_spec(const LossSpec& spec) {
     return s;
 }
 
+void check_grad_norm_tiling(const LossSpec& spec, int tile_rows) {
+    if (tile_rows > 0 && spec.grad_norm == GradNorm::JcJohnson)
+        throw_usage("--normalize-gradients jcjohnson: the L1 norm needs each layer's whole gradient at once, so it "
+                    "cannot run tiled (--tile-rows " + std::to_string(tile_rows) +
+                    "); lower --image-size or use --memory-limit with room for an untiled run");
+}
+
 std::vector<int> loss_taps(const LossSpec& spec) {
     std::vector<int> taps = spec.content_layers;
     taps.insert(taps.end(), spec.style_layers.begin(), spec.style_layers.end());
@@ -333,6 +340,7 @@ T* Objective<T>::masked_scratch(const Columns<const T>& f) {
 template <typename T>
 void Objective<T>::set_tile_rows(int rows) {
     NST_REQUIRE(rows >= 0, "Objective::set_tile_rows: rows must be >= 0");
+    check_grad_norm_tiling(m_spec, rows);
     m_tile_rows = rows;
 }
 

@@ -34,6 +34,10 @@ struct LossSpec {
     // to the preset's pixel units by temporal_channel_scales; read only when the problem has
     // temporal targets (ProblemSpec::temporal), so `nst run` never sees it.
     double temporal_weight = 1e3;
+    // Peer conventions (issue #16, docs/conventions.md "Peer conventions"): the TV term's form and
+    // the per-term gradient normalisation of the backward pass (loss/conventions.h).
+    TvForm tv_form = TvForm::SquaredL2;
+    GradNorm grad_norm = GradNorm::None;
 };
 
 // Weighted terms as they enter the total (what `nst eval` prints and --trace records).
@@ -52,6 +56,9 @@ struct LossTerms {
 // Checks the layer indices and the style layer weights (one per style layer, finite); empty
 // weights become all 1.
 LossSpec checked_loss_spec(const LossSpec& spec);
+// Usage error when tiling (tile_rows > 0) meets GradNorm::JcJohnson, whose per-layer L1 norm
+// needs the whole layer's gradient; both objectives' set_tile_rows call it.
+void check_grad_norm_tiling(const LossSpec& spec, int tile_rows);
 // The layers a LossSpec reads (content and style), sorted, without repeats: the net's taps.
 std::vector<int> loss_taps(const LossSpec& spec);
 // Style blend weights normalised to sum 1 (empty = equal weights); usage errors for a count that
@@ -139,6 +146,10 @@ private:
     void accumulate_strip(const Strip& s, int h, bool first, LossTerms& terms);
     void finish_style_terms(bool grad, LossTerms& terms);
     void add_tap_gradient(const Strip& s, int h, int layer, TensorView<T> g);  // g (1, C, h_l, w_l) of the window
+    // Runs add_term(out) for one loss term's gradient: out = dg itself, or with GradNorm::JcJohnson
+    // a zeroed scratch whose L1 norm rescales the term (loss/conventions.h) before it is added to dg.
+    template <typename Fn>
+    void with_normalized_gradient(TensorView<T> g, const RowRange& r, const Columns<T>& dg, double weight, Fn&& add_term);
     bool region_on(std::size_t k, std::size_t j) const;
     // Scratch for F o T over block f (C x m values), grown as needed: a strip's block when tiled.
     T* masked_scratch(const Columns<const T>& f);
@@ -166,6 +177,7 @@ private:
                                                                // where region k vanished at layer j
     std::vector<std::vector<std::vector<std::int32_t>>> m_content_support;  // guide_support of each
     int m_guides_h = -1, m_guides_w = -1;                      // image size of m_content_guides
+    Tensor<T> m_norm_scratch;                  // one term's gradient at its layer (GradNorm::JcJohnson)
     Tensor<T> m_masked_scratch;                // F o T of one block of positions (masked_scratch)
     Tensor<float> m_edit_mask;                 // (1, 1, H, W) or empty
     std::vector<Tensor<T>> m_temporal_warped;  // per temporal target (1, C, H, W)

@@ -10,6 +10,7 @@
 //      dx added into dx (windows overlap, so their contributions add).
 // TV, the temporal term and the edit mask then act on the whole image.
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "loss/column_losses.h"
@@ -73,7 +74,8 @@ LossTerms Objective<T>::evaluate(ConstView<T> x, TensorView<T> dx) {
     } else if (grad) {
         for (auto& v : dx) v = T(0);  // nothing but TV: its gradient accumulates onto zero
     }
-    if (m_spec.tv_weight != 0) terms.tv = tv_loss(x, m_spec.tv_weight, dx);
+    if (m_spec.tv_weight != 0)
+        terms.tv = m_spec.tv_form == TvForm::L1 ? tv_l1_loss(x, m_spec.tv_weight, dx) : tv_loss(x, m_spec.tv_weight, dx);
     if (!m_temporal_warped.empty()) {
         // Like TV, a sum over pixels of the whole image: tiling does not change it.
         NST_REQUIRE(m_temporal_warped[0].shape() == x.shape,
@@ -242,6 +244,32 @@ void Objective<T>::finish_style_terms(bool grad, LossTerms& terms) {
 }
 
 template <typename T>
+template <typename Fn>
+void Objective<T>::with_normalized_gradient(TensorView<T> g, const RowRange& r, const Columns<T>& dg, double weight,
+                                            Fn&& add_term) {
+    if (m_spec.grad_norm != GradNorm::JcJohnson) {
+        add_term(dg);
+        return;
+    }
+    // jcjohnson: the term's own gradient, L1-normalised, then added to what is already there
+    // (the gradient from above and the other terms at this layer). Needs the whole layer at once,
+    // so the engines refuse it with tiling (a strip sees only part of the norm).
+    m_norm_scratch.ensure(g.shape);
+    std::fill(m_norm_scratch.begin(), m_norm_scratch.end(), T(0));
+    const Columns<T> tmp = row_columns(m_norm_scratch.view(), r);
+    add_term(tmp);
+    double l1 = 0;
+    for (int c = 0; c < tmp.c; ++c)
+        for (std::size_t i = 0; i < tmp.m; ++i) l1 += std::fabs(double(tmp.row(c)[i]));
+    const double factor = grad_norm_l1_factor(weight, l1);
+    for (int c = 0; c < tmp.c; ++c) {
+        const T* src = tmp.row(c);
+        T* dst = dg.row(c);
+        for (std::size_t i = 0; i < tmp.m; ++i) dst[i] += T(double(src[i]) * factor);
+    }
+}
+
+template <typename T>
 void Objective<T>::add_tap_gradient(const Strip& s, int h, int layer, TensorView<T> g) {
     const RowRange r = owned_layer_rows(s, layer, h);
     const Columns<T> dg = row_columns(g, r);
@@ -251,23 +279,31 @@ void Objective<T>::add_tap_gradient(const Strip& s, int h, int layer, TensorView
         if (m_spec.content_layers[i] != layer) continue;
         const Tensor<T>& p = m_content_targets[i];
         const LossScales sc = loss_scales(m_spec.preset, p.shape().c, (long long)p.shape().plane());
-        content_gradient(dg, f, row_columns(p.cview(), ir), 2 * m_spec.content_weight * sc.content);
+        const double w = m_spec.content_weight;
+        with_normalized_gradient(g, r, dg, w, [&](const Columns<T>& out) {
+            content_gradient(out, f, row_columns(p.cview(), ir), 2 * w * sc.content * grad_norm_factor(m_spec.grad_norm, w));
+        });
     }
     for (std::size_t j = 0; j < m_spec.style_layers.size(); ++j) {
         if (m_spec.style_layers[j] != layer || !m_style_on[j]) continue;
-        const double alpha = 4 * m_style_loss_scale[j] * m_style_gram_scale[j];
-        if (!m_regions) {
-            style_gradient(dg, m_diff_scratch[j].data(), f, alpha);
-            continue;
-        }
-        const std::size_t begin = std::size_t(ir.begin) * std::size_t(g.shape.w);
-        for (std::size_t k = 0; k < m_num_styles; ++k) {
-            if (!region_on(k, j)) continue;
-            std::size_t nnz = 0;
-            const std::int32_t* sp = strip_support(k, j, begin, f.m, nnz);
-            guided_style_gradient(dg, m_region_diff[k][j].data(), f, m_content_guides[k][j].data() + begin, sp, nnz,
-                                  alpha * m_blend[k], masked_scratch(f));
-        }
+        // The term's weight w = style weight x layer weight (what neural-style calls its strength).
+        const double w = m_spec.style_weight *
+                         style_layer_weight(m_spec.preset, m_spec.style_layer_weights[j], int(m_spec.style_layers.size()));
+        const double alpha = 4 * m_style_loss_scale[j] * m_style_gram_scale[j] * grad_norm_factor(m_spec.grad_norm, w);
+        with_normalized_gradient(g, r, dg, w, [&](const Columns<T>& out) {
+            if (!m_regions) {
+                style_gradient(out, m_diff_scratch[j].data(), f, alpha);
+                return;
+            }
+            const std::size_t begin = std::size_t(ir.begin) * std::size_t(g.shape.w);
+            for (std::size_t k = 0; k < m_num_styles; ++k) {
+                if (!region_on(k, j)) continue;
+                std::size_t nnz = 0;
+                const std::int32_t* sp = strip_support(k, j, begin, f.m, nnz);
+                guided_style_gradient(out, m_region_diff[k][j].data(), f, m_content_guides[k][j].data() + begin, sp,
+                                      nnz, alpha * m_blend[k], masked_scratch(f));
+            }
+        });
     }
 }
 

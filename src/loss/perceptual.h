@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "loss/channel_map.h"
 #include "loss/objective.h"
 #include "nn/vgg19.h"
 #include "nn/weights.h"
@@ -52,11 +53,6 @@ void rgb255_to_model_io(ModelIo io, TensorView<T> x);
 template <typename T>
 void model_io_to_rgb255(ModelIo io, TensorView<T> x);
 
-// A per-channel affine map out_c = a_c * in[src_c] + b_c on (N, 3, H, W) images.
-struct ChannelMap {
-    int src[3] = {0, 1, 2};
-    double a[3] = {1, 1, 1}, b[3] = {0, 0, 0};
-};
 // The map from the transformer's io space to the loss network's input space: what the loss
 // applies to each sample before the loss network (and, transposed, to its gradient). Public so
 // that the CUDA trainer (cuda/train_step_cuda.h) applies the same coefficients.

@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "core/error.h"
@@ -138,6 +139,29 @@ double Lbfgs<T>::rho(int i) const {
 
 template <typename T>
 bool Lbfgs<T>::step(T* x, const T* g) {
+    return step(x, g, std::numeric_limits<double>::quiet_NaN());
+}
+
+template <typename T>
+bool Lbfgs<T>::tolerance_stop(const T* g, double loss) const {
+    if (m_opt.tol_grad < 0 && m_opt.tol_change < 0) return false;  // nst's default: no test can pass
+    const std::size_t n = m_n;
+    double g_max = 0, td_max = 0;
+    const T t = T(m_t);
+    for (std::size_t i = 0; i < n; ++i) {
+        g_max = std::max(g_max, double(std::fabs(g[i])));
+        if (m_iter > 0) td_max = std::max(td_max, double(std::fabs(T(m_d[i] * t))));
+    }
+    if (g_max <= m_opt.tol_grad) return true;  // opt_cond (also before the first step)
+    if (m_iter == 0) return false;
+    if (td_max <= m_opt.tol_change) return true;
+    return std::fabs(double(float(loss)) - double(float(m_prev_loss))) < m_opt.tol_change;
+}
+
+template <typename T>
+bool Lbfgs<T>::step(T* x, const T* g, double loss) {
+    if (tolerance_stop(g, loss)) return false;
+    m_prev_loss = loss;
     return m_opt.history_precision == HistoryPrecision::Bf16 ? step_stored(x, g, m_half) : step_stored(x, g, m_full);
 }
 
@@ -258,8 +282,8 @@ bool Lbfgs<T>::step_stored(T* x, const T* g, Ring<S>& ring) {
         gtd = k > 0 ? dot : detail::fixed_order_sum(n, [&](std::size_t e) { return double(g[e]) * double(d[e]); });
     }
 
-    // 5. torch's `gtd > -tolerance_change` with tolerance_change = -1.
-    if (gtd > 1.0) return false;
+    // 5. torch's `gtd > -tolerance_change` (1 with nst's tolerance_change = -1).
+    if (gtd > -m_opt.tol_change) return false;
 
     // 6. x += t d.
     const T t = T(m_t);

@@ -48,6 +48,12 @@ struct LbfgsOptions {
     double learning_rate = 1.0;
     int history = 100;
     HistoryPrecision history_precision = HistoryPrecision::Fp32;
+    // torch's tolerance_grad and tolerance_change (--tol-grad, --tol-change). -1 (nst's and
+    // neural-style-pt's setting) disables every test but g.d > 1; torch's defaults are 1e-7 and
+    // 1e-9 (the authors' notebook and the PyTorch tutorial). step() stops, x unchanged, where
+    // torch's loop breaks (see step()).
+    double tol_grad = -1;
+    double tol_change = -1;
 };
 
 template <typename T>
@@ -59,6 +65,13 @@ public:
     // (g.d > 1), in which case x is unchanged; the history, g_prev and d have then been updated
     // as torch updates its state before breaking out of its loop, and the caller stops.
     bool step(T* x, const T* g);
+    // As above, with the total loss at x, which the tolerances need. Before anything else it
+    // applies torch's tests, in torch's order (the tests torch makes after its k-th step and the
+    // evaluation at the new point are made here at the start of step k+1, with that point's g and
+    // loss): max|g| <= tol_grad; then, after the first step, max|t d_prev| <= tol_change and
+    // |loss - loss_prev| < tol_change, the losses compared as float32 values (torch's loss is a
+    // float32 tensor). Then g.d > -tol_change as before. A NaN loss never meets the loss test.
+    bool step(T* x, const T* g, double loss);
 
     // Bytes an L-BFGS over n values holds once it keeps `pairs` pairs (history, d and g_prev).
     // The history counts history_value_bytes per value (2 with Bf16); d and g_prev are T.
@@ -91,6 +104,7 @@ private:
     };
     template <typename S>
     bool step_stored(T* x, const T* g, Ring<S>& ring);
+    bool tolerance_stop(const T* g, double loss) const;  // torch's breaks before this step
     template <typename S>
     static std::vector<T> values_of(const std::vector<S>& v);
     std::size_t slot_checked(int i) const;
@@ -101,6 +115,7 @@ private:
     int m_count = 0;  // pairs stored
     int m_head = 0;   // ring slot of the oldest pair
     double m_t = 0, m_h_diag = 1;
+    double m_prev_loss = 0;  // the loss of the previous step() call (tolerance_change's test)
     Ring<T> m_full;    // the history with Fp32 precision
     Ring<Bf16> m_half; // the history with Bf16 precision (the other ring stays empty)
     std::vector<double> m_rho;        // 1 / y.s per slot

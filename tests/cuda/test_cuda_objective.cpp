@@ -19,6 +19,9 @@
 // 255) and torchvision unit conversions, with and without loss layers, with the edit mask; the
 // temporal term and the total (the four sums in LossTerms' order) at the same tolerances.
 //
+// Peer conventions (issue #16): L1 TV, neural-style-pt's gradient scaling, jcjohnson's L1
+// gradient normalisation (kernels/grad_norm.cu) and the gatys-notebook loss, same tolerances.
+//
 // Tolerances (fp32): each term |d| / |ref| <= 1e-5 (exact 0 where the reference is 0), the
 // gradient rel L2 <= 1e-5. The terms are sums of squares of differences between the image's and
 // the targets' features (content, style and point images differ in mean and spread, so the
@@ -76,6 +79,9 @@ struct Config {
     std::vector<double> style_layer_weights;
     int num_styles;                 // 1: style A; 2: A and B blended
     std::vector<double> blend;
+    // Peer conventions (issue #16): the TV form and the gradient normalisation.
+    TvForm tv_form = TvForm::SquaredL2;
+    GradNorm grad_norm = GradNorm::None;
 };
 
 // Perceptual controls of a configuration (none by default).
@@ -117,6 +123,13 @@ std::vector<Config> configs() {
         {"jcjohnson/max all weights zero", Preset::JcJohnson, Pooling::Max, 0, 0, 0, kContent2, kStyle5, kLayerW, 1, {}},
         {"jcjohnson/max tv only without layers", Preset::JcJohnson, Pooling::Max, 5, 100, 0.3, {}, {}, {}, 1, {}},
         {"gatys/max tv only without layers", Preset::Gatys, Pooling::Max, 1, 1e3, 0.01, {}, {}, {}, 2, {1.0, 1.0}},
+        // Peer conventions (issue #16): L1 TV, both gradient normalisations, the notebook's loss.
+        {"neural-style-pt: l1 tv, neural-style-pt gradient normalisation", Preset::JcJohnson, Pooling::Max, 5, 100,
+         1e-3, kContent2, kStyle5, kLayerW, 1, {}, TvForm::L1, GradNorm::NeuralStylePt},
+        {"jcjohnson gradient normalisation, blend of two sizes", Preset::JcJohnson, Pooling::Max, 5, 100, 1e-3,
+         kContent2, kStyle5, kLayerW, 2, {0.3, 0.7}, TvForm::SquaredL2, GradNorm::JcJohnson},
+        {"l1 tv only without layers", Preset::JcJohnson, Pooling::Max, 5, 100, 0.3, {}, {}, {}, 1, {}, TvForm::L1},
+        {"gatys-notebook/max all", Preset::GatysNotebook, Pooling::Max, 1, 1e3, 0, kContent2, kStyle5, kLayerW, 1, {}},
     };
 }
 
@@ -206,6 +219,8 @@ LossSpec loss_spec(const Config& c, const Controls& ctl = kNoControls) {
     s.content_weight = c.cw;
     s.style_weight = c.sw;
     s.tv_weight = c.tvw;
+    s.tv_form = c.tv_form;
+    s.grad_norm = c.grad_norm;
     s.temporal_weight = ctl.temporal_weight;
     return s;
 }

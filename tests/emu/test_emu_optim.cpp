@@ -62,14 +62,16 @@ struct EmuLbfgs {
     Guarded<float> d, g_prev;
     Guarded<cuda::RunState> state;
     Guarded<double> total;
+    Guarded<double> tol_partials;  // lbfgs_tolerances' block maxima (used when a tolerance is set)
     kernels::LbfgsView v{};
 
-    EmuLbfgs(std::size_t n, int m, double learning_rate, HistoryPrecision precision)
+    EmuLbfgs(std::size_t n, int m, double learning_rate, HistoryPrecision precision, double tol_grad = -1,
+             double tol_change = -1)
         : scalars(1), rho(std::size_t(m), 0, 0.0), alpha(std::size_t(m), 0, 0.0),
           partials(kernels::kLbfgsPartials, 0, 0.0),
           history(precision == HistoryPrecision::Fp32 ? 2 * std::size_t(m) * n : 0, 0, NAN),
           history_half(precision == HistoryPrecision::Bf16 ? 2 * std::size_t(m) * n : 0, 0, bf16_from_float(NAN)),
-          d(n, 0, 0.f), g_prev(n, 0, 0.f), state(1), total(1, 0, 1.0) {
+          d(n, 0, 0.f), g_prev(n, 0, 0.f), state(1), total(1, 0, 1.0), tol_partials(2 * kernels::kMaxPartials, 0, 0.0) {
         scalars[0] = kernels::LbfgsScalars{};
         scalars[0].skip = 1;
         scalars[0].h_diag = 1.0;
@@ -89,11 +91,15 @@ struct EmuLbfgs {
         v.learning_rate = learning_rate;
         v.state = state.data();
         v.total = total.data();
+        v.tol_grad = tol_grad;
+        v.tol_change = tol_change;
+        v.tol_partials = tol_partials.data();
     }
 
     // cuda::Lbfgs::step: the fixed sequence of 2M + 4 launches (kernels/lbfgs.h has no single
     // launcher for it), then what the engine's iteration_record does to the run state.
     void step(float* x, const float* g) {
+        kernels::lbfgs_tolerances(v, g, nullptr);  // queues nothing without a tolerance
         kernels::lbfgs_begin(v, nullptr);
         kernels::lbfgs_pair_dots(v, g, nullptr);
         kernels::lbfgs_first_pass(v, g, nullptr);
@@ -349,5 +355,49 @@ TEST_CASE("emu: Adam vs cpu Adam") {
         kernels::adam_update(view, x.data(), g.data(), nullptr);
         CHECK(scalars[0].iter == 6);
         CHECK(nst::emu_test::first_bit_difference(x.data(), before.data(), n) == -1);
+    }
+}
+
+TEST_CASE("emu: lbfgs tolerances stop where cpu::Lbfgs stops") {
+    // torch's tolerances (issue #16) on a quadratic 1/2 sum a_i (x_i - c_i)^2: each test alone, the
+    // device stopping at the same evaluation as the CPU (kStopped), x unchanged from there.
+    const std::size_t n = 300;
+    std::vector<float> a(n), c(n);
+    nst::emu_test::fill_normal(c.data(), n, 77);
+    for (std::size_t i = 0; i < n; ++i) a[i] = 0.5f + float(i % 7) * 0.25f;
+    struct Tol {
+        double grad, change;
+    };
+    for (const Tol tol : {Tol{1e-2, -1}, Tol{-1, 1e-3}, Tol{-1, 1e-1}}) {
+        INFO("tol_grad " << tol.grad << "  tol_change " << tol.change);
+        auto eval = [&](const float* x, float* g) {
+            double f = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                const float r = x[i] - c[i];
+                g[i] = a[i] * r;
+                f += 0.5 * double(a[i]) * double(r) * double(r);
+            }
+            return f;
+        };
+        std::vector<float> xc(n, 0.f), gc(n);
+        nst::cpu::Lbfgs<float> cpu_opt(n, nst::cpu::LbfgsOptions{1.0, 5, HistoryPrecision::Fp32, tol.grad, tol.change});
+        int stop_cpu = 0;
+        for (int it = 1; it <= 60 && !stop_cpu; ++it)
+            if (!cpu_opt.step(xc.data(), gc.data(), eval(xc.data(), gc.data()))) stop_cpu = it;
+        EmuLbfgs emu(n, 5, 1.0, HistoryPrecision::Fp32, tol.grad, tol.change);
+        Guarded<float> xe(n, 0, 0.f), ge(n);
+        int stop_emu = 0;
+        for (int it = 1; it <= 60 && !stop_emu; ++it) {
+            emu.total[0] = eval(xe.data(), ge.data());
+            emu.step(xe.data(), ge.data());
+            if (emu.state[0].status == cuda::kStopped) stop_emu = emu.state[0].status_iter;
+        }
+        REQUIRE(emu.intact());
+        CHECK(stop_cpu > 1);
+        CHECK(stop_emu == stop_cpu);
+        double worst = 0;
+        for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, double(std::fabs(xe[i] - xc[i])));
+        CHECK(worst <= 1e-4);
+        MESSAGE("stopped at evaluation " << stop_cpu << " (cpu) and " << stop_emu << " (emulated); max |dx| " << worst);
     }
 }
