@@ -25,6 +25,7 @@
 #include "core/tensor.h"
 #include "engine/engine.h"
 #include "loss/conventions.h"
+#include "loss/objective.h"
 #include "nn/safetensors.h"
 #include "nn/vgg19_layers.h"
 #include "nn/weights.h"
@@ -245,6 +246,15 @@ inline ProblemSpec problem_spec(const Config& c) {
     p.learning_rate = kLbfgsLr;
     p.lbfgs_history = kLbfgsHistory;
     return p;
+}
+
+// The double-precision objective's targets for a problem (its content and first style image, in
+// double), as the reference tests that follow torch's float64 L-BFGS set them.
+inline void set_double_targets(cpu::Objective<double>& objective, const ProblemSpec& spec) {
+    const Tensor<double> content = cast<double>(spec.content.cview());
+    const Tensor<double> style = cast<double>(spec.styles[0].cview());
+    objective.set_content(content.cview());
+    objective.set_styles({style.cview()}, spec.style_blend);
 }
 
 // The fixture holding the activations of a layer for a pooling: block 1 comes before the first

@@ -82,10 +82,7 @@ TEST_CASE("peer reference: conventions in double follow torch.optim.LBFGS in flo
         const ProblemSpec spec = peer_spec(c);
         cpu::Vgg19Net<double> net(test::reference::weights(), Pooling::Max, cpu::ConvAlgo::Direct);
         cpu::Objective<double> objective(net, spec.loss);
-        const Tensor<double> content = cast<double>(spec.content.cview());
-        const Tensor<double> style = cast<double>(spec.styles[0].cview());
-        objective.set_content(content.cview());
-        objective.set_styles({style.cview()}, spec.style_blend);
+        test::reference::set_double_targets(objective, spec);
         Tensor<double> x = cast<double>(spec.init.cview());
         Tensor<double> g(x.shape());
         cpu::Lbfgs<double> lbfgs(x.numel(), cpu::LbfgsOptions{1.0, 100, HistoryPrecision::Fp32, spec.lbfgs_tol_grad,

@@ -170,10 +170,7 @@ TEST_CASE("reference: L-BFGS in double follows torch.optim.LBFGS in float64 to 1
         const ProblemSpec spec = problem_spec(cfg);
         cpu::Vgg19Net<double> net(weights(), cfg.pooling, cpu::ConvAlgo::Direct);
         cpu::Objective<double> objective(net, spec.loss);
-        const Tensor<double> content = cast<double>(spec.content.cview());
-        const Tensor<double> style = cast<double>(spec.styles[0].cview());
-        objective.set_content(content.cview());
-        objective.set_styles({style.cview()}, spec.style_blend);
+        set_double_targets(objective, spec);
         Tensor<double> x = cast<double>(spec.init.cview());
         Tensor<double> g(x.shape());
         cpu::Lbfgs<double> lbfgs(x.numel(), cpu::LbfgsOptions{spec.learning_rate, spec.lbfgs_history});
