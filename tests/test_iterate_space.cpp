@@ -15,24 +15,17 @@
 #include <cmath>
 #include <limits>
 
-#include "core/rng.h"
 #include "engine/engine.h"
 #include "engine/iterate_space.h"
 #include "io/preprocess.h"
 #include "nn/vgg19_layers.h"
 #include "nn/weights.h"
 #include "optim/lbfgs.h"
+#include "test_util.h"
 
 using namespace nst;
 
 namespace {
-
-// Uniform values in [lo, lo + span) from nst's RNG, stream `stream`.
-Tensor<float> uniform_image(Shape s, std::uint64_t stream, double lo, double span) {
-    Tensor<float> t(s);
-    for (std::size_t j = 0; j < t.numel(); ++j) t[j] = float(lo + span * rng::uniform(7, stream, j));
-    return t;
-}
 
 IterateSpace image_space_of(const Preprocessor& pre) {
     IterateSpace space;
@@ -45,10 +38,10 @@ IterateSpace image_space_of(const Preprocessor& pre) {
 ProblemSpec rgb_problem() {
     ProblemSpec p;
     const Shape s{1, 3, 20, 23};
-    p.content = uniform_image(s, 1, 0.0, 1.0);
-    p.styles.push_back(uniform_image(Shape{1, 3, 22, 19}, 2, 0.0, 1.0));
+    p.content = test::random_tensor<float>(s, 1, 0.0, 1.0);
+    p.styles.push_back(test::random_tensor<float>(Shape{1, 3, 22, 19}, 2, 0.0, 1.0));
     p.style_blend = {1.0};
-    p.init = uniform_image(s, 3, 0.0, 1.0);
+    p.init = test::random_tensor<float>(s, 3, 0.0, 1.0);
     p.loss.preset = Preset::JcJohnson;
     p.loss.content_layers = parse_layer_list("conv2_2", "--content-layers");
     p.loss.style_layers = parse_layer_list("conv1_1,conv1_2,conv2_1,conv2_2,conv3_1", "--style-layers");
@@ -86,7 +79,7 @@ TEST_CASE("iterate space: image-space terms and gradient equal the network-space
         std::unique_ptr<Engine> e_img = make_cpu_engine(weights, std::move(img));
         std::unique_ptr<Engine> e_net = make_cpu_engine(weights, std::move(net));
 
-        const Tensor<float> x = uniform_image(Shape{1, 3, 20, 23}, 4, -0.1, 1.2);
+        const Tensor<float> x = test::random_tensor<float>(Shape{1, 3, 20, 23}, 4, -0.1, 1.1);
         Tensor<float> g_img(x.shape()), g_net(x.shape());
         const LossTerms t_img = e_img->evaluate(x.cview(), g_img.view());
         const Tensor<float> xn = to_network(pre, x);
@@ -123,7 +116,7 @@ TEST_CASE("iterate space: --clamp-iterate clamps x in place before every evaluat
     VggWeights weights = random_weights(5);
     weights.preprocess = PreprocessKind::Torchvision;
     ProblemSpec spec = rgb_problem();
-    spec.init = uniform_image(spec.content.shape(), 6, -0.3, 1.6);  // about a third outside [0, 1]
+    spec.init = test::random_tensor<float>(spec.content.shape(), 6, -0.3, 1.3);  // about a third outside [0, 1]
     spec.iterate = image_space_of(pre);
     spec.iterate.clamp = true;
     spec.lbfgs_tol_grad = 1e-7;

@@ -86,28 +86,30 @@ struct Eval {
     Tensor<double> dx;
 };
 
+// spec's double objective on the small problem: fixed content and style images.
+struct SmallProblem {
+    cpu::Vgg19Net<double> net{weights(), Pooling::Max};
+    cpu::Objective<double> obj;
+    explicit SmallProblem(const LossSpec& spec) : obj(net, spec) {
+        static const Tensor<double> content = test::random_tensor<double>(Shape{1, 3, 12, 10}, 11, -1, 1);
+        static const Tensor<double> style = test::random_tensor<double>(Shape{1, 3, 14, 12}, 12, -1, 1);
+        obj.set_content(content.cview());
+        obj.set_styles({style.cview()}, {});
+    }
+};
+
 Eval evaluate(const LossSpec& spec, const Tensor<double>& x) {
-    static const Tensor<double> content = test::random_tensor<double>(Shape{1, 3, 12, 10}, 11, -1, 1);
-    static const Tensor<double> style = test::random_tensor<double>(Shape{1, 3, 14, 12}, 12, -1, 1);
-    cpu::Vgg19Net<double> net(weights(), Pooling::Max);
-    cpu::Objective<double> obj(net, spec);
-    obj.set_content(content.cview());
-    obj.set_styles({style.cview()}, {});
+    SmallProblem p(spec);
     Eval e;
     e.dx = Tensor<double>(x.shape());
-    e.terms = obj.evaluate(x.cview(), e.dx.view());
+    e.terms = p.obj.evaluate(x.cview(), e.dx.view());
     return e;
 }
 
 double l1_of_tap(const LossSpec& spec, const Tensor<double>& x, int layer) {
-    static const Tensor<double> content = test::random_tensor<double>(Shape{1, 3, 12, 10}, 11, -1, 1);
-    static const Tensor<double> style = test::random_tensor<double>(Shape{1, 3, 14, 12}, 12, -1, 1);
-    cpu::Vgg19Net<double> net(weights(), Pooling::Max);
-    cpu::Objective<double> obj(net, spec);
-    obj.set_content(content.cview());
-    obj.set_styles({style.cview()}, {});
+    SmallProblem p(spec);
     // Named: a range-for over .at() of the returned map would outlive the temporary map.
-    const std::map<int, Tensor<double>> taps = obj.tap_gradients(x.cview());
+    const std::map<int, Tensor<double>> taps = p.obj.tap_gradients(x.cview());
     double l1 = 0;
     for (double v : taps.at(layer)) l1 += std::fabs(v);
     return l1;

@@ -222,9 +222,7 @@ private:
         kernels::iteration_begin(state(), s);
         if (m_spec.iterate.clamp) {
             // The optimiser keeps the clamped x (torch's in-place clamp_).
-            const ChannelBox& b = m_spec.iterate.box;
-            const kernels::Box3 box{{b.lo[0], b.lo[1], b.lo[2]}, {b.hi[0], b.hi[1], b.hi[2]}};
-            kernels::clamp_to_box(m_x.data(), 1, m_x.shape().plane(), box, s);
+            kernels::clamp_to_box(m_x.data(), 1, m_x.shape().plane(), m_spec.iterate.box, s);
         }
         evaluate_at(m_x, &m_g);
         {

@@ -20,20 +20,12 @@
 
 namespace nst {
 
-// Per-channel bounds of x (box kernel twin: kernels/box.h).
-struct ChannelBox {
-    float lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
-};
-
 struct IterateSpace {
     bool image = false;  // x is the RGB image; the network input is map(x)
     ChannelMap map;      // RGB [0, 1] -> the network's input (the weights' preprocessing)
     bool clamp = false;  // clamp x into box before every evaluation
-    ChannelBox box;      // in the iterate's space: [0, 1] for the image, its image in network space
+    ChannelBox box;      // clamp_to_box's bounds in the iterate's space: [0, 1] for the image, its image in network space
 };
-
-// x <- min(max(x, lo_c), hi_c) per channel, in place; NaN stays NaN (as torch.clamp_).
-void clamp_to_box(const ChannelBox& box, TensorView<float> x);  // (n, 3, H, W)
 
 // Image t (n, 3, H, W) in the iterate's space as the network's input: t itself in network space
 // (no copy: a print-size content stays one tensor), map(t) kept in `mapped` in image space.

@@ -43,4 +43,16 @@ void apply_channel_map_transpose(const ChannelMap& m, TensorView<float> din, Con
     }
 }
 
+void clamp_to_box(const ChannelBox& box, TensorView<float> x) {
+    NST_REQUIRE(x.shape.c == 3, "clamp_to_box: expected 3 channels, got " + x.shape.str());
+    const std::size_t plane = x.shape.plane();
+    for (int n = 0; n < x.shape.n; ++n)
+        for (int c = 0; c < 3; ++c) {
+            float* p = x.data + (std::size_t(n) * 3 + std::size_t(c)) * plane;
+            const float lo = box.lo[c], hi = box.hi[c];
+            // Comparisons that a NaN fails leave it in place.
+            for (std::size_t i = 0; i < plane; ++i) p[i] = p[i] < lo ? lo : (p[i] > hi ? hi : p[i]);
+        }
+}
+
 }  // namespace nst

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The iterate space's device steps (engine/iterate_space.h; --iterate-space image,
 // --clamp-iterate) under emulation vs the CPU engine's twins:
-//  - kernels/box.cu clamp_to_box vs nst::clamp_to_box: per-channel bounds, NaN kept, values
+//  - kernels/box.cu clamp_to_box vs nst::clamp_to_box (loss/channel_map.h): per-channel bounds, NaN kept, values
 //    inside untouched: bit-identical;
 //  - kernels/channel_map.cu with kernels::to_affine(map) vs apply_channel_map and its transpose
 //    (the functions the CPU engine calls, not the loops written in test_emu_channel_map.cpp), for
@@ -13,7 +13,6 @@
 
 #include "cuda_emu.h"
 #include "emu_test_util.h"
-#include "engine/iterate_space.h"
 #include "io/preprocess.h"
 #include "kernels/box.h"
 #include "kernels/channel_map.h"
@@ -30,7 +29,6 @@ TEST_CASE("emu: clamp_to_box kernel vs the CPU engine's clamp_to_box") {
     nst::ChannelBox box;
     const float lo[3] = {-2.1179f, 0.f, -1.8044f}, hi[3] = {2.2489f, 1.f, 2.64f};
     for (int c = 0; c < 3; ++c) box.lo[c] = lo[c], box.hi[c] = hi[c];
-    const nst::kernels::Box3 box3{{lo[0], lo[1], lo[2]}, {hi[0], hi[1], hi[2]}};
     std::uint64_t stream = 2400;
     for (const Case& k : cases) {
         INFO("n = " << k.n << "  " << k.h << " x " << k.w);
@@ -41,7 +39,7 @@ TEST_CASE("emu: clamp_to_box kernel vs the CPU engine's clamp_to_box") {
         if (e > 5) x[5] = NAN;
         std::vector<float> cpu = x.to_vector();
         nst::clamp_to_box(box, nst::TensorView<float>(cpu.data(), shape));
-        nst::kernels::clamp_to_box(x.data(), k.n, shape.plane(), box3, nullptr);
+        nst::kernels::clamp_to_box(x.data(), k.n, shape.plane(), box, nullptr);
         REQUIRE(x.intact());
         CHECK(describe_difference(x.data(), cpu.data(), e) == "bit-identical");
         if (e > 5) CHECK(std::isnan(x[5]));
